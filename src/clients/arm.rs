@@ -1,0 +1,586 @@
+//! Azure Resource Manager client for `Microsoft.Databricks/workspaces` and their diagnostic
+//! settings.
+//!
+//! ARM's PATCH of a Databricks workspace changes tags only, so a property change is a GET of
+//! the full resource, an edit of its JSON and a PUT of all of it: the typed [`ArmWorkspace`]
+//! view is for reading, its `raw` JSON is what goes back.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use super::ClientOptions;
+use super::auth::{Authorizer, Credential};
+use super::error::ApiError;
+use super::http::{Endpoint, HttpClient, HttpResponse, RequestSpec, SERVICE_ARM};
+
+/// api-version of `Microsoft.Databricks/workspaces`.
+pub const WORKSPACE_API_VERSION: &str = "2026-01-01";
+/// api-version of `Microsoft.Insights/diagnosticSettings`.
+pub const DIAGNOSTIC_SETTINGS_API_VERSION: &str = "2021-05-01-preview";
+
+const WORKSPACE: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Databricks/workspaces/{workspaceName}";
+const DIAGNOSTIC_SETTINGS: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Databricks/workspaces/{workspaceName}/providers/Microsoft.Insights/diagnosticSettings";
+const DIAGNOSTIC_SETTING: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Databricks/workspaces/{workspaceName}/providers/Microsoft.Insights/diagnosticSettings/{name}";
+/// Metrics label of async-operation polls (their URL is handed out by ARM).
+const ASYNC_OPERATION: &str = "{azureAsyncOperation}";
+
+/// The parts of a workspace resource id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceId {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl WorkspaceId {
+    /// Parses `/subscriptions/S/resourceGroups/RG/providers/Microsoft.Databricks/workspaces/N`
+    /// (literal segments case-insensitive, as ARM treats them).
+    pub fn parse(resource_id: &str) -> Result<Self, ApiError> {
+        let invalid = || {
+            ApiError::InvalidRequest(format!(
+                "not a Microsoft.Databricks/workspaces resource id: {resource_id}"
+            ))
+        };
+        let parts: Vec<&str> = resource_id.trim_end_matches('/').split('/').collect();
+        let literal =
+            |i: usize, want: &str| parts.get(i).is_some_and(|p| p.eq_ignore_ascii_case(want));
+        let value = |i: usize| {
+            parts
+                .get(i)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.to_string())
+        };
+        if parts.len() != 9
+            || !parts[0].is_empty()
+            || !literal(1, "subscriptions")
+            || !literal(3, "resourceGroups")
+            || !literal(5, "providers")
+            || !literal(6, "Microsoft.Databricks")
+            || !literal(7, "workspaces")
+        {
+            return Err(invalid());
+        }
+        Ok(Self {
+            subscription_id: value(2).ok_or_else(invalid)?,
+            resource_group: value(4).ok_or_else(invalid)?,
+            name: value(8).ok_or_else(invalid)?,
+        })
+    }
+
+    fn params(&self) -> [&str; 3] {
+        [&self.subscription_id, &self.resource_group, &self.name]
+    }
+}
+
+/// Typed view of a `Microsoft.Databricks/workspaces` resource, with the full JSON in `raw`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmWorkspace {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub location: Option<String>,
+    /// `standard`, `premium` or `trial`.
+    pub sku: Option<String>,
+    pub provisioning_state: Option<String>,
+    /// `Enabled` or `Disabled`.
+    pub public_network_access: Option<String>,
+    /// `AllRules`, `NoAzureDatabricksRules` or `NoAzureServiceRules`.
+    pub required_nsg_rules: Option<String>,
+    /// `properties.parameters.enableNoPublicIp.value`.
+    pub enable_no_public_ip: Option<bool>,
+    /// `properties.parameters.customVirtualNetworkId.value`: set when VNet-injected.
+    pub custom_virtual_network_id: Option<String>,
+    /// `properties.parameters.requireInfrastructureEncryption.value`.
+    pub require_infrastructure_encryption: Option<bool>,
+    /// `properties.encryption.entities.managedServices.keySource`.
+    pub managed_services_key_source: Option<String>,
+    /// `properties.encryption.entities.managedDisk.keySource`.
+    pub managed_disk_key_source: Option<String>,
+    /// The resource as ARM returned it; edit this and PUT it back.
+    pub raw: Value,
+}
+
+impl ArmWorkspace {
+    pub fn from_raw(raw: Value) -> Self {
+        let s = |p: &str| raw.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let b = |p: &str| raw.pointer(p).and_then(Value::as_bool);
+        Self {
+            id: s("/id"),
+            name: s("/name"),
+            location: s("/location"),
+            sku: s("/sku/name"),
+            provisioning_state: s("/properties/provisioningState"),
+            public_network_access: s("/properties/publicNetworkAccess"),
+            required_nsg_rules: s("/properties/requiredNsgRules"),
+            enable_no_public_ip: b("/properties/parameters/enableNoPublicIp/value"),
+            custom_virtual_network_id: s("/properties/parameters/customVirtualNetworkId/value"),
+            require_infrastructure_encryption: b(
+                "/properties/parameters/requireInfrastructureEncryption/value",
+            ),
+            managed_services_key_source: s(
+                "/properties/encryption/entities/managedServices/keySource",
+            ),
+            managed_disk_key_source: s("/properties/encryption/entities/managedDisk/keySource"),
+            raw,
+        }
+    }
+
+    /// Whether the workspace is injected into a customer VNet.
+    pub fn vnet_injected(&self) -> bool {
+        self.custom_virtual_network_id
+            .as_deref()
+            .is_some_and(|v| !v.is_empty())
+    }
+}
+
+/// One log category of a diagnostic setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnosticLog {
+    pub category: Option<String>,
+    pub category_group: Option<String>,
+    pub enabled: bool,
+}
+
+/// Typed view of a `Microsoft.Insights/diagnosticSettings` resource, full JSON in `raw`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagnosticSetting {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// Log Analytics workspace resource id (`properties.workspaceId`).
+    pub workspace_id: Option<String>,
+    pub storage_account_id: Option<String>,
+    pub event_hub_authorization_rule_id: Option<String>,
+    pub logs: Vec<DiagnosticLog>,
+    pub raw: Value,
+}
+
+impl DiagnosticSetting {
+    pub fn from_raw(raw: Value) -> Self {
+        let s = |p: &str| raw.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let logs = raw
+            .pointer("/properties/logs")
+            .and_then(Value::as_array)
+            .map(|logs| {
+                logs.iter()
+                    .map(|l| DiagnosticLog {
+                        category: l
+                            .get("category")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        category_group: l
+                            .get("categoryGroup")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        enabled: l.get("enabled").and_then(Value::as_bool).unwrap_or(false),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            id: s("/id"),
+            name: s("/name"),
+            workspace_id: s("/properties/workspaceId"),
+            storage_account_id: s("/properties/storageAccountId"),
+            event_hub_authorization_rule_id: s("/properties/eventHubAuthorizationRuleId"),
+            logs,
+            raw,
+        }
+    }
+}
+
+/// How long to wait for long-running ARM operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollOptions {
+    /// Delay between polls when ARM sends no `Retry-After`.
+    pub interval: Duration,
+    /// Give up (with [`ApiError::Timeout`]) after this long.
+    pub timeout: Duration,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Azure Resource Manager client. Cheap to clone.
+#[derive(Clone)]
+pub struct ArmClient {
+    http: HttpClient,
+    poll: PollOptions,
+}
+
+impl fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("http", &self.http)
+            .field("poll", &self.poll)
+            .finish()
+    }
+}
+
+impl ArmClient {
+    /// A client for ARM at `arm_base_url` (e.g. `https://management.azure.com` or the
+    /// emulator's `http://127.0.0.1:PORT/arm`). Only Entra ID credentials work with ARM.
+    pub fn new(
+        arm_base_url: Url,
+        credential: Credential,
+        options: ClientOptions,
+    ) -> Result<Self, ApiError> {
+        let authorizer = Authorizer::for_arm(
+            &credential,
+            &options.authority_host,
+            &options.arm_scope,
+            &options.http,
+        )?;
+        let http = HttpClient::new(SERVICE_ARM, arm_base_url, options.http, authorizer)?;
+        Ok(Self {
+            http,
+            poll: PollOptions::default(),
+        })
+    }
+
+    /// Overrides how long-running operations are polled.
+    pub fn with_poll_options(mut self, poll: PollOptions) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    pub fn base_url(&self) -> &Url {
+        self.http.base_url()
+    }
+
+    pub async fn get_workspace(&self, resource_id: &str) -> Result<ArmWorkspace, ApiError> {
+        let id = WorkspaceId::parse(resource_id)?;
+        let spec = RequestSpec::get(Endpoint::new(WORKSPACE, &id.params()))
+            .query("api-version", WORKSPACE_API_VERSION);
+        Ok(ArmWorkspace::from_raw(self.http.send_json(spec).await?))
+    }
+
+    /// PUTs the full resource. ARM answers 200/201 with the resource, or 201/202 with an
+    /// `Azure-AsyncOperation` (or `Location`) to poll; after a polled operation succeeds the
+    /// workspace is read again so the result is its final state.
+    pub async fn put_workspace(
+        &self,
+        resource_id: &str,
+        workspace: &Value,
+    ) -> Result<ArmWorkspace, ApiError> {
+        let id = WorkspaceId::parse(resource_id)?;
+        let spec = RequestSpec::put(Endpoint::new(WORKSPACE, &id.params()))
+            .query("api-version", WORKSPACE_API_VERSION)
+            .json(workspace)?;
+        let response = self.http.send(spec).await?;
+        if self.await_operation(&response).await? || response.body.is_empty() {
+            return self.get_workspace(resource_id).await;
+        }
+        Ok(ArmWorkspace::from_raw(response.json()?))
+    }
+
+    pub async fn get_diagnostic_setting(
+        &self,
+        resource_id: &str,
+        name: &str,
+    ) -> Result<DiagnosticSetting, ApiError> {
+        let spec = RequestSpec::get(self.diagnostic_endpoint(resource_id, name)?)
+            .query("api-version", DIAGNOSTIC_SETTINGS_API_VERSION);
+        Ok(DiagnosticSetting::from_raw(
+            self.http.send_json(spec).await?,
+        ))
+    }
+
+    /// Creates or replaces a diagnostic setting (`{properties: {workspaceId, logs, ...}}`).
+    pub async fn put_diagnostic_setting(
+        &self,
+        resource_id: &str,
+        name: &str,
+        setting: &Value,
+    ) -> Result<DiagnosticSetting, ApiError> {
+        let spec = RequestSpec::put(self.diagnostic_endpoint(resource_id, name)?)
+            .query("api-version", DIAGNOSTIC_SETTINGS_API_VERSION)
+            .json(setting)?;
+        Ok(DiagnosticSetting::from_raw(
+            self.http.send_json(spec).await?,
+        ))
+    }
+
+    pub async fn list_diagnostic_settings(
+        &self,
+        resource_id: &str,
+    ) -> Result<Vec<DiagnosticSetting>, ApiError> {
+        let id = WorkspaceId::parse(resource_id)?;
+        let spec = RequestSpec::get(Endpoint::new(DIAGNOSTIC_SETTINGS, &id.params()))
+            .query("api-version", DIAGNOSTIC_SETTINGS_API_VERSION);
+        let list: Value = self.http.send_json(spec).await?;
+        let items = list.get("value").and_then(Value::as_array).cloned();
+        Ok(items
+            .unwrap_or_default()
+            .into_iter()
+            .map(DiagnosticSetting::from_raw)
+            .collect())
+    }
+
+    pub async fn delete_diagnostic_setting(
+        &self,
+        resource_id: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
+        let spec = RequestSpec::delete(self.diagnostic_endpoint(resource_id, name)?)
+            .query("api-version", DIAGNOSTIC_SETTINGS_API_VERSION);
+        self.http.send(spec).await.map(drop)
+    }
+
+    fn diagnostic_endpoint(&self, resource_id: &str, name: &str) -> Result<Endpoint, ApiError> {
+        let id = WorkspaceId::parse(resource_id)?;
+        let [s, rg, w] = id.params();
+        Ok(Endpoint::new(DIAGNOSTIC_SETTING, &[s, rg, w, name]))
+    }
+
+    /// Polls the long-running operation a response points at, if any. Returns whether there
+    /// was one (and it succeeded).
+    async fn await_operation(&self, response: &HttpResponse) -> Result<bool, ApiError> {
+        if let Some(url) = response.header("azure-asyncoperation") {
+            let url = self.operation_url(url)?;
+            self.poll_async_operation(url, retry_after(response))
+                .await?;
+            return Ok(true);
+        }
+        if response.status.as_u16() == 202
+            && let Some(url) = response.header("location")
+        {
+            let url = self.operation_url(url)?;
+            self.poll_location(url, retry_after(response)).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn operation_url(&self, text: &str) -> Result<Url, ApiError> {
+        // Relative URLs are resolved against the ARM base; the HTTP layer refuses other hosts.
+        self.http
+            .base_url()
+            .join(text)
+            .map_err(|_| ApiError::InvalidRequest("ARM returned an invalid operation URL".into()))
+    }
+
+    /// `Azure-AsyncOperation`: GET until `status` is terminal.
+    async fn poll_async_operation(
+        &self,
+        url: Url,
+        first_delay: Option<Duration>,
+    ) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let mut delay = first_delay.unwrap_or(self.poll.interval);
+        loop {
+            self.wait(delay, started)?;
+            tokio::time::sleep(delay).await;
+            let spec = RequestSpec::absolute(Method::GET, ASYNC_OPERATION, url.clone());
+            let response = self.http.send(spec).await?;
+            let body: Value = response.json()?;
+            match operation_state(&body) {
+                OperationState::Succeeded => return Ok(()),
+                OperationState::Failed {
+                    status,
+                    code,
+                    message,
+                } => {
+                    return Err(ApiError::Api {
+                        service: SERVICE_ARM,
+                        endpoint: ASYNC_OPERATION,
+                        status: response.status.as_u16(),
+                        error_code: code.or(Some(status)),
+                        message,
+                        retry_after: None,
+                    });
+                }
+                OperationState::Running => {
+                    delay = retry_after(&response).unwrap_or(self.poll.interval);
+                }
+            }
+        }
+    }
+
+    /// `Location`: GET until the answer is no longer 202.
+    async fn poll_location(&self, url: Url, first_delay: Option<Duration>) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let mut delay = first_delay.unwrap_or(self.poll.interval);
+        loop {
+            self.wait(delay, started)?;
+            tokio::time::sleep(delay).await;
+            let spec = RequestSpec::absolute(Method::GET, ASYNC_OPERATION, url.clone());
+            let response = self.http.send(spec).await?;
+            if response.status.as_u16() != 202 {
+                return Ok(());
+            }
+            delay = retry_after(&response).unwrap_or(self.poll.interval);
+        }
+    }
+
+    /// Errors if waiting `delay` more would pass the poll timeout.
+    fn wait(&self, delay: Duration, started: Instant) -> Result<(), ApiError> {
+        if started.elapsed() + delay > self.poll.timeout {
+            return Err(ApiError::Timeout {
+                service: SERVICE_ARM,
+                endpoint: ASYNC_OPERATION,
+                elapsed: started.elapsed(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn retry_after(response: &HttpResponse) -> Option<Duration> {
+    super::error::parse_retry_after(&response.headers, jiff::Timestamp::now())
+        .map(|d| d.min(Duration::from_secs(60)))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum OperationState {
+    Running,
+    Succeeded,
+    Failed {
+        status: String,
+        code: Option<String>,
+        message: String,
+    },
+}
+
+/// Reads an async-operation body: `{status: InProgress|Succeeded|Failed|Canceled, error?}`.
+fn operation_state(body: &Value) -> OperationState {
+    let status = body
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("InProgress");
+    match status {
+        s if s.eq_ignore_ascii_case("Succeeded") => OperationState::Succeeded,
+        s if s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled") => {
+            let error = body.get("error");
+            let text = |k: &str| error.and_then(|e| e.get(k)).and_then(Value::as_str);
+            OperationState::Failed {
+                status: s.to_string(),
+                code: text("code").map(str::to_string),
+                message: text("message")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("operation {s}")),
+            }
+        }
+        _ => OperationState::Running,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/ws-1";
+
+    #[test]
+    fn parses_workspace_ids() {
+        let id = WorkspaceId::parse(ID).unwrap();
+        assert_eq!(id.resource_group, "rg");
+        assert_eq!(id.name, "ws-1");
+        let lower = ID.to_lowercase().replace("ws-1", "WS-1");
+        assert_eq!(WorkspaceId::parse(&lower).unwrap().name, "WS-1");
+        for bad in [
+            "",
+            "/subscriptions/s/resourceGroups/rg",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/x",
+            "subscriptions/s/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/x",
+            "/subscriptions//resourceGroups/rg/providers/Microsoft.Databricks/workspaces/x",
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/x/extra",
+        ] {
+            assert!(WorkspaceId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn workspace_endpoint_keeps_template_and_prefix() {
+        let id = WorkspaceId::parse(ID).unwrap();
+        let e = Endpoint::new(WORKSPACE, &id.params());
+        assert_eq!(e.path(), ID);
+        let base = Url::parse("http://127.0.0.1:9/arm").unwrap();
+        assert_eq!(
+            super::super::http::join_path(&base, e.path()).as_str(),
+            format!("http://127.0.0.1:9/arm{ID}")
+        );
+    }
+
+    #[test]
+    fn typed_workspace_view() {
+        let raw = json!({
+            "id": ID, "name": "ws-1", "location": "westeurope", "sku": {"name": "premium"},
+            "properties": {
+                "provisioningState": "Succeeded",
+                "publicNetworkAccess": "Disabled",
+                "requiredNsgRules": "NoAzureDatabricksRules",
+                "parameters": {
+                    "enableNoPublicIp": {"type": "Bool", "value": true},
+                    "customVirtualNetworkId": {"type": "String", "value": "/subscriptions/x/vnet"},
+                    "requireInfrastructureEncryption": {"type": "Bool", "value": false}
+                },
+                "encryption": {"entities": {
+                    "managedServices": {"keySource": "Microsoft.Keyvault"},
+                    "managedDisk": {"keySource": "Microsoft.Keyvault"}
+                }},
+                "unknownProperty": 1
+            }
+        });
+        let w = ArmWorkspace::from_raw(raw.clone());
+        assert_eq!(w.sku.as_deref(), Some("premium"));
+        assert_eq!(w.enable_no_public_ip, Some(true));
+        assert_eq!(w.require_infrastructure_encryption, Some(false));
+        assert!(w.vnet_injected());
+        assert_eq!(
+            w.managed_disk_key_source.as_deref(),
+            Some("Microsoft.Keyvault")
+        );
+        assert_eq!(w.raw, raw);
+        let empty = ArmWorkspace::from_raw(json!({}));
+        assert!(!empty.vnet_injected());
+        assert_eq!(empty.public_network_access, None);
+    }
+
+    #[test]
+    fn typed_diagnostic_setting_view() {
+        let d = DiagnosticSetting::from_raw(json!({
+            "name": "brickwarden",
+            "properties": {"workspaceId": "/subscriptions/x/la", "logs": [
+                {"category": "accounts", "enabled": true},
+                {"categoryGroup": "allLogs", "enabled": false}
+            ]}
+        }));
+        assert_eq!(d.workspace_id.as_deref(), Some("/subscriptions/x/la"));
+        assert_eq!(d.logs.len(), 2);
+        assert_eq!(d.logs[1].category_group.as_deref(), Some("allLogs"));
+        assert!(!d.logs[1].enabled);
+    }
+
+    #[test]
+    fn operation_states() {
+        assert_eq!(
+            operation_state(&json!({"status": "InProgress"})),
+            OperationState::Running
+        );
+        assert_eq!(operation_state(&json!({})), OperationState::Running);
+        assert_eq!(
+            operation_state(&json!({"status": "Succeeded"})),
+            OperationState::Succeeded
+        );
+        assert_eq!(
+            operation_state(
+                &json!({"status": "Failed", "error": {"code": "Conflict", "message": "busy"}})
+            ),
+            OperationState::Failed {
+                status: "Failed".into(),
+                code: Some("Conflict".into()),
+                message: "busy".into()
+            }
+        );
+    }
+}
