@@ -1,1 +1,25 @@
-//! placeholder: being written
+//! The custom resources: `DatabricksWorkspace` and `SecurityBaseline` (`brickwarden.io/v1alpha1`).
+
+mod baseline;
+mod policy;
+mod status;
+mod validation;
+mod workspace;
+
+pub use baseline::*;
+pub use policy::*;
+pub use status::*;
+pub use validation::{Resource, ValidationError, validate_resource};
+pub use workspace::*;
+
+use kube::CustomResourceExt;
+
+/// The CRDs as `brickwarden crd` prints them and `crds/` holds them.
+pub fn crds_yaml() -> String {
+    let mut out = String::new();
+    for crd in [DatabricksWorkspace::crd(), SecurityBaseline::crd()] {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(&crd).expect("CRD serializes to YAML"));
+    }
+    out
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test brickwarden has, on a fresh machine with only Rust, Go and Python installed.
+# Everything the tests need (the Kubernetes control plane and promtool built from Go modules, the
+# Python databricks-sdk virtualenv) is built or installed by the project's own scripts and cached
+# under ${XDG_CACHE_HOME:-~/.cache}/brickwarden, so a second run starts at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "control plane (etcd, kube-apiserver, kubectl, helm, promtool) from Go modules"
+BRICKWARDEN_BIN_DIR=$(tests/controlplane/build.sh | tail -n 1)
+export BRICKWARDEN_BIN_DIR
+
+step "Python virtualenv with the official databricks-sdk"
+BRICKWARDEN_PYTHON=$(scripts/python-env.sh | tail -n 1)
+export BRICKWARDEN_PYTHON
+
+step "lints"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "tests"
+# The control-plane tests start real etcd/kube-apiserver processes; two at once fit 2 cores.
+cargo test --locked -- --test-threads=2

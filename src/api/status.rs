@@ -1,0 +1,133 @@
+//! What the controller reports on a `DatabricksWorkspace`.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabricksWorkspaceStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Compliant` and `RemediationBlocked`; `lastTransitionTime` changes only when a
+    /// condition's status does.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// Compliant controls over applicable controls, e.g. `19/21`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reconcile_time: Option<Time>,
+    #[serde(default)]
+    pub controls: Vec<ControlStatus>,
+    /// What Enforce mode would do (or, in Enforce mode, what was left to do).
+    #[serde(default)]
+    pub planned_actions: Vec<String>,
+}
+
+/// The outcome of one control.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
+pub enum ControlState {
+    Compliant,
+    Drifted,
+    Remediated,
+    Failed,
+    NotApplicable,
+    RequiresRecreate,
+}
+
+impl ControlState {
+    pub const ALL: [ControlState; 6] = [
+        ControlState::Compliant,
+        ControlState::Drifted,
+        ControlState::Remediated,
+        ControlState::Failed,
+        ControlState::NotApplicable,
+        ControlState::RequiresRecreate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlState::Compliant => "Compliant",
+            ControlState::Drifted => "Drifted",
+            ControlState::Remediated => "Remediated",
+            ControlState::Failed => "Failed",
+            ControlState::NotApplicable => "NotApplicable",
+            ControlState::RequiresRecreate => "RequiresRecreate",
+        }
+    }
+
+    /// Whether the live state matches the policy after this pass.
+    pub fn is_compliant(self) -> bool {
+        matches!(self, ControlState::Compliant | ControlState::Remediated)
+    }
+}
+
+impl std::fmt::Display for ControlState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlStatus {
+    /// `family/name`, e.g. `workspaceConf/enableExportNotebook`.
+    pub id: String,
+    pub state: ControlState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The benchmarks this control comes from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<Time>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub compliant: u32,
+    pub drifted: u32,
+    pub remediated: u32,
+    pub failed: u32,
+    pub not_applicable: u32,
+    pub requires_recreate: u32,
+}
+
+impl Summary {
+    pub fn count(states: impl IntoIterator<Item = ControlState>) -> Summary {
+        let mut s = Summary::default();
+        for state in states {
+            *match state {
+                ControlState::Compliant => &mut s.compliant,
+                ControlState::Drifted => &mut s.drifted,
+                ControlState::Remediated => &mut s.remediated,
+                ControlState::Failed => &mut s.failed,
+                ControlState::NotApplicable => &mut s.not_applicable,
+                ControlState::RequiresRecreate => &mut s.requires_recreate,
+            } += 1;
+        }
+        s
+    }
+
+    /// Controls that apply to this workspace.
+    pub fn applicable(&self) -> u32 {
+        self.compliant + self.drifted + self.remediated + self.failed + self.requires_recreate
+    }
+
+    /// `compliant/applicable`, where a remediated control counts as compliant.
+    pub fn score(&self) -> String {
+        format!("{}/{}", self.compliant + self.remediated, self.applicable())
+    }
+}
