@@ -1,1 +1,317 @@
-//! placeholder: being written
+//! A local, stateful Databricks workspace + Azure Resource Manager + token endpoint server for
+//! tests, the demo and users' own CI (`brickwarden emulator`).
+//!
+//! It serves, on one port:
+//!
+//! * workspaces `ws-1`..`ws-N` at `{base}/ws/ws-i`: IP access lists, workspace-conf, tokens and
+//!   token management, token permissions, the five security settings, secret scopes/ACLs,
+//!   host metadata and OIDC discovery, Databricks OAuth M2M (`/oidc/v1/token`), SCIM `Me`;
+//! * Azure Resource Manager at `{base}/arm` (`Microsoft.Databricks/workspaces/ws-i` and its
+//!   diagnostic settings);
+//! * an Entra ID token endpoint at `{base}/aad/{tenant}/oauth2/v2.0/token`;
+//! * the admin API at `{base}/_emulator` (journal, fault injection, state dump; see [`admin`]).
+//!
+//! Wire shapes (field names, status codes, error envelopes) follow the real services closely
+//! enough for the official `databricks-sdk` for Python to work against it
+//! (`tests/sdk/test_sdk_conformance.py`).
+
+pub mod access;
+pub mod admin;
+pub mod app;
+pub mod arm;
+pub mod auth;
+pub mod databricks;
+pub mod errors;
+pub mod faults;
+pub mod journal;
+pub mod oauth;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::FaultSpec;
+pub use journal::JournalEntry;
+pub use state::{RESOURCE_GROUP, SUBSCRIPTION_ID, TENANT_ID};
+
+/// Emulator settings.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// How many workspaces (`ws-1`..`ws-N`) to serve.
+    pub workspaces: usize,
+    /// The accepted personal access token (a workspace admin in every workspace).
+    pub token: String,
+    /// The accepted OAuth / Entra ID client secret (any client id).
+    pub client_secret: String,
+    /// Lifetime of access tokens issued by the token endpoints.
+    pub token_lifetime: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            workspaces: 3,
+            token: "dapi-emulator".to_string(),
+            client_secret: "emulator-secret".to_string(),
+            token_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for it.
+pub struct Emulator {
+    addr: SocketAddr,
+    app: app::App,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds `listen` (port 0 picks a free port) and serves in the background.
+    pub async fn start(listen: SocketAddr, config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding the emulator to {listen}"))?;
+        let addr = listener.local_addr()?;
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else if addr.is_ipv6() {
+            format!("[{}]", addr.ip())
+        } else {
+            addr.ip().to_string()
+        };
+        let base_url = format!("http://{host}:{}", addr.port());
+        let app = app::App::new(config, base_url);
+        let router = app::router(app.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+            if let Err(err) = served {
+                tracing::error!(error = %err, "emulator server failed");
+            }
+        });
+        Ok(Emulator {
+            addr,
+            app,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.app.base_url().to_string()
+    }
+
+    /// `{base}/ws/{name}`: the workspace's Databricks host.
+    pub fn workspace_url(&self, name: &str) -> String {
+        self.app.workspace_url(name)
+    }
+
+    /// `{base}/arm`: the ARM endpoint.
+    pub fn arm_url(&self) -> String {
+        self.app.arm_url()
+    }
+
+    /// `{base}/aad`: use as `AZURE_AUTHORITY_HOST`; tokens at
+    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub fn authority_host(&self) -> String {
+        self.app.authority_host()
+    }
+
+    /// The ARM id of workspace `name`.
+    pub fn arm_resource_id(&self, name: &str) -> String {
+        arm::resource_id(name)
+    }
+
+    /// Names of the served workspaces.
+    pub fn workspaces(&self) -> Vec<String> {
+        self.app.world().workspaces.keys().cloned().collect()
+    }
+
+    /// In-process read of a workspace's state (same JSON as `GET /_emulator/state/{name}`).
+    pub fn state(&self, name: &str) -> Option<serde_json::Value> {
+        self.app
+            .world()
+            .workspaces
+            .get(name)
+            .map(state::Workspace::dump)
+    }
+
+    /// In-process read of the journal (same entries as `GET /_emulator/requests`).
+    pub fn requests(&self) -> Vec<JournalEntry> {
+        self.app.journal().entries().cloned().collect()
+    }
+
+    /// Injects a fault in-process (same as `POST /_emulator/faults`).
+    pub fn inject_fault(&self, spec: FaultSpec) -> anyhow::Result<()> {
+        self.app
+            .faults()
+            .add(spec)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Back to the seeded state (same as `POST /_emulator/reset`).
+    pub fn reset(&self) {
+        self.app.reset();
+    }
+
+    /// What is served, as JSON (same as `GET /_emulator`).
+    pub fn describe(&self) -> serde_json::Value {
+        admin::describe(&self.app)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// `brickwarden emulator` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8765",
+        env = "BRICKWARDEN_EMULATOR_LISTEN"
+    )]
+    pub listen: SocketAddr,
+    /// Number of workspaces to serve (ws-1..ws-N).
+    #[arg(long, default_value_t = 3)]
+    pub workspaces: usize,
+    /// Personal access token the workspaces accept.
+    #[arg(
+        long,
+        default_value = "dapi-emulator",
+        env = "BRICKWARDEN_EMULATOR_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: String,
+    /// Client secret the OAuth and Entra ID token endpoints accept (any client id).
+    #[arg(
+        long,
+        default_value = "emulator-secret",
+        env = "BRICKWARDEN_EMULATOR_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: String,
+    /// Lifetime in seconds of access tokens the token endpoints issue.
+    #[arg(long, default_value_t = 3600)]
+    pub token_lifetime_seconds: u64,
+}
+
+impl From<&EmulatorArgs> for EmulatorConfig {
+    fn from(args: &EmulatorArgs) -> Self {
+        Self {
+            workspaces: args.workspaces,
+            token: args.token.clone(),
+            client_secret: args.client_secret.clone(),
+            token_lifetime: Duration::from_secs(args.token_lifetime_seconds),
+        }
+    }
+}
+
+/// Human-readable summary of what a running emulator serves (secrets not included).
+pub fn summary(emulator: &Emulator) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "brickwarden emulator listening on {}\n\n",
+        emulator.base_url()
+    ));
+    out.push_str("Databricks workspaces (auth: Bearer PAT, OAuth M2M or Entra ID token):\n");
+    let world = emulator.app.world();
+    for ws in world.workspaces.values() {
+        out.push_str(&format!(
+            "  {:<6} {}  ({} tier, workspace id {})\n",
+            ws.name,
+            ws.url,
+            ws.sku(),
+            ws.workspace_id
+        ));
+    }
+    drop(world);
+    out.push_str(&format!(
+        "\nAzure Resource Manager: {}  (api-version 2026-01-01)\n",
+        emulator.arm_url()
+    ));
+    if let Some(first) = emulator.workspaces().first() {
+        out.push_str(&format!(
+            "  e.g. {}{}\n",
+            emulator.arm_url(),
+            emulator.arm_resource_id(first)
+        ));
+    }
+    out.push_str(&format!(
+        "\nToken endpoints:\n  Entra ID:         {}/{TENANT_ID}/oauth2/v2.0/token  (AZURE_AUTHORITY_HOST={})\n  Databricks OAuth: {{workspace url}}/oidc/v1/token\n",
+        emulator.authority_host(),
+        emulator.authority_host()
+    ));
+    out.push_str(&format!(
+        "\nAdmin API (no auth): {base}/_emulator\n  GET    {base}/_emulator/requests     request journal (DELETE clears)\n  POST   {base}/_emulator/faults       inject faults (GET lists, DELETE clears)\n  GET    {base}/_emulator/state/ws-1   state dump (PATCH sets state directly)\n  POST   {base}/_emulator/reset        back to the seeded state\n",
+        base = emulator.base_url()
+    ));
+    out
+}
+
+/// Runs `brickwarden emulator` until Ctrl-C or SIGTERM.
+pub async fn run_cli(args: EmulatorArgs) -> anyhow::Result<()> {
+    let emulator = Emulator::start(args.listen, EmulatorConfig::from(&args)).await?;
+    println!("{}", summary(&emulator));
+    println!("Press Ctrl-C to stop.");
+    wait_for_signal().await;
+    println!("shutting down");
+    emulator.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

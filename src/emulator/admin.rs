@@ -1,0 +1,299 @@
+//! The admin API under `/_emulator` (no authentication, never journaled, never faulted):
+//!
+//! * `GET /_emulator` — what is served (workspace URLs, ARM, token endpoints).
+//! * `GET /_emulator/requests[?workspace=ws-1&since=SEQ]` — the journal, a JSON array in order;
+//!   `DELETE` clears it.
+//! * `POST /_emulator/faults` — inject a fault ([`FaultSpec`]); `GET` lists active faults;
+//!   `DELETE` clears them.
+//! * `GET /_emulator/state` — every workspace's state; `GET /_emulator/state/{ws}` — one.
+//! * `PATCH /_emulator/state/{ws}` — set state directly, bypassing validation and guards
+//!   (`workspace_conf`, `ip_access_lists`, `settings`, `arm`), e.g. to lock the caller out.
+//! * `POST /_emulator/reset` — back to the seeded state (journal and faults cleared).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::access::{self, ListType};
+use super::app::App;
+use super::databricks::{Body, settings, workspace_conf};
+use super::errors::ApiError;
+use super::faults::FaultSpec;
+use super::state::{ADMIN_USER, IpAccessList, TENANT_ID, Workspace, now_ms};
+
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/_emulator", get(info))
+        .route(
+            "/_emulator/requests",
+            get(list_requests).delete(clear_requests),
+        )
+        .route(
+            "/_emulator/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_emulator/state", get(all_state))
+        .route("/_emulator/state/{ws}", get(state).patch(patch_state))
+        .route("/_emulator/reset", post(reset))
+}
+
+/// What the emulator serves, as `GET /_emulator` and the CLI report it.
+pub fn describe(app: &App) -> Value {
+    let world = app.world();
+    let workspaces: Vec<Value> = world
+        .workspaces
+        .values()
+        .map(|ws| {
+            json!({
+                "name": ws.name,
+                "url": ws.url,
+                "workspace_id": ws.workspace_id,
+                "sku": ws.sku(),
+                "arm_resource_id": super::arm::resource_id(&ws.name),
+                "oauth_token_endpoint": format!("{}/oidc/v1/token", ws.url),
+            })
+        })
+        .collect();
+    json!({
+        "base_url": app.base_url(),
+        "workspaces": workspaces,
+        "arm_url": app.arm_url(),
+        "arm_api_version": "2026-01-01",
+        "authority_host": app.authority_host(),
+        "tenant_id": TENANT_ID,
+        "entra_token_endpoint": format!("{}/{TENANT_ID}/oauth2/v2.0/token", app.authority_host()),
+        "pat_user": ADMIN_USER,
+        "admin_api": format!("{}/_emulator", app.base_url()),
+    })
+}
+
+async fn info(State(app): State<App>) -> Json<Value> {
+    Json(describe(&app))
+}
+
+async fn list_requests(
+    State(app): State<App>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let since = query
+        .get("since")
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    let workspace = query.get("workspace");
+    let journal = app.journal();
+    let entries: Vec<_> = journal
+        .entries()
+        .filter(|e| e.seq > since)
+        .filter(|e| workspace.is_none_or(|w| e.workspace.as_ref() == Some(w)))
+        .collect();
+    Json(json!(entries))
+}
+
+async fn clear_requests(State(app): State<App>) -> StatusCode {
+    app.journal().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_faults(State(app): State<App>) -> Json<Value> {
+    Json(json!(app.faults().list()))
+}
+
+async fn add_fault(State(app): State<App>, Body(spec): Body<FaultSpec>) -> Response {
+    match app.faults().add(spec) {
+        Ok(fault) => (StatusCode::CREATED, Json(json!(fault))).into_response(),
+        Err(message) => ApiError::invalid_parameter(message).into_response(),
+    }
+}
+
+async fn clear_faults(State(app): State<App>) -> StatusCode {
+    app.faults().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn all_state(State(app): State<App>) -> Json<Value> {
+    let world = app.world();
+    let all: Map<String, Value> = world
+        .workspaces
+        .iter()
+        .map(|(name, ws)| (name.clone(), ws.dump()))
+        .collect();
+    Json(Value::Object(all))
+}
+
+#[derive(Deserialize)]
+struct WsPath {
+    ws: String,
+}
+
+fn unknown_workspace(name: &str) -> ApiError {
+    ApiError::not_found(format!("Workspace {name} does not exist in this emulator"))
+}
+
+async fn state(State(app): State<App>, Path(p): Path<WsPath>) -> Result<Json<Value>, ApiError> {
+    let world = app.world();
+    let ws = world
+        .workspaces
+        .get(&p.ws)
+        .ok_or_else(|| unknown_workspace(&p.ws))?;
+    Ok(Json(ws.dump()))
+}
+
+/// A direct state change (no validation beyond shape, no lockout guard).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatePatch {
+    /// Raw workspace-conf values; `null` unsets. Keys must be known.
+    pub workspace_conf: Option<Map<String, Value>>,
+    /// Replaces every IP access list.
+    pub ip_access_lists: Option<Vec<ListSeed>>,
+    /// Setting type -> inner message (e.g. `{"restrict_workspace_admins": {"status": "..."}}`).
+    pub settings: Option<Map<String, Value>>,
+    /// JSON merge patch (RFC 7396) applied to the ARM resource.
+    pub arm: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSeed {
+    pub label: String,
+    pub list_type: String,
+    #[serde(default)]
+    pub ip_addresses: Vec<String>,
+    pub enabled: Option<bool>,
+}
+
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            let t = target.as_object_mut().expect("just made an object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// Applies a [`StatePatch`] to a workspace.
+pub fn apply_patch(ws: &mut Workspace, patch: StatePatch) -> Result<(), ApiError> {
+    if let Some(conf) = patch.workspace_conf {
+        for (key, value) in conf {
+            if !workspace_conf::is_known(&key) {
+                return Err(ApiError::bad_request(format!("Invalid keys: [\"{key}\"]")));
+            }
+            let value = match value {
+                Value::Null => None,
+                Value::String(s) => Some(s),
+                other => Some(other.to_string()),
+            };
+            ws.conf.insert(key, value);
+        }
+    }
+    if let Some(lists) = patch.ip_access_lists {
+        let now = now_ms();
+        let admin_id = ws
+            .principal_by_name(ADMIN_USER)
+            .map(|p| p.id)
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for seed in lists {
+            let list_type = ListType::parse(&seed.list_type).ok_or_else(|| {
+                ApiError::invalid_parameter(format!("Invalid list_type '{}'", seed.list_type))
+            })?;
+            if let Some(bad) = access::first_invalid(&seed.ip_addresses) {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Invalid IP address or CIDR block: {bad}"
+                )));
+            }
+            out.push(IpAccessList {
+                list_id: uuid::Uuid::new_v4().to_string(),
+                label: seed.label,
+                list_type,
+                address_count: seed.ip_addresses.len(),
+                ip_addresses: seed.ip_addresses,
+                enabled: seed.enabled.unwrap_or(true),
+                created_at: now,
+                created_by: admin_id,
+                updated_at: now,
+                updated_by: admin_id,
+            });
+        }
+        ws.ip_access_lists = out;
+    }
+    if let Some(values) = patch.settings {
+        for (setting_type, value) in values {
+            let record = ws
+                .settings
+                .get_mut(&setting_type)
+                .filter(|_| settings::desc(&setting_type).is_some())
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("Setting type {setting_type} is not served"))
+                })?;
+            record.value = value;
+            record.version += 1;
+        }
+    }
+    if let Some(arm_patch) = patch.arm {
+        merge_patch(&mut ws.arm, &arm_patch);
+    }
+    Ok(())
+}
+
+async fn patch_state(
+    State(app): State<App>,
+    Path(p): Path<WsPath>,
+    Body(patch): Body<StatePatch>,
+) -> Result<Json<Value>, ApiError> {
+    let mut world = app.world();
+    let ws = world
+        .workspaces
+        .get_mut(&p.ws)
+        .ok_or_else(|| unknown_workspace(&p.ws))?;
+    apply_patch(ws, patch)?;
+    Ok(Json(ws.dump()))
+}
+
+async fn reset(State(app): State<App>) -> StatusCode {
+    app.reset();
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_bypasses_guards() {
+        let mut ws = Workspace::seed(1, "http://x");
+        let patch: StatePatch = serde_json::from_value(json!({
+            "workspace_conf": {"enableIpAccessLists": "true", "maxTokenLifetimeDays": null},
+            "ip_access_lists": [{"label": "corp", "list_type": "ALLOW", "ip_addresses": ["10.0.0.0/8"]}],
+            "settings": {"restrict_workspace_admins": {"status": "RESTRICT_TOKENS_AND_JOB_RUN_AS"}},
+            "arm": {"properties": {"publicNetworkAccess": "Disabled"}, "tags": null},
+        }))
+        .unwrap();
+        apply_patch(&mut ws, patch).unwrap();
+        assert!(!ws.ip_allowed("127.0.0.1".parse().unwrap()));
+        assert_eq!(ws.arm["properties"]["publicNetworkAccess"], "Disabled");
+        assert!(ws.arm.get("tags").is_none());
+        assert_eq!(ws.arm["properties"]["provisioningState"], "Succeeded");
+        assert!(settings::restrict_workspace_admins_on(&ws));
+        let bad: StatePatch =
+            serde_json::from_value(json!({"workspace_conf": {"nope": "1"}})).unwrap();
+        assert!(apply_patch(&mut ws, bad).is_err());
+        assert!(serde_json::from_value::<StatePatch>(json!({"unknown": 1})).is_err());
+    }
+}

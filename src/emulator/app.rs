@@ -1,0 +1,317 @@
+//! The shared server state ([`App`]), the top-level router and the edge middleware that every
+//! non-admin request passes: fault injection, workspace IP access lists, authentication and
+//! the journal.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+
+use super::EmulatorConfig;
+use super::admin;
+use super::arm;
+use super::auth;
+use super::databricks;
+use super::errors::{ApiError, ArmError, OAuthError};
+use super::faults::{Fault, Faults};
+use super::journal::{Journal, JournalEntry, redact_query};
+use super::oauth;
+use super::state::{Caller, World};
+
+struct Shared {
+    config: EmulatorConfig,
+    base_url: String,
+    world: Mutex<World>,
+    journal: Mutex<Journal>,
+    faults: Mutex<Faults>,
+}
+
+/// Cheaply clonable handle to the server state.
+#[derive(Clone)]
+pub struct App(Arc<Shared>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl App {
+    pub fn new(config: EmulatorConfig, base_url: String) -> Self {
+        let world = World::seed(config.workspaces, &base_url);
+        Self(Arc::new(Shared {
+            config,
+            base_url,
+            world: Mutex::new(world),
+            journal: Mutex::new(Journal::default()),
+            faults: Mutex::new(Faults::default()),
+        }))
+    }
+
+    /// Locks the world. Never hold the guard across an `.await`.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.0.world)
+    }
+
+    pub fn journal(&self) -> MutexGuard<'_, Journal> {
+        lock(&self.0.journal)
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.0.faults)
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.0.config
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    pub fn workspace_url(&self, name: &str) -> String {
+        format!("{}/ws/{name}", self.0.base_url)
+    }
+
+    pub fn arm_url(&self) -> String {
+        format!("{}/arm", self.0.base_url)
+    }
+
+    pub fn authority_host(&self) -> String {
+        format!("{}/aad", self.0.base_url)
+    }
+
+    /// Back to the seeded state: workspaces, issued tokens, journal and faults.
+    pub fn reset(&self) {
+        *self.world() = World::seed(self.0.config.workspaces, &self.0.base_url);
+        self.journal().clear();
+        self.faults().clear();
+    }
+}
+
+/// The whole emulator: admin API, Entra ID, ARM and the workspaces.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .merge(admin::router())
+        .route("/aad/{tenant}/oauth2/v2.0/token", post(oauth::token))
+        .route(
+            "/aad/{tenant}/v2.0/.well-known/openid-configuration",
+            get(oauth::openid_configuration),
+        )
+        .route("/arm", any(arm::dispatch))
+        .route("/arm/{*rest}", any(arm::dispatch))
+        .nest("/ws/{ws}", databricks::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), edge))
+        .with_state(app)
+}
+
+async fn not_found(method: Method, request: Request) -> Response {
+    ApiError::endpoint_not_found(method.as_str(), request.uri().path()).into_response()
+}
+
+/// Which service a request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Area {
+    Admin,
+    Workspace { name: String, rel: String },
+    Arm { rel: String },
+    Aad { rel: String },
+    Unknown,
+}
+
+fn classify(path: &str) -> Area {
+    if path == "/_emulator" || path.starts_with("/_emulator/") {
+        return Area::Admin;
+    }
+    if let Some(rest) = path.strip_prefix("/ws/") {
+        let (name, rel) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if !name.is_empty() {
+            return Area::Workspace {
+                name: name.to_string(),
+                rel: rel.to_string(),
+            };
+        }
+    }
+    if path == "/arm" || path.starts_with("/arm/") {
+        return Area::Arm {
+            rel: path["/arm".len()..].to_string(),
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/aad") {
+        return Area::Aad {
+            rel: rest.to_string(),
+        };
+    }
+    Area::Unknown
+}
+
+/// Workspace paths served without authentication (as on the real service).
+fn is_public(rel: &str) -> bool {
+    matches!(
+        rel,
+        "/.well-known/databricks-config"
+            | "/oidc/.well-known/oauth-authorization-server"
+            | "/oidc/v1/token"
+    )
+}
+
+fn fault_response(area: &Area, fault: &Fault) -> Response {
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match area {
+        Area::Arm { .. } => ArmError::fault(status, fault.retry_after_seconds).into_response(),
+        Area::Aad { .. } => OAuthError::fault(status, fault.retry_after_seconds).into_response(),
+        _ => ApiError::fault(status, fault.retry_after_seconds).into_response(),
+    }
+}
+
+/// Workspace gate: the workspace exists, the caller's IP passes its IP access lists, and
+/// (except on public paths) the bearer token is valid. Returns the caller or the response.
+fn gate_workspace(
+    app: &App,
+    name: &str,
+    rel: &str,
+    ip: IpAddr,
+    request: &Request,
+) -> Result<Option<Caller>, Response> {
+    let mut world = app.world();
+    let Some(ws) = world.workspaces.get(name) else {
+        return Err(ApiError::not_found(format!(
+            "Workspace {name} does not exist in this emulator"
+        ))
+        .into_response());
+    };
+    if !ws.ip_allowed(ip) {
+        let shown = super::access::caller_ipv4(ip).map(IpAddr::V4).unwrap_or(ip);
+        return Err(ApiError::permission_denied(format!(
+            "Source IP address: {shown} is blocked by Databricks IP ACL for workspace: {}",
+            ws.workspace_id
+        ))
+        .into_response());
+    }
+    if is_public(rel) {
+        return Ok(None);
+    }
+    let token = auth::bearer(request.headers());
+    let principal = auth::authenticate_workspace(&mut world, &app.config().token, name, token)
+        .map_err(IntoResponse::into_response)?;
+    Ok(Some(Caller {
+        workspace: name.to_string(),
+        principal,
+        ip,
+    }))
+}
+
+async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let area = classify(&path);
+    if area == Area::Admin {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let timestamp = jiff::Timestamp::now().to_string();
+    let method = request.method().clone();
+    let query = request.uri().query().map(redact_query);
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let (service, rel) = match &area {
+        Area::Workspace { name, rel } => (Some(name.clone()), rel.clone()),
+        Area::Arm { rel } => (Some("arm".to_string()), rel.clone()),
+        Area::Aad { rel } => (Some("aad".to_string()), rel.clone()),
+        _ => (None, path.clone()),
+    };
+
+    let fault = service
+        .as_deref()
+        .and_then(|s| app.faults().take(s, method.as_str(), &rel, &path));
+    if let Some(f) = &fault
+        && f.latency_ms > 0
+    {
+        tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+    }
+
+    let mut principal = None;
+    let response = match (&fault, &area) {
+        (Some(f), _) if f.status != 0 => fault_response(&area, f),
+        (_, Area::Workspace { name, rel }) => match gate_workspace(&app, name, rel, ip, &request) {
+            Err(response) => response,
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    principal = Some(caller.principal.name.clone());
+                    request.extensions_mut().insert(caller);
+                }
+                next.run(request).await
+            }
+        },
+        (_, Area::Arm { .. }) => {
+            principal = auth::bearer(request.headers())
+                .and_then(|t| app.world().issued.get(t).map(|i| i.client_id.clone()));
+            next.run(request).await
+        }
+        _ => next.run(request).await,
+    };
+
+    app.journal().push(JournalEntry {
+        seq: 0,
+        timestamp,
+        workspace: service,
+        method: method.to_string(),
+        path: rel,
+        full_path: path,
+        query,
+        status: response.status().as_u16(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        principal,
+        fault: fault.is_some(),
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_paths() {
+        assert_eq!(classify("/_emulator/requests"), Area::Admin);
+        assert_eq!(
+            classify("/ws/ws-1/api/2.0/token/list"),
+            Area::Workspace {
+                name: "ws-1".into(),
+                rel: "/api/2.0/token/list".into()
+            }
+        );
+        assert_eq!(
+            classify("/ws/ws-2"),
+            Area::Workspace {
+                name: "ws-2".into(),
+                rel: "/".into()
+            }
+        );
+        assert_eq!(
+            classify("/arm/subscriptions/x"),
+            Area::Arm {
+                rel: "/subscriptions/x".into()
+            }
+        );
+        assert_eq!(
+            classify("/aad/t/oauth2/v2.0/token"),
+            Area::Aad {
+                rel: "/t/oauth2/v2.0/token".into()
+            }
+        );
+        assert_eq!(classify("/foo"), Area::Unknown);
+        assert!(is_public("/oidc/v1/token"));
+        assert!(!is_public("/api/2.0/token/list"));
+    }
+}

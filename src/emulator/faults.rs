@@ -1,0 +1,205 @@
+//! Fault injection behind `POST /_emulator/faults`: the next `count` requests matching a
+//! service (`ws-N`, `arm`, `aad`), a method and a path prefix get a status (429/503 with
+//! `Retry-After` and the service's error envelope), added latency, or both.
+
+use serde::{Deserialize, Serialize};
+
+/// A fault as `POST /_emulator/faults` takes it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// `ws-N`, `arm` or `aad`; absent: any.
+    pub workspace: Option<String>,
+    /// Matched against the service-relative path (`/api/2.0/...`) and the full path; absent or
+    /// empty: any.
+    pub path_prefix: Option<String>,
+    /// HTTP method; absent: any.
+    pub method: Option<String>,
+    /// Status to answer with; 0 or absent: latency only.
+    pub status: Option<u16>,
+    /// How many matching requests to affect (default 1).
+    pub count: Option<u32>,
+    /// `Retry-After` seconds (default 1 for 429 and 503).
+    pub retry_after_seconds: Option<u64>,
+    /// Delay before answering.
+    pub latency_ms: Option<u64>,
+}
+
+/// An active fault.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    pub id: u64,
+    pub workspace: Option<String>,
+    pub path_prefix: String,
+    pub method: Option<String>,
+    pub status: u16,
+    pub remaining: u32,
+    pub retry_after_seconds: Option<u64>,
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    active: Vec<Fault>,
+    next_id: u64,
+}
+
+impl Faults {
+    /// Validates and registers a fault.
+    pub fn add(&mut self, spec: FaultSpec) -> Result<Fault, String> {
+        let status = spec.status.unwrap_or(0);
+        if status != 0 && !(100..=599).contains(&status) {
+            return Err(format!(
+                "status {status} is not an HTTP status (use 0 for latency only)"
+            ));
+        }
+        let latency_ms = spec.latency_ms.unwrap_or(0);
+        if status == 0 && latency_ms == 0 {
+            return Err("a fault needs a status or a latency_ms".into());
+        }
+        let count = spec.count.unwrap_or(1);
+        if count == 0 {
+            return Err("count must be at least 1".into());
+        }
+        let retry_after_seconds = spec
+            .retry_after_seconds
+            .or_else(|| matches!(status, 429 | 503).then_some(1));
+        self.next_id += 1;
+        let fault = Fault {
+            id: self.next_id,
+            workspace: spec.workspace.filter(|w| !w.is_empty()),
+            path_prefix: spec.path_prefix.unwrap_or_default(),
+            method: spec.method.map(|m| m.to_ascii_uppercase()),
+            status,
+            remaining: count,
+            retry_after_seconds,
+            latency_ms,
+        };
+        self.active.push(fault.clone());
+        Ok(fault)
+    }
+
+    /// Consumes one use of the first fault matching the request.
+    pub fn take(
+        &mut self,
+        service: &str,
+        method: &str,
+        path: &str,
+        full_path: &str,
+    ) -> Option<Fault> {
+        let idx = self.active.iter().position(|f| {
+            f.workspace.as_deref().is_none_or(|w| w == service)
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && (path.starts_with(&f.path_prefix) || full_path.starts_with(&f.path_prefix))
+        })?;
+        let fault = &mut self.active[idx];
+        fault.remaining -= 1;
+        let taken = fault.clone();
+        if fault.remaining == 0 {
+            self.active.remove(idx);
+        }
+        Some(taken)
+    }
+
+    pub fn list(&self) -> &[Fault] {
+        &self.active
+    }
+
+    pub fn clear(&mut self) {
+        self.active.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_consumed_in_order() {
+        let mut f = Faults::default();
+        f.add(FaultSpec {
+            workspace: Some("ws-1".into()),
+            path_prefix: Some("/api/2.0/ip-access-lists".into()),
+            status: Some(429),
+            count: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(
+            f.take(
+                "ws-2",
+                "GET",
+                "/api/2.0/ip-access-lists",
+                "/ws/ws-2/api/2.0/ip-access-lists"
+            )
+            .is_none()
+        );
+        assert!(
+            f.take(
+                "ws-1",
+                "GET",
+                "/api/2.0/token/list",
+                "/ws/ws-1/api/2.0/token/list"
+            )
+            .is_none()
+        );
+        let hit = f
+            .take(
+                "ws-1",
+                "GET",
+                "/api/2.0/ip-access-lists",
+                "/ws/ws-1/api/2.0/ip-access-lists",
+            )
+            .unwrap();
+        assert_eq!(hit.status, 429);
+        assert_eq!(hit.retry_after_seconds, Some(1));
+        assert!(
+            f.take("ws-1", "POST", "/api/2.0/ip-access-lists/x", "")
+                .is_some()
+        );
+        assert!(
+            f.take("ws-1", "GET", "/api/2.0/ip-access-lists", "")
+                .is_none()
+        );
+        assert!(f.list().is_empty());
+    }
+
+    #[test]
+    fn validation() {
+        let mut f = Faults::default();
+        assert!(f.add(FaultSpec::default()).is_err());
+        assert!(
+            f.add(FaultSpec {
+                status: Some(42),
+                ..Default::default()
+            })
+            .is_err()
+        );
+        assert!(
+            f.add(FaultSpec {
+                status: Some(503),
+                count: Some(0),
+                ..Default::default()
+            })
+            .is_err()
+        );
+        let lat = f
+            .add(FaultSpec {
+                latency_ms: Some(10),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(lat.status, 0);
+        assert_eq!(lat.retry_after_seconds, None);
+        let m = f
+            .add(FaultSpec {
+                status: Some(500),
+                method: Some("patch".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(m.method.as_deref(), Some("PATCH"));
+    }
+}

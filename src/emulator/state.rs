@@ -1,0 +1,535 @@
+//! The emulator's in-memory world: one [`Workspace`] per emulated workspace plus the access
+//! tokens the token endpoints issued. Everything lives behind one `std::sync::Mutex` owned by
+//! [`crate::emulator::App`]; handlers lock it, mutate, and unlock before any `.await`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::access::ListType;
+use super::arm;
+use super::databricks::{settings, workspace_conf};
+
+/// Subscription of every emulated ARM resource.
+pub const SUBSCRIPTION_ID: &str = "00000000-0000-0000-0000-000000000000";
+/// Resource group of every emulated ARM resource.
+pub const RESOURCE_GROUP: &str = "rg";
+/// The Entra ID tenant the emulator pretends to be.
+pub const TENANT_ID: &str = "11111111-1111-1111-1111-111111111111";
+/// Application id of the Azure Databricks resource (Entra scope `{id}/.default`).
+pub const DATABRICKS_RESOURCE_ID: &str = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d";
+/// User name of the principal behind the configured PAT (a workspace admin).
+pub const ADMIN_USER: &str = "admin@example.com";
+/// Application id of the seeded service principal.
+pub const SEEDED_SP_APP_ID: &str = "6f1c2b9e-3a4d-4e5f-8a7b-9c0d1e2f3a4b";
+
+const DAY_MS: i64 = 86_400_000;
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+pub fn now_secs() -> i64 {
+    now_ms() / 1000
+}
+
+/// Deterministic FNV-1a hash, used for seeded ids and etags.
+pub fn fnv64(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0xff)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// 64 lowercase hex characters, like the real token ids.
+pub fn hex64(parts: &[&str]) -> String {
+    let a = fnv64(parts);
+    let b = fnv64(&[&a.to_string(), "b"]);
+    let c = fnv64(&[&b.to_string(), "c"]);
+    let d = fnv64(&[&c.to_string(), "d"]);
+    format!("{a:016x}{b:016x}{c:016x}{d:016x}")
+}
+
+/// A random 64-hex-character id.
+pub fn random_hex64() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    ServicePrincipal,
+}
+
+/// A workspace identity: a user or a service principal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub id: u64,
+    /// `userName` for users, `applicationId` for service principals.
+    pub name: String,
+    pub display_name: String,
+    pub groups: Vec<String>,
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        self.groups.iter().any(|g| g == "admins")
+    }
+
+    /// The principal string secret ACLs use.
+    pub fn acl_name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn acl_principal(&self) -> AclPrincipal {
+        match self.kind {
+            PrincipalKind::User => AclPrincipal::User(self.name.clone()),
+            PrincipalKind::ServicePrincipal => AclPrincipal::ServicePrincipal(self.name.clone()),
+        }
+    }
+}
+
+/// A principal of a permissions ACL.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AclPrincipal {
+    User(String),
+    Group(String),
+    ServicePrincipal(String),
+}
+
+impl AclPrincipal {
+    pub fn field(&self) -> (&'static str, &str) {
+        match self {
+            Self::User(n) => ("user_name", n),
+            Self::Group(n) => ("group_name", n),
+            Self::ServicePrincipal(n) => ("service_principal_name", n),
+        }
+    }
+}
+
+/// Who made a request to a workspace, as the authentication layer resolved it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub workspace: String,
+    pub principal: Principal,
+    pub ip: IpAddr,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpAccessList {
+    pub list_id: String,
+    pub label: String,
+    pub list_type: ListType,
+    pub ip_addresses: Vec<String>,
+    pub address_count: usize,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub created_by: u64,
+    pub updated_at: i64,
+    pub updated_by: u64,
+}
+
+/// A personal access token (or on-behalf-of token) created in a workspace.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub token_id: String,
+    /// The bearer value; never serialised anywhere.
+    pub value: String,
+    pub comment: String,
+    pub owner_id: u64,
+    pub owner_name: String,
+    pub created_by_id: u64,
+    pub created_by_username: String,
+    pub creation_time: i64,
+    /// Epoch ms, or -1 for no expiry.
+    pub expiry_time: i64,
+}
+
+impl TokenRecord {
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expiry_time != -1 && self.expiry_time <= now_ms
+    }
+
+    /// `TokenInfo` of the token-management API.
+    pub fn token_info(&self, workspace_id: u64) -> Value {
+        json!({
+            "token_id": self.token_id,
+            "comment": self.comment,
+            "created_by_id": self.created_by_id,
+            "created_by_username": self.created_by_username,
+            "owner_id": self.owner_id,
+            "creation_time": self.creation_time,
+            "expiry_time": self.expiry_time,
+            "workspace_id": workspace_id,
+        })
+    }
+
+    /// `PublicTokenInfo` of the tokens API.
+    pub fn public_info(&self) -> Value {
+        json!({
+            "token_id": self.token_id,
+            "comment": self.comment,
+            "creation_time": self.creation_time,
+            "expiry_time": self.expiry_time,
+        })
+    }
+}
+
+/// One etag-guarded settings object.
+#[derive(Debug, Clone)]
+pub struct SettingRecord {
+    /// The inner message (e.g. `{"status": "ALLOW_ALL"}` for `restrict_workspace_admins`).
+    pub value: Value,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretMeta {
+    pub key: String,
+    pub last_updated_timestamp: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretScope {
+    pub name: String,
+    pub backend_type: String,
+    pub keyvault_metadata: Option<Value>,
+    /// principal -> READ | WRITE | MANAGE
+    pub acls: BTreeMap<String, String>,
+    /// Secret keys and when they were written; values are never kept.
+    pub secrets: BTreeMap<String, SecretMeta>,
+}
+
+/// The whole state of one emulated workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub name: String,
+    pub index: usize,
+    pub workspace_id: u64,
+    pub url: String,
+    pub directory: Vec<Principal>,
+    pub ip_access_lists: Vec<IpAccessList>,
+    pub conf: BTreeMap<String, Option<String>>,
+    pub tokens: Vec<TokenRecord>,
+    /// Grants on `authorization/tokens` besides the implicit `admins` CAN_MANAGE.
+    pub token_acl: BTreeMap<AclPrincipal, String>,
+    pub settings: BTreeMap<String, SettingRecord>,
+    pub secret_scopes: BTreeMap<String, SecretScope>,
+    pub arm: Value,
+    pub diagnostic_settings: BTreeMap<String, Value>,
+    next_principal_id: u64,
+}
+
+impl Workspace {
+    /// A freshly provisioned workspace: insecure defaults, two old tokens, one secret scope.
+    /// Everything is derived from `index`, so two emulators seed identical state.
+    pub fn seed(index: usize, base_url: &str) -> Self {
+        let name = format!("ws-{index}");
+        let workspace_id = 1_234_567_890_000_000 + index as u64 * 1_111;
+        let url = format!("{base_url}/ws/{name}");
+        let now = now_ms();
+        let admin_id = 4_000_000_000_000_001;
+        let alice_id = 4_000_000_000_000_002;
+        let sp_id = 4_000_000_000_000_003;
+        let directory = vec![
+            Principal {
+                kind: PrincipalKind::User,
+                id: admin_id,
+                name: ADMIN_USER.into(),
+                display_name: "Workspace Admin".into(),
+                groups: vec!["admins".into(), "users".into()],
+            },
+            Principal {
+                kind: PrincipalKind::User,
+                id: alice_id,
+                name: "alice@example.com".into(),
+                display_name: "Alice Example".into(),
+                groups: vec!["users".into(), "data-engineers".into()],
+            },
+            Principal {
+                kind: PrincipalKind::User,
+                id: 4_000_000_000_000_004,
+                name: "bob@example.com".into(),
+                display_name: "Bob Example".into(),
+                groups: vec!["users".into()],
+            },
+            Principal {
+                kind: PrincipalKind::ServicePrincipal,
+                id: sp_id,
+                name: SEEDED_SP_APP_ID.into(),
+                display_name: "etl-automation".into(),
+                groups: vec!["users".into()],
+            },
+        ];
+        let tokens = vec![
+            TokenRecord {
+                token_id: hex64(&[&name, "token", "1"]),
+                value: format!("dapi{}", &hex64(&[&name, "token-value", "1"])[..32]),
+                comment: "ci-pipeline (no expiry)".into(),
+                owner_id: admin_id,
+                owner_name: ADMIN_USER.into(),
+                created_by_id: admin_id,
+                created_by_username: ADMIN_USER.into(),
+                creation_time: now - 400 * DAY_MS,
+                expiry_time: -1,
+            },
+            TokenRecord {
+                token_id: hex64(&[&name, "token", "2"]),
+                value: format!("dapi{}", &hex64(&[&name, "token-value", "2"])[..32]),
+                comment: "notebook experiments".into(),
+                owner_id: alice_id,
+                owner_name: "alice@example.com".into(),
+                created_by_id: alice_id,
+                created_by_username: "alice@example.com".into(),
+                creation_time: now - 500 * DAY_MS,
+                expiry_time: now + 230 * DAY_MS,
+            },
+        ];
+        let mut token_acl = BTreeMap::new();
+        token_acl.insert(AclPrincipal::Group("users".into()), "CAN_USE".into());
+        let mut secret_scopes = BTreeMap::new();
+        let mut acls = BTreeMap::new();
+        acls.insert(ADMIN_USER.to_string(), "MANAGE".to_string());
+        acls.insert("users".to_string(), "READ".to_string());
+        let mut secrets = BTreeMap::new();
+        secrets.insert(
+            "storage-account-key".to_string(),
+            SecretMeta {
+                key: "storage-account-key".into(),
+                last_updated_timestamp: now - 90 * DAY_MS,
+            },
+        );
+        secret_scopes.insert(
+            "etl".to_string(),
+            SecretScope {
+                name: "etl".into(),
+                backend_type: "DATABRICKS".into(),
+                keyvault_metadata: None,
+                acls,
+                secrets,
+            },
+        );
+        let sku = if index == 3 { "standard" } else { "premium" };
+        Self {
+            arm: arm::seed_resource(&name, workspace_id, sku, &url),
+            name,
+            index,
+            workspace_id,
+            url,
+            directory,
+            ip_access_lists: Vec::new(),
+            conf: workspace_conf::initial_conf(),
+            tokens,
+            token_acl,
+            settings: settings::initial_settings(),
+            secret_scopes,
+            diagnostic_settings: BTreeMap::new(),
+            next_principal_id: 4_000_000_000_000_100,
+        }
+    }
+
+    pub fn principal_by_name(&self, name: &str) -> Option<&Principal> {
+        self.directory.iter().find(|p| p.name == name)
+    }
+
+    /// The principal with `name`, created (in `users`, and `admins` if `admin`) if unknown.
+    pub fn ensure_principal(
+        &mut self,
+        kind: PrincipalKind,
+        name: &str,
+        display: &str,
+        admin: bool,
+    ) -> Principal {
+        if let Some(p) = self.principal_by_name(name) {
+            return p.clone();
+        }
+        self.next_principal_id += 1;
+        let mut groups = vec!["users".to_string()];
+        if admin {
+            groups.insert(0, "admins".to_string());
+        }
+        let principal = Principal {
+            kind,
+            id: self.next_principal_id,
+            name: name.to_string(),
+            display_name: display.to_string(),
+            groups,
+        };
+        self.directory.push(principal.clone());
+        principal
+    }
+
+    pub fn ip_access_lists_enabled(&self) -> bool {
+        self.conf
+            .get("enableIpAccessLists")
+            .and_then(|v| v.as_deref())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    pub fn tokens_enabled(&self) -> bool {
+        !self
+            .conf
+            .get("enableTokensConfig")
+            .and_then(|v| v.as_deref())
+            .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+    }
+
+    pub fn sku(&self) -> String {
+        self.arm["sku"]["name"]
+            .as_str()
+            .unwrap_or("premium")
+            .to_string()
+    }
+
+    /// Whether the caller's IP passes the enforced IP access lists.
+    pub fn ip_allowed(&self, ip: IpAddr) -> bool {
+        if !self.ip_access_lists_enabled() {
+            return true;
+        }
+        super::databricks::ip_access_lists::allowed_with(&self.ip_access_lists, ip)
+    }
+
+    /// The whole state as JSON, for `GET /_emulator/state/{ws}`. No token values.
+    pub fn dump(&self) -> Value {
+        let tokens: Vec<Value> = self
+            .tokens
+            .iter()
+            .map(|t| {
+                let mut info = t.token_info(self.workspace_id);
+                info["owner_username"] = json!(t.owner_name);
+                info
+            })
+            .collect();
+        let scopes: Vec<Value> = self
+            .secret_scopes
+            .values()
+            .map(|s| {
+                json!({
+                    "name": s.name,
+                    "backend_type": s.backend_type,
+                    "acls": s.acls.iter().map(|(p, perm)| json!({"principal": p, "permission": perm})).collect::<Vec<_>>(),
+                    "secrets": s.secrets.values().collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let settings: serde_json::Map<String, Value> = settings::SETTINGS
+            .iter()
+            .map(|d| (d.setting_type.to_string(), settings::render(self, d)))
+            .collect();
+        json!({
+            "workspace": self.name,
+            "workspace_id": self.workspace_id,
+            "url": self.url,
+            "sku": self.sku(),
+            "ip_access_lists": self.ip_access_lists,
+            "workspace_conf": self.conf,
+            "tokens": tokens,
+            "token_permissions": super::databricks::tokens::permissions_json(self),
+            "settings": settings,
+            "secret_scopes": scopes,
+            "arm": self.arm,
+            "diagnostic_settings": self.diagnostic_settings.values().collect::<Vec<_>>(),
+            "principals": self.directory,
+        })
+    }
+}
+
+/// Whom an issued access token is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Entra ID token for the Azure Databricks resource: valid in every workspace.
+    AzureDatabricks,
+    /// Databricks OAuth token from one workspace's `/oidc/v1/token`.
+    Workspace(String),
+    /// Entra ID token for Azure Resource Manager.
+    Arm,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub audience: Audience,
+    /// Client id (application id) the token was issued to.
+    pub client_id: String,
+    pub expires_at: i64,
+}
+
+/// The mutable world behind the server.
+#[derive(Debug)]
+pub struct World {
+    pub workspaces: BTreeMap<String, Workspace>,
+    pub issued: HashMap<String, IssuedToken>,
+}
+
+impl World {
+    pub fn seed(workspaces: usize, base_url: &str) -> Self {
+        Self {
+            workspaces: (1..=workspaces)
+                .map(|i| (format!("ws-{i}"), Workspace::seed(i, base_url)))
+                .collect(),
+            issued: HashMap::new(),
+        }
+    }
+
+    /// Drops expired issued tokens (called when new ones are issued).
+    pub fn prune_issued(&mut self, now_secs: i64) {
+        self.issued.retain(|_, t| t.expires_at > now_secs - 3600);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeding_is_deterministic() {
+        let a = Workspace::seed(1, "http://x");
+        let b = Workspace::seed(1, "http://x");
+        assert_eq!(a.tokens[0].token_id, b.tokens[0].token_id);
+        assert_eq!(a.tokens[0].value, b.tokens[0].value);
+        assert_ne!(
+            a.tokens[0].token_id,
+            Workspace::seed(2, "http://x").tokens[0].token_id
+        );
+        assert_eq!(a.tokens[0].token_id.len(), 64);
+    }
+
+    #[test]
+    fn third_workspace_is_standard() {
+        assert_eq!(Workspace::seed(3, "http://x").sku(), "standard");
+        assert_eq!(Workspace::seed(1, "http://x").sku(), "premium");
+    }
+
+    #[test]
+    fn fresh_workspace_is_insecure() {
+        let ws = Workspace::seed(1, "http://x");
+        assert!(!ws.ip_access_lists_enabled());
+        assert!(ws.tokens_enabled());
+        assert!(ws.tokens.iter().any(|t| t.expiry_time == -1));
+        assert!(ws.ip_allowed("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn dump_never_contains_token_values() {
+        let ws = Workspace::seed(1, "http://x");
+        let dump = ws.dump().to_string();
+        for token in &ws.tokens {
+            assert!(!dump.contains(&token.value));
+        }
+    }
+}
