@@ -1,1 +1,285 @@
-//! placeholder: being written
+//! `brickwarden run`: the kube-runtime wiring around the engine.
+//!
+//! One `Controller` over `DatabricksWorkspace` (optionally a label-selected shard), re-triggered by
+//! the SecurityBaselines and Secrets its workspaces reference; leader election on a Lease so that
+//! only one replica reconciles and writes; `/metrics`, `/healthz`, `/readyz` on one port;
+//! graceful shutdown on SIGTERM.
+
+pub mod http;
+mod reconcile;
+pub mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Controller;
+use kube::runtime::events::Reporter;
+use kube::runtime::reflector::ObjectRef;
+use kube::core::PartialObjectMeta;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, ResourceExt};
+use tracing::{info, warn};
+
+use crate::api::{DatabricksWorkspace, SecurityBaseline};
+use crate::metrics::Metrics;
+pub use reconcile::Context;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Address of the /metrics, /healthz and /readyz endpoints.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Only manage DatabricksWorkspaces matching this label selector (to shard a fleet across
+    /// Deployments, each with its own --lease-name).
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// The controller's own egress addresses: IP access list changes never lock them out.
+    #[arg(long = "egress-address", value_name = "IP_OR_CIDR", env = "BRICKWARDEN_EGRESS_ADDRESSES", value_delimiter = ',')]
+    pub egress_addresses: Vec<String>,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "brickwarden")]
+    pub lease_name: String,
+    /// Namespace of the Lease (defaults to the pod's namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "brickwarden-system")]
+    pub lease_namespace: String,
+    /// This replica's identity in the Lease.
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Seconds a Lease stays valid without renewal; a follower takes over after it.
+    #[arg(long, default_value_t = 15)]
+    pub lease_duration: u64,
+    /// Azure Resource Manager endpoint (sovereign clouds, the emulator).
+    #[arg(long, env = "BRICKWARDEN_ARM_URL", default_value = "https://management.azure.com")]
+    pub arm_url: url::Url,
+}
+
+/// Health as `/readyz` reports it.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    /// Leader election is running (a follower is ready to take over).
+    pub electing: AtomicBool,
+    /// This replica leads and its controller's caches are synced.
+    pub leading_and_synced: AtomicBool,
+    pub leader: AtomicBool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        if self.leader.load(Ordering::Relaxed) {
+            self.leading_and_synced.load(Ordering::Relaxed)
+        } else {
+            self.electing.load(Ordering::Relaxed)
+        }
+    }
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    crate::clients::install_crypto_provider();
+    let client = Client::try_default().await?;
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Arc::new(Readiness::default());
+    let egress = crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
+        .map_err(anyhow::Error::msg)?;
+    let identity = args
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("brickwarden-{}", uuid::Uuid::new_v4().simple()));
+
+    let shutdown = shutdown_on_signals();
+    let server = tokio::spawn(http::serve(
+        args.listen,
+        metrics.clone(),
+        readiness.clone(),
+        shutdown.clone(),
+    ));
+
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+        .with_namespace(&args.lease_namespace)
+        .with_identity(&identity)
+        .with_duration(args.lease_duration)
+        .with_grace(args.lease_duration.div_ceil(3).max(2))
+        .build()
+        .await?;
+    let (mut leading, lease_task) = manager.watch().await;
+    readiness.electing.store(true, Ordering::Relaxed);
+    info!(%identity, lease = %args.lease_name, namespace = %args.lease_namespace, "waiting for leadership");
+
+    loop {
+        // Wait until this replica leads, or shutdown.
+        while !*leading.borrow_and_update() {
+            tokio::select! {
+                changed = leading.changed() => if changed.is_err() { anyhow::bail!("lease manager stopped") },
+                _ = shutdown.notified() => break,
+            }
+        }
+        if shutdown.is_triggered() {
+            break;
+        }
+        info!(%identity, "leading: starting the controller");
+        readiness.leader.store(true, Ordering::Relaxed);
+        metrics.set_leader(true);
+
+        let mut lost = leading.clone();
+        let stop = {
+            let shutdown = shutdown.clone();
+            async move {
+                tokio::select! {
+                    _ = async { while lost.changed().await.is_ok() { if !*lost.borrow() { break } } } => {}
+                    _ = shutdown.notified() => {}
+                }
+            }
+        };
+        let context = Arc::new(Context::new(client.clone(), metrics.clone(), egress.clone(), args.arm_url.clone(), Reporter {
+            controller: "brickwarden".into(),
+            instance: Some(identity.clone()),
+        }));
+        run_controller(client.clone(), &args, context, readiness.clone(), stop).await;
+
+        readiness.leader.store(false, Ordering::Relaxed);
+        readiness.leading_and_synced.store(false, Ordering::Relaxed);
+        metrics.set_leader(false);
+        if shutdown.is_triggered() {
+            break;
+        }
+        warn!(%identity, "lost leadership: controller stopped, waiting to lead again");
+    }
+
+    info!("shutting down: releasing the lease");
+    drop(leading);
+    match lease_task.await {
+        Ok(Ok(_)) => info!("lease released"),
+        Ok(Err(e)) => warn!(error = %e, "could not release the lease; it expires on its own"),
+        Err(e) => warn!(error = %e, "lease task failed"),
+    }
+    shutdown.trigger();
+    let _ = server.await;
+    Ok(())
+}
+
+async fn run_controller(
+    client: Client,
+    args: &RunArgs,
+    context: Arc<Context>,
+    readiness: Arc<Readiness>,
+    stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let workspaces = Api::<DatabricksWorkspace>::all(client.clone());
+    let mut config = watcher::Config::default().any_semantic();
+    if let Some(selector) = &args.selector {
+        config = config.labels(selector);
+    }
+    let controller = Controller::new(workspaces, config);
+    let store = controller.store();
+
+    let baseline_store = store.clone();
+    let secret_store = store.clone();
+    // Metadata only: the controller never caches Secret data, it reads one key when it needs it.
+    let secrets = watcher(
+        Api::<PartialObjectMeta<Secret>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .touched_objects();
+    let controller = controller
+        .watches(
+            Api::<SecurityBaseline>::all(client.clone()),
+            watcher::Config::default(),
+            move |baseline| {
+                let name = baseline.name_any();
+                baseline_store
+                    .state()
+                    .into_iter()
+                    .filter(|ws| ws.spec.baseline_ref.as_deref() == Some(name.as_str()))
+                    .map(|ws| ObjectRef::from_obj(&*ws))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .watches_stream(secrets, move |secret| {
+            let (name, namespace) = (secret.name_any(), secret.namespace());
+            secret_store
+                .state()
+                .into_iter()
+                .filter(|ws| {
+                    ws.namespace() == namespace
+                        && ws.spec.auth.secret_ref().is_some_and(|r| r.name == name)
+                })
+                .map(|ws| ObjectRef::from_obj(&*ws))
+                .collect::<Vec<_>>()
+        });
+
+    let synced_store = store.clone();
+    let synced = readiness.clone();
+    let ready_task = tokio::spawn(async move {
+        if synced_store.wait_until_ready().await.is_ok() {
+            synced.leading_and_synced.store(true, Ordering::Relaxed);
+        }
+    });
+    let gc_context = context.clone();
+    let gc_store = store.clone();
+    let gc_task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            gc_context.forget_deleted(&gc_store.state());
+        }
+    });
+
+    controller
+        .graceful_shutdown_on(stop)
+        .run(reconcile::reconcile, reconcile::error_policy, context)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile loop event");
+            }
+        })
+        .await;
+    ready_task.abort();
+    gc_task.abort();
+}
+
+/// A shutdown signal that SIGTERM and Ctrl-C trigger, observable many times.
+#[derive(Clone)]
+pub struct Shutdown {
+    notify: Arc<tokio::sync::Notify>,
+    triggered: Arc<AtomicBool>,
+}
+
+impl Shutdown {
+    pub fn trigger(&self) {
+        self.triggered.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.triggered.load(Ordering::SeqCst)
+    }
+
+    pub async fn notified(&self) {
+        let notified = self.notify.notified();
+        if self.is_triggered() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Installs the signal handlers.
+pub fn shutdown_on_signals() -> Shutdown {
+    let shutdown = Shutdown {
+        notify: Arc::new(tokio::sync::Notify::new()),
+        triggered: Arc::new(AtomicBool::new(false)),
+    };
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => info!("SIGTERM received"),
+            _ = tokio::signal::ctrl_c() => info!("interrupt received"),
+        }
+        on_signal.trigger();
+    });
+    shutdown
+}

@@ -1,0 +1,139 @@
+//! `brickwarden plan -f` and `brickwarden apply -f`: the pipeline without a cluster.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use secrecy::SecretString;
+use url::Url;
+
+use super::files;
+use super::output::{self, WorkspaceResult};
+use crate::api::DatabricksWorkspace;
+use crate::clients::ClientOptions;
+use crate::engine::{self, Apply, credentials};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Files or directories of DatabricksWorkspace (and SecurityBaseline) resources.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    /// This machine's egress addresses, never to be locked out by IP access list changes.
+    #[arg(long = "egress-address", value_name = "IP_OR_CIDR")]
+    pub egress_addresses: Vec<String>,
+    /// Azure Resource Manager endpoint (sovereign clouds, the emulator).
+    #[arg(long, env = "BRICKWARDEN_ARM_URL", default_value = "https://management.azure.com")]
+    pub arm_url: Url,
+}
+
+/// Where each auth method's secret comes from outside a cluster.
+fn secret_from_env(ws: &DatabricksWorkspace) -> (Option<SecretString>, Option<PathBuf>, &'static str) {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(SecretString::from);
+    let auth = &ws.spec.auth;
+    if auth.personal_access_token.is_some() {
+        (var("DATABRICKS_TOKEN"), None, "set DATABRICKS_TOKEN")
+    } else if auth.databricks_oauth.is_some() {
+        (var("DATABRICKS_CLIENT_SECRET"), None, "set DATABRICKS_CLIENT_SECRET")
+    } else if auth.azure_client_secret.is_some() {
+        (var("AZURE_CLIENT_SECRET"), None, "set AZURE_CLIENT_SECRET")
+    } else {
+        (None, std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from), "set AZURE_FEDERATED_TOKEN_FILE")
+    }
+}
+
+pub async fn run(args: PlanArgs, apply: Apply) -> ExitCode {
+    match run_inner(&args, apply).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
+    crate::clients::install_crypto_provider();
+    let inputs = files::load(&args.files)?;
+    if inputs.workspaces.is_empty() {
+        anyhow::bail!("no DatabricksWorkspace resources found in the given files");
+    }
+    let egress = crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
+        .map_err(anyhow::Error::msg)?;
+    let options = ClientOptions::default();
+    let mut results = Vec::new();
+    for ws in &inputs.workspaces {
+        results.push(one(ws, &inputs, &egress, &options, &args.arm_url, apply).await);
+    }
+    let colour = output::colour_enabled();
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&results)?),
+        OutputFormat::Table => {
+            for r in &results {
+                println!("{}", output::workspace_heading(r));
+                if let Some(error) = &r.error {
+                    println!("  error: {error}");
+                }
+                print!("{}", output::controls_table(&r.controls, colour));
+                if !r.planned_actions.is_empty() {
+                    println!("  planned actions:");
+                    for a in &r.planned_actions {
+                        println!("    - {a}");
+                    }
+                }
+                println!();
+            }
+        }
+    }
+    Ok(if results.iter().any(|r| r.error.is_some()) {
+        ExitCode::from(1)
+    } else if results.iter().any(|r| !r.compliant) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn one(
+    ws: &DatabricksWorkspace,
+    inputs: &files::Inputs,
+    egress: &[ipnet::Ipv4Net],
+    options: &ClientOptions,
+    arm_url: &Url,
+    apply: Apply,
+) -> WorkspaceResult {
+    let namespace = ws.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+    let name = ws.metadata.name.clone().unwrap_or_default();
+    let failed = |error: String| WorkspaceResult {
+        error: Some(error),
+        compliant: false,
+        ..WorkspaceResult::from_report(&namespace, &name, &ws.spec.host, &engine::Report::default())
+    };
+    let baseline = match ws.spec.baseline_ref.as_deref() {
+        None => None,
+        Some(b) => match inputs.baseline(b) {
+            Some(baseline) => Some(baseline.spec.policy),
+            None => return failed(format!("SecurityBaseline {b:?} is neither in the given files nor built in")),
+        },
+    };
+    let target = match engine::target_for(&ws.spec, baseline.as_ref(), egress) {
+        Ok(t) => t,
+        Err(e) => return failed(e),
+    };
+    let (secret, token_file, hint) = secret_from_env(ws);
+    let connections = credentials::credential_for(&ws.spec.auth, secret, token_file, hint)
+        .and_then(|credential| credentials::connect(&ws.spec, credential, options, arm_url));
+    let connections = match connections {
+        Ok(c) => c,
+        Err(e) => return failed(e.to_string()),
+    };
+    let report = engine::reconcile(&target, &connections, apply).await;
+    WorkspaceResult::from_report(&namespace, &name, &ws.spec.host, &report)
+}

@@ -1,0 +1,291 @@
+//! `reconcile(Arc<DatabricksWorkspace>, Arc<Context>) -> Result<Action>` and its error policy.
+//!
+//! Kubernetes I/O only: loading the baseline and the Secret, writing status and events. Everything
+//! about the workspace itself happens in [`crate::engine`].
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ipnet::Ipv4Net;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Client, Resource, ResourceExt};
+use rand::RngExt;
+use secrecy::{ExposeSecret, SecretString};
+use tracing::{Instrument, info, info_span, warn};
+
+use super::status::{self, NotReady};
+use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline};
+use crate::clients::ClientOptions;
+use crate::engine::{self, Apply, Connections, Outcome, credentials};
+use crate::metrics::Metrics;
+
+const FIELD_MANAGER: &str = "brickwarden";
+/// How soon a workspace that is not ready is looked at again (watches on Secrets and baselines
+/// usually trigger sooner).
+const NOT_READY_REQUEUE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API request failed: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+type Key = ObjectRef<DatabricksWorkspace>;
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    client: Client,
+    metrics: Arc<Metrics>,
+    egress: Vec<Ipv4Net>,
+    arm_url: url::Url,
+    recorder: Recorder,
+    options: ClientOptions,
+    /// Clients per workspace, reused while host, auth and secret stay the same, so tokens are
+    /// cached across passes. The key's fingerprint never leaves the process.
+    connections: Mutex<HashMap<Key, (u64, Connections)>>,
+    /// Consecutive failures per workspace, for the error backoff.
+    failures: Mutex<HashMap<Key, u32>>,
+}
+
+impl Context {
+    pub fn new(client: Client, metrics: Arc<Metrics>, egress: Vec<Ipv4Net>, arm_url: url::Url, reporter: Reporter) -> Context {
+        let mut options = ClientOptions::default();
+        options.http.observer = metrics.clone();
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            egress,
+            arm_url,
+            options,
+            connections: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Drops cached clients and metric series of workspaces that no longer exist.
+    pub fn forget_deleted(&self, live: &[Arc<DatabricksWorkspace>]) {
+        let live: std::collections::HashSet<Key> = live.iter().map(|w| ObjectRef::from_obj(&**w)).collect();
+        let gone: Vec<Key> = self.connections.lock().expect("lock").keys().filter(|k| !live.contains(k)).cloned().collect();
+        for key in gone {
+            info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
+            self.connections.lock().expect("lock").remove(&key);
+            self.failures.lock().expect("lock").remove(&key);
+            self.metrics.forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
+        }
+    }
+
+    fn connections_for(&self, key: &Key, ws: &DatabricksWorkspace, secret: Option<SecretString>) -> Result<Connections, NotReady> {
+        let mut hasher = DefaultHasher::new();
+        ws.spec.host.hash(&mut hasher);
+        ws.spec.azure_resource_id.hash(&mut hasher);
+        serde_json::to_string(&ws.spec.auth).unwrap_or_default().hash(&mut hasher);
+        secret.as_ref().map(|s| s.expose_secret().to_string()).hash(&mut hasher);
+        let fingerprint = hasher.finish();
+        if let Some((f, c)) = self.connections.lock().expect("lock").get(key)
+            && *f == fingerprint
+        {
+            return Ok(c.clone());
+        }
+        let token_file = std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").map(Into::into);
+        let hint = match ws.spec.auth.secret_ref() {
+            Some(r) => format!("key {:?} of Secret {:?}", r.key, r.name),
+            None => "AZURE_FEDERATED_TOKEN_FILE".into(),
+        };
+        let connections = credentials::credential_for(&ws.spec.auth, secret, token_file, &hint)
+            .and_then(|credential| credentials::connect(&ws.spec, credential, &self.options, &self.arm_url))
+            .map_err(|e| NotReady { reason: "InvalidSpec", message: e.to_string() })?;
+        self.connections.lock().expect("lock").insert(key.clone(), (fingerprint, connections.clone()));
+        Ok(connections)
+    }
+}
+
+pub async fn reconcile(ws: Arc<DatabricksWorkspace>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let span = info_span!(
+        "reconcile",
+        namespace = %ws.namespace().unwrap_or_default(),
+        name = %ws.name_any(),
+        host = %ws.spec.host,
+        reconcile_id = %uuid::Uuid::new_v4().simple(),
+    );
+    let started = Instant::now();
+    let result = reconcile_inner(&ws, &ctx).instrument(span).await;
+    ctx.metrics.record_reconcile(started.elapsed(), result.is_ok());
+    if result.is_ok() {
+        ctx.failures.lock().expect("lock").remove(&ObjectRef::from_obj(&*ws));
+    }
+    result
+}
+
+async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Action, Error> {
+    let namespace = ws.namespace().unwrap_or_default();
+    let name = ws.name_any();
+    let key = ObjectRef::from_obj(ws);
+    let api: Api<DatabricksWorkspace> = Api::namespaced(ctx.client.clone(), &namespace);
+    let previous = ws.status.as_ref();
+    let generation = ws.metadata.generation;
+    let now = || Time(jiff::Timestamp::now());
+
+    if ws.is_suspended() {
+        info!("suspended: no reads, no writes");
+        write_status(&api, &name, status::suspended(previous, generation, now())).await?;
+        return Ok(Action::requeue(ws.spec.resync_interval()));
+    }
+
+    let loaded = match load_inputs(ws, ctx, &namespace).await? {
+        Ok(loaded) => loaded,
+        Err(why) => return not_ready(ws, ctx, &api, why).await,
+    };
+    let (baseline, secret) = loaded;
+    let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.egress) {
+        Ok(target) => target,
+        Err(message) => return not_ready(ws, ctx, &api, NotReady { reason: "InvalidSpec", message }).await,
+    };
+    let connections = match ctx.connections_for(&key, ws, secret) {
+        Ok(c) => c,
+        Err(why) => return not_ready(ws, ctx, &api, why).await,
+    };
+
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let new_status = status::reconciled(previous, generation, &report, now());
+    let ready = new_status.conditions.iter().find(|c| c.type_ == status::READY);
+    let (is_ready, reason) = ready.map_or((false, "Unknown".to_string()), |c| (c.status == "True", c.reason.clone()));
+    write_status(&api, &name, new_status).await?;
+    publish_remediation_events(ws, ctx, &report).await;
+    if is_ready {
+        ctx.metrics.record_report(&namespace, &name, &report);
+    }
+    ctx.metrics.record_ready(&namespace, &name, is_ready, &reason);
+    let summary = report.summary();
+    info!(score = %summary.score(), drifted = summary.drifted, remediated = summary.remediated, failed = summary.failed, "reconciled");
+    Ok(Action::requeue(ws.spec.resync_interval()))
+}
+
+type Loaded = (Option<crate::api::Policy>, Option<SecretString>);
+
+/// The baseline and the secret value a workspace references; `Err(NotReady)` says what is missing.
+async fn load_inputs(ws: &DatabricksWorkspace, ctx: &Context, namespace: &str) -> Result<Result<Loaded, NotReady>, Error> {
+    let baseline = match ws.spec.baseline_ref.as_deref() {
+        None => None,
+        Some(name) => match Api::<SecurityBaseline>::all(ctx.client.clone()).get_opt(name).await? {
+            Some(b) => Some(b.spec.policy),
+            None => {
+                return Ok(Err(NotReady {
+                    reason: "BaselineNotFound",
+                    message: format!("SecurityBaseline {name:?} does not exist: create it or fix spec.baselineRef"),
+                }));
+            }
+        },
+    };
+    let secret = match ws.spec.auth.secret_ref() {
+        None => None,
+        // Namespace isolation: only the workspace resource's own namespace is read.
+        Some(r) => match Api::<Secret>::namespaced(ctx.client.clone(), namespace).get_opt(&r.name).await? {
+            None => {
+                return Ok(Err(NotReady {
+                    reason: "SecretNotFound",
+                    message: format!("Secret {namespace}/{} does not exist: create it with key {:?}", r.name, r.key),
+                }));
+            }
+            Some(secret) => {
+                let value = secret
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(&r.key))
+                    .map(|bytes| String::from_utf8_lossy(&bytes.0).trim_end().to_string())
+                    .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(&r.key)).cloned())
+                    .filter(|v| !v.is_empty());
+                match value {
+                    Some(v) => Some(SecretString::from(v)),
+                    None => {
+                        return Ok(Err(NotReady {
+                            reason: "SecretKeyMissing",
+                            message: format!("Secret {namespace}/{} has no non-empty key {:?}", r.name, r.key),
+                        }));
+                    }
+                }
+            }
+        },
+    };
+    Ok(Ok((baseline, secret)))
+}
+
+async fn not_ready(ws: &DatabricksWorkspace, ctx: &Context, api: &Api<DatabricksWorkspace>, why: NotReady) -> Result<Action, Error> {
+    let (namespace, name) = (ws.namespace().unwrap_or_default(), ws.name_any());
+    warn!(reason = why.reason, message = %why.message, "workspace not ready");
+    write_status(api, &name, status::not_ready(ws.status.as_ref(), ws.metadata.generation, &why, Time(jiff::Timestamp::now()))).await?;
+    publish(ctx, ws, EventType::Warning, why.reason, "Reconcile", why.message.clone()).await;
+    ctx.metrics.record_ready(&namespace, &name, false, why.reason);
+    Ok(Action::requeue(NOT_READY_REQUEUE))
+}
+
+async fn write_status(api: &Api<DatabricksWorkspace>, name: &str, status: DatabricksWorkspaceStatus) -> Result<(), Error> {
+    let patch = serde_json::json!({
+        "apiVersion": DatabricksWorkspace::api_version(&()),
+        "kind": DatabricksWorkspace::kind(&()),
+        "status": status,
+    });
+    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+    Ok(())
+}
+
+async fn publish_remediation_events(ws: &DatabricksWorkspace, ctx: &Context, report: &engine::Report) {
+    for r in &report.executed {
+        let note = format!("{}: {}", r.controls.join(", "), r.description);
+        match &r.outcome {
+            Outcome::Applied => publish(ctx, ws, EventType::Normal, "Remediated", "Remediate", note).await,
+            Outcome::Failed(error) => publish(ctx, ws, EventType::Warning, "RemediationFailed", "Remediate", format!("{note}: {error}")).await,
+            Outcome::Blocked { reason, message } => publish(ctx, ws, EventType::Warning, "RemediationBlocked", "Remediate", format!("{note}: {reason}: {message}")).await,
+        }
+    }
+}
+
+async fn publish(ctx: &Context, ws: &DatabricksWorkspace, type_: EventType, reason: &str, action: &str, note: String) {
+    // Event notes are limited to 1 KiB by the apiserver.
+    let note: String = note.chars().take(1000).collect();
+    let event = Event { type_, reason: reason.into(), note: Some(note), action: action.into(), secondary: None };
+    if let Err(e) = ctx.recorder.publish(&event, &ws.object_ref(&())).await {
+        warn!(error = %e, "could not publish event");
+    }
+}
+
+/// Exponential backoff with jitter per workspace: 5s, 10s, 20s ... capped at 5 minutes.
+pub fn error_policy(ws: Arc<DatabricksWorkspace>, error: &Error, ctx: Arc<Context>) -> Action {
+    let key = ObjectRef::from_obj(&*ws);
+    let attempts = {
+        let mut failures = ctx.failures.lock().expect("lock");
+        let n = failures.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    };
+    let delay = backoff(attempts, rand::rng().random_range(0.5..1.5));
+    warn!(namespace = ?ws.namespace(), name = %ws.name_any(), %error, attempts, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+fn backoff(attempts: u32, jitter: f64) -> Duration {
+    let base = 5.0 * 2f64.powi(attempts.saturating_sub(1).min(16) as i32);
+    Duration::from_secs_f64(base.min(300.0) * jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff(1, 1.0), Duration::from_secs(5));
+        assert_eq!(backoff(2, 1.0), Duration::from_secs(10));
+        assert_eq!(backoff(7, 1.0), Duration::from_secs(300));
+        assert_eq!(backoff(100, 1.0), Duration::from_secs(300));
+        assert_eq!(backoff(1, 0.5), Duration::from_millis(2500));
+    }
+}
