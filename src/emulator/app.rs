@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -180,28 +180,25 @@ fn gate_workspace(
     rel: &str,
     ip: IpAddr,
     request: &Request,
-) -> Result<Option<Caller>, Response> {
+) -> Result<Option<Caller>, ApiError> {
     let mut world = app.world();
     let Some(ws) = world.workspaces.get(name) else {
         return Err(ApiError::not_found(format!(
             "Workspace {name} does not exist in this emulator"
-        ))
-        .into_response());
+        )));
     };
     if !ws.ip_allowed(ip) {
         let shown = super::access::caller_ipv4(ip).map(IpAddr::V4).unwrap_or(ip);
         return Err(ApiError::permission_denied(format!(
             "Source IP address: {shown} is blocked by Databricks IP ACL for workspace: {}",
             ws.workspace_id
-        ))
-        .into_response());
+        )));
     }
     if is_public(rel) {
         return Ok(None);
     }
     let token = auth::bearer(request.headers());
-    let principal = auth::authenticate_workspace(&mut world, &app.config().token, name, token)
-        .map_err(IntoResponse::into_response)?;
+    let principal = auth::authenticate_workspace(&mut world, &app.config().token, name, token)?;
     Ok(Some(Caller {
         workspace: name.to_string(),
         principal,
@@ -243,16 +240,24 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
     let mut principal = None;
     let response = match (&fault, &area) {
         (Some(f), _) if f.status != 0 => fault_response(&area, f),
-        (_, Area::Workspace { name, rel }) => match gate_workspace(&app, name, rel, ip, &request) {
-            Err(response) => response,
-            Ok(caller) => {
-                if let Some(caller) = caller {
-                    principal = Some(caller.principal.name.clone());
-                    request.extensions_mut().insert(caller);
+        (_, Area::Workspace { name, rel }) => {
+            let mut response = match gate_workspace(&app, name, rel, ip, &request) {
+                Err(err) => err.into_response(),
+                Ok(caller) => {
+                    if let Some(caller) = caller {
+                        principal = Some(caller.principal.name.clone());
+                        request.extensions_mut().insert(caller);
+                    }
+                    next.run(request).await
                 }
-                next.run(request).await
+            };
+            // Like the real service: the workspace (org) id on every response.
+            let org_id = app.world().workspaces.get(name).map(|ws| ws.workspace_id);
+            if let Some(value) = org_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+                response.headers_mut().insert("x-databricks-org-id", value);
             }
-        },
+            response
+        }
         (_, Area::Arm { .. }) => {
             principal = auth::bearer(request.headers())
                 .and_then(|t| app.world().issued.get(t).map(|i| i.client_id.clone()));

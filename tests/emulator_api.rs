@@ -1,0 +1,646 @@
+//! HTTP-level tests of the emulator: admin API (faults, latency, journal, state dump, direct
+//! state changes), token expiry, IP access list enforcement, error envelopes and shutdown.
+
+use std::time::{Duration, Instant};
+
+use brickwarden::emulator::{Emulator, EmulatorConfig, FaultSpec, TENANT_ID, summary};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PAT: &str = "dapi-api-test";
+const SECRET: &str = "api-test-secret";
+
+async fn start(token_lifetime: Duration) -> Emulator {
+    let config = EmulatorConfig {
+        workspaces: 3,
+        token: PAT.into(),
+        client_secret: SECRET.into(),
+        token_lifetime,
+    };
+    Emulator::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .expect("emulator starts")
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+async fn ws_get(
+    c: &reqwest::Client,
+    emu: &Emulator,
+    ws: &str,
+    path: &str,
+    token: &str,
+) -> (StatusCode, Value) {
+    json_of(
+        c.get(format!("{}{path}", emu.workspace_url(ws)))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn journal(c: &reqwest::Client, emu: &Emulator, query: &str) -> Vec<Value> {
+    let (status, body) = json_of(
+        c.get(format!("{}/_emulator/requests{query}", emu.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    body.as_array().expect("journal is an array").clone()
+}
+
+#[tokio::test]
+async fn injected_429_carries_retry_after_then_requests_succeed() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let (status, fault) = json_of(
+        c.post(format!("{}/_emulator/faults", emu.base_url()))
+            .json(&json!({"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 429, "count": 2, "retry_after_seconds": 7}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(fault["remaining"], 2);
+
+    for _ in 0..2 {
+        let resp = c
+            .get(format!(
+                "{}/api/2.0/ip-access-lists",
+                emu.workspace_url("ws-1")
+            ))
+            .bearer_auth(PAT)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()["retry-after"], "7");
+        let (_, body) = json_of(resp).await;
+        assert_eq!(body["error_code"], "REQUEST_LIMIT_EXCEEDED");
+        assert!(body["message"].is_string());
+    }
+    // Other workspaces and paths were never affected; the fault is used up.
+    let (status, _) = ws_get(&c, &emu, "ws-2", "/api/2.0/ip-access-lists", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"ip_access_lists": []}));
+
+    let entries = journal(&c, &emu, "?workspace=ws-1").await;
+    let statuses: Vec<u64> = entries
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![429, 429, 200]);
+    assert_eq!(entries[0]["fault"], true);
+    assert_eq!(entries[2]["fault"], false);
+
+    // 503 on ARM uses the ARM envelope; faults can be listed and cleared.
+    emu.inject_fault(FaultSpec {
+        workspace: Some("arm".into()),
+        status: Some(503),
+        ..Default::default()
+    })
+    .unwrap();
+    let faults: Value = c
+        .get(format!("{}/_emulator/faults", emu.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults.as_array().unwrap().len(), 1);
+    let resp = c
+        .get(format!(
+            "{}{}?api-version=2026-01-01",
+            emu.arm_url(),
+            emu.arm_resource_id("ws-1")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let (_, body) = json_of(resp).await;
+    assert_eq!(body["error"]["code"], "ServiceUnavailable");
+
+    emu.inject_fault(FaultSpec {
+        status: Some(500),
+        count: Some(5),
+        ..Default::default()
+    })
+    .unwrap();
+    let resp = c
+        .delete(format!("{}/_emulator/faults", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (status, _) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A fault without status or latency is refused.
+    let resp = c
+        .post(format!("{}/_emulator/faults", emu.base_url()))
+        .json(&json!({"workspace": "ws-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_latency_delays_without_changing_the_answer() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let resp = c
+        .post(format!("{}/_emulator/faults", emu.base_url()))
+        .json(&json!({"workspace": "ws-2", "path_prefix": "/api/2.0/workspace-conf", "latency_ms": 400}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let started = Instant::now();
+    let (status, body) = ws_get(
+        &c,
+        &emu,
+        "ws-2",
+        "/api/2.0/workspace-conf?keys=enableTokensConfig",
+        PAT,
+    )
+    .await;
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"enableTokensConfig": "true"}));
+    let started = Instant::now();
+    ws_get(
+        &c,
+        &emu,
+        "ws-2",
+        "/api/2.0/workspace-conf?keys=enableTokensConfig",
+        PAT,
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_millis(400));
+    let entries = journal(&c, &emu, "").await;
+    assert!(entries[0]["duration_ms"].as_u64().unwrap() >= 400);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn journal_records_requests_in_order_without_secrets() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    ws_get(&c, &emu, "ws-1", "/api/2.0/token/list", PAT).await;
+    let resp = c
+        .patch(format!(
+            "{}/api/2.0/workspace-conf",
+            emu.workspace_url("ws-1")
+        ))
+        .bearer_auth(PAT)
+        .json(&json!({"enableExportNotebook": "false"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let resp = c
+        .post(format!(
+            "{}/{TENANT_ID}/oauth2/v2.0/token",
+            emu.authority_host()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "ci"),
+            ("client_secret", SECRET),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    ws_get(&c, &emu, "ws-1", "/api/2.0/token/list", "wrong-token").await;
+    c.get(format!("{}/_emulator/state/ws-1", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+
+    let entries = journal(&c, &emu, "").await;
+    let summary: Vec<(String, String, String, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["workspace"].as_str().unwrap_or("-").to_string(),
+                e["method"].as_str().unwrap().to_string(),
+                e["path"].as_str().unwrap().to_string(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "ws-1".into(),
+                "GET".into(),
+                "/api/2.0/token/list".into(),
+                200
+            ),
+            (
+                "ws-1".into(),
+                "PATCH".into(),
+                "/api/2.0/workspace-conf".into(),
+                204
+            ),
+            (
+                "aad".into(),
+                "POST".into(),
+                format!("/{TENANT_ID}/oauth2/v2.0/token"),
+                200
+            ),
+            (
+                "ws-1".into(),
+                "GET".into(),
+                "/api/2.0/token/list".into(),
+                401
+            ),
+        ]
+    );
+    assert_eq!(entries[0]["principal"], "admin@example.com");
+    assert_eq!(entries[0]["full_path"], "/ws/ws-1/api/2.0/token/list");
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    let raw = c
+        .get(format!("{}/_emulator/requests", emu.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!raw.contains(PAT) && !raw.contains(SECRET) && !raw.contains("wrong-token"));
+
+    assert_eq!(
+        journal(&c, &emu, &format!("?since={}", seqs[2]))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(journal(&c, &emu, "?workspace=aad").await.len(), 1);
+    let resp = c
+        .delete(format!("{}/_emulator/requests", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert!(journal(&c, &emu, "").await.is_empty());
+    assert!(emu.requests().is_empty());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_dump_has_every_family_and_no_token_values() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let (status, created) = json_of(
+        c.post(format!(
+            "{}/api/2.0/token/create",
+            emu.workspace_url("ws-1")
+        ))
+        .bearer_auth(PAT)
+        .json(&json!({"comment": "dump", "lifetime_seconds": 600}))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let value = created["token_value"].as_str().unwrap().to_string();
+    let (status, dump) = json_of(
+        c.get(format!("{}/_emulator/state/ws-1", emu.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for key in [
+        "workspace",
+        "workspace_id",
+        "url",
+        "sku",
+        "ip_access_lists",
+        "workspace_conf",
+        "tokens",
+        "token_permissions",
+        "settings",
+        "secret_scopes",
+        "arm",
+        "diagnostic_settings",
+        "principals",
+    ] {
+        assert!(dump.get(key).is_some(), "state dump lacks {key}");
+    }
+    assert_eq!(dump["tokens"].as_array().unwrap().len(), 3);
+    assert!(!dump.to_string().contains(&value));
+    assert_eq!(
+        dump["settings"]["restrict_workspace_admins"]["restrict_workspace_admins"]["status"],
+        "ALLOW_ALL"
+    );
+    assert_eq!(dump["secret_scopes"][0]["name"], "etl");
+    assert_eq!(dump["arm"]["sku"]["name"], "premium");
+    assert_eq!(emu.state("ws-3").unwrap()["sku"], "standard");
+    assert!(emu.state("ws-9").is_none());
+    let (status, all) = json_of(
+        c.get(format!("{}/_emulator/state", emu.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all.as_object().unwrap().len(), 3);
+    let (status, _) = json_of(
+        c.get(format!("{}/_emulator/state/ws-9", emu.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, info) = json_of(
+        c.get(format!("{}/_emulator", emu.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(info["workspaces"][0]["url"], emu.workspace_url("ws-1"));
+    assert_eq!(info["arm_url"], emu.arm_url());
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn issued_tokens_expire() {
+    let emu = start(Duration::from_secs(1)).await;
+    let c = http();
+    let (status, token) = json_of(
+        c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
+            .basic_auth("ci-client", Some(SECRET))
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["expires_in"], 1);
+    assert_eq!(token["scope"], "all-apis");
+    let access = token["access_token"].as_str().unwrap().to_string();
+    let (status, me) = ws_get(&c, &emu, "ws-1", "/api/2.0/preview/scim/v2/Me", &access).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["userName"], "ci-client");
+
+    let (status, arm_token) = json_of(
+        c.post(format!(
+            "{}/{TENANT_ID}/oauth2/v2.0/token",
+            emu.authority_host()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "ci-client"),
+            ("client_secret", SECRET),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let arm_access = arm_token["access_token"].as_str().unwrap().to_string();
+    let arm_url = format!(
+        "{}{}?api-version=2026-01-01",
+        emu.arm_url(),
+        emu.arm_resource_id("ws-2")
+    );
+    let resp = c
+        .get(&arm_url)
+        .bearer_auth(&arm_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/preview/scim/v2/Me", &access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error_code"], "UNAUTHENTICATED");
+    let (status, body) = json_of(
+        c.get(&arm_url)
+            .bearer_auth(&arm_access)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "ExpiredAuthenticationToken");
+    // The PAT never expires.
+    let (status, _) = ws_get(&c, &emu, "ws-1", "/api/2.0/preview/scim/v2/Me", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn locked_out_caller_gets_403_and_admin_api_recovers() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let (status, _) = json_of(
+        c.patch(format!("{}/_emulator/state/ws-1", emu.base_url()))
+            .json(&json!({
+                "workspace_conf": {"enableIpAccessLists": "true"},
+                "ip_access_lists": [
+                    {"label": "corp", "list_type": "ALLOW", "ip_addresses": ["203.0.113.0/24"]}
+                ]
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Blocked before authentication, like the real service.
+    for token in [PAT, "no-such-token"] {
+        let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error_code"], "PERMISSION_DENIED");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("127.0.0.1 is blocked")
+        );
+    }
+    let (status, _) = ws_get(&c, &emu, "ws-2", "/api/2.0/ip-access-lists", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+    let resp = c
+        .post(format!("{}/_emulator/reset", emu.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let (status, _) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_envelopes() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/token/list", "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error_code"], "UNAUTHENTICATED");
+    let resp = c
+        .get(format!("{}/api/2.0/token/list", emu.workspace_url("ws-1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/no-such-api", PAT).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND");
+    assert_eq!(
+        body["message"],
+        "No API found for 'GET /api/2.0/no-such-api'"
+    );
+    let (status, body) = json_of(
+        c.delete(format!(
+            "{}/api/2.0/workspace-conf",
+            emu.workspace_url("ws-1")
+        ))
+        .bearer_auth(PAT)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(body["error_code"].is_string());
+    let (status, body) = ws_get(&c, &emu, "ws-9", "/api/2.0/token/list", PAT).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
+    let (status, body) = json_of(
+        c.post(format!(
+            "{}/api/2.0/ip-access-lists",
+            emu.workspace_url("ws-1")
+        ))
+        .bearer_auth(PAT)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error_code"], "MALFORMED_REQUEST");
+    let (status, body) = json_of(
+        c.get(format!("{}/nowhere", emu.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND");
+    // Public discovery endpoints need no token.
+    let (status, meta) = json_of(
+        c.get(format!(
+            "{}/.well-known/databricks-config",
+            emu.workspace_url("ws-2")
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        meta["oidc_endpoint"],
+        format!("{}/oidc", emu.workspace_url("ws-2"))
+    );
+    let (status, oidc) = json_of(
+        c.get(format!(
+            "{}/oidc/.well-known/oauth-authorization-server",
+            emu.workspace_url("ws-2")
+        ))
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        oidc["token_endpoint"],
+        format!("{}/oidc/v1/token", emu.workspace_url("ws-2"))
+    );
+    // OAuth errors use the OAuth envelope.
+    let (status, body) = json_of(
+        c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
+            .basic_auth("ci", Some("wrong"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "invalid_client");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_is_graceful_and_summary_lists_urls() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let text = summary(&emu);
+    assert!(text.contains(&emu.workspace_url("ws-1")));
+    assert!(text.contains(&emu.arm_url()));
+    assert!(text.contains("/_emulator/requests"));
+    assert!(!text.contains(PAT) && !text.contains(SECRET));
+    assert_eq!(emu.workspaces(), vec!["ws-1", "ws-2", "ws-3"]);
+    assert_eq!(
+        emu.arm_resource_id("ws-2"),
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/ws-2"
+    );
+    assert!(emu.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(emu.authority_host(), format!("{}/aad", emu.base_url()));
+    let addr = emu.addr();
+    emu.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
