@@ -12,8 +12,8 @@ step "formatting"
 cargo fmt --all -- --check
 
 step "control plane (etcd, kube-apiserver, kubectl, helm, promtool) from Go modules"
-BRICKWARDEN_BIN_DIR=$(tests/controlplane/build.sh | tail -n 1)
-export BRICKWARDEN_BIN_DIR
+BRICKWARDEN_CONTROLPLANE_BIN_DIR=$(tests/controlplane/build.sh | tail -n 1)
+export BRICKWARDEN_CONTROLPLANE_BIN_DIR
 
 step "Python virtualenv with the official databricks-sdk"
 BRICKWARDEN_PYTHON=$(scripts/python-env.sh | tail -n 1)

@@ -346,9 +346,9 @@ impl AccessState {
         let nets =
             |addresses: &[String]| addresses.iter().filter_map(|a| parse_address(a)).collect();
         match change {
-            Change::PatchConf(values) => {
-                if let Some(v) = values.get(ENABLE_KEY) {
-                    self.enabled = v == "true";
+            Change::PatchConf(writes) => {
+                if let Some(w) = writes.iter().find(|w| w.key == ENABLE_KEY) {
+                    self.enabled = w.value == "true";
                 }
             }
             Change::CreateIpAccessList {
@@ -401,7 +401,7 @@ pub fn guard(
         .iter()
         .map(|action| {
             let touches_access = match &action.change {
-                Change::PatchConf(values) => values.contains_key(ENABLE_KEY),
+                Change::PatchConf(writes) => writes.iter().any(|w| w.key == ENABLE_KEY),
                 Change::CreateIpAccessList { .. }
                 | Change::ReplaceIpAccessList { .. }
                 | Change::DeleteIpAccessList { .. } => true,
@@ -666,7 +666,11 @@ mod tests {
             controls: vec![ENABLED_ID.into()],
             step: Step::EnableIpAccessLists,
             mode: Mode::Enforce,
-            change: Change::PatchConf(BTreeMap::from([(ENABLE_KEY.into(), "true".into())])),
+            change: Change::PatchConf(vec![super::super::ConfWrite {
+                control: ENABLED_ID.into(),
+                key: ENABLE_KEY.into(),
+                value: "true".into(),
+            }]),
         }
     }
 

@@ -8,7 +8,10 @@
 //! `enableTokensConfig`, `maxTokenLifetimeDays` and the `workspaceConf` keys), so every family
 //! declares its keys as [`ConfControl`]s and the engine reads them all in one `?keys=` call.
 
+pub mod azure;
 pub mod ip_access_lists;
+pub mod secret_scopes;
+pub mod settings;
 pub mod tokens;
 pub mod workspace_conf;
 
@@ -17,7 +20,8 @@ use std::collections::BTreeMap;
 use crate::api::{ControlState, Mode};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
-    AccessControlRequest, IpAccessList, ListType, TokenInfo, TokenPermissions,
+    AccessControlRequest, AclPermission, IpAccessList, ListType, Setting, TokenInfo,
+    TokenPermissions,
 };
 
 /// The evaluation of one control.
@@ -149,6 +153,12 @@ pub struct Observed {
     pub token_permissions: Read<TokenPermissions>,
     /// Read only when a revocation rule is on.
     pub tokens: Read<Vec<TokenInfo>>,
+    /// One GET per declared setting, each with its own result.
+    pub settings: Option<settings::SettingsRead>,
+    /// The scope list and the ACLs of each declared scope.
+    pub secret_scopes: Read<secret_scopes::SecretScopesRead>,
+    /// The ARM resource and diagnostic setting, or why ARM cannot be read.
+    pub azure: Option<azure::AzureRead>,
 }
 
 /// Facts a pure step needs that are not part of desired or observed state.
@@ -186,12 +196,16 @@ pub enum Step {
     Configure,
     /// Destructive clean-up: token revocation.
     Revoke,
+    /// Azure network changes, last: disabling public network access can cut the controller
+    /// off from the workspace API.
+    Network,
 }
 
 /// One change to a workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    PatchConf(BTreeMap<String, String>),
+    /// One PATCH of workspace-conf carrying every key of a step.
+    PatchConf(Vec<ConfWrite>),
     CreateIpAccessList {
         label: String,
         list_type: ListType,
@@ -221,6 +235,48 @@ pub enum Change {
         owner: String,
         why: String,
     },
+    /// PATCH a setting, with the object (and etag) just read, turned on or off.
+    PatchSetting {
+        read: Setting,
+        on: bool,
+    },
+    PutSecretAcl {
+        scope: String,
+        principal: String,
+        permission: AclPermission,
+    },
+    DeleteSecretAcl {
+        scope: String,
+        principal: String,
+    },
+    /// GET + PUT of the full ARM resource with these properties changed.
+    PutArmWorkspace {
+        resource_id: String,
+        enable_no_public_ip: Option<bool>,
+        public_network_access: Option<String>,
+    },
+    /// PUT (create or replace) a diagnostic setting of the workspace resource.
+    PutDiagnosticSetting {
+        resource_id: String,
+        name: String,
+        body: serde_json::Value,
+    },
+}
+
+/// One key of a workspace-conf PATCH and the control it fixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfWrite {
+    pub control: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// The request body of a workspace-conf PATCH.
+pub fn conf_values(writes: &[ConfWrite]) -> BTreeMap<String, String> {
+    writes
+        .iter()
+        .map(|w| (w.key.clone(), w.value.clone()))
+        .collect()
 }
 
 /// A planned change, the controls it fixes and the mode it runs under.
@@ -233,14 +289,34 @@ pub struct Action {
 }
 
 impl Action {
+    /// What this action does for one control: for a batched workspace-conf PATCH only that
+    /// control's key, so a status message names what concerns it.
+    pub fn describe_for(&self, control: &str) -> String {
+        match &self.change {
+            Change::PatchConf(writes) if writes.len() > 1 => {
+                let own: Vec<String> = writes
+                    .iter()
+                    .filter(|w| w.control == control)
+                    .map(|w| format!("{}={}", w.key, w.value))
+                    .collect();
+                format!(
+                    "PATCH workspace-conf {} (with {} other keys)",
+                    own.join(" "),
+                    writes.len() - own.len()
+                )
+            }
+            _ => self.describe(),
+        }
+    }
+
     /// A one-line, secret-free description, as shown in `status.plannedActions` and events.
     pub fn describe(&self) -> String {
         match &self.change {
-            Change::PatchConf(values) => format!(
+            Change::PatchConf(writes) => format!(
                 "PATCH workspace-conf {}",
-                values
+                writes
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|w| format!("{}={}", w.key, w.value))
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
@@ -299,6 +375,39 @@ impl Action {
                 owner,
                 why,
             } => format!("DELETE token {token_id} of {owner} ({why})"),
+            Change::PatchSetting { read, on } => format!(
+                "PATCH setting {}={}",
+                read.setting_type().api_name(),
+                settings::render(read.setting_type(), *on)
+            ),
+            Change::PutSecretAcl {
+                scope,
+                principal,
+                permission,
+            } => format!(
+                "PUT secret ACL {scope} {principal}={}",
+                secret_scopes::permission_str(*permission)
+            ),
+            Change::DeleteSecretAcl { scope, principal } => {
+                format!("DELETE secret ACL {scope} {principal}")
+            }
+            Change::PutArmWorkspace {
+                enable_no_public_ip,
+                public_network_access,
+                ..
+            } => {
+                let mut line = "PUT ARM workspace".to_string();
+                if let Some(v) = enable_no_public_ip {
+                    line.push_str(&format!(" enableNoPublicIp={v}"));
+                }
+                if let Some(v) = public_network_access {
+                    line.push_str(&format!(" publicNetworkAccess={v}"));
+                }
+                line
+            }
+            Change::PutDiagnosticSetting { name, .. } => {
+                format!("PUT diagnostic setting {name}")
+            }
         }
     }
 }
@@ -314,4 +423,20 @@ pub(crate) fn list_type_str(list_type: ListType) -> &'static str {
 /// The effective mode of a family: its own override, else the workspace's.
 pub fn family_mode(workspace: Mode, family: Option<Mode>) -> Mode {
     family.unwrap_or(workspace)
+}
+
+impl ControlResult {
+    /// The control as `status.controls` and `plan -o json` show it.
+    pub fn to_status(&self) -> crate::api::ControlStatus {
+        crate::api::ControlStatus {
+            id: self.id.clone(),
+            state: self.state,
+            desired: self.desired.clone(),
+            observed: self.observed.clone(),
+            reason: self.reason.clone(),
+            message: self.message.clone(),
+            references: self.references.clone(),
+            last_transition_time: None,
+        }
+    }
 }

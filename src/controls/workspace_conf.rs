@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Action, Change, ConfControl, ControlResult, Read, Step, family_mode};
+use super::{Action, Change, ConfControl, ConfWrite, ControlResult, Read, Step, family_mode};
 use crate::api::{Mode, WorkspaceConfPolicy};
 
 /// One typed key of `spec.policy.workspaceConf`.
@@ -216,8 +216,7 @@ pub fn evaluate(
 
 /// One PATCH per step for the drifted keys.
 pub fn plan(controls: &[ConfControl], results: &[ControlResult]) -> Vec<Action> {
-    let mut by_step: BTreeMap<(Step, Mode), (Vec<String>, BTreeMap<String, String>)> =
-        BTreeMap::new();
+    let mut by_step: BTreeMap<(Step, Mode), (Vec<String>, Vec<ConfWrite>)> = BTreeMap::new();
     for control in controls {
         let drifted = results.iter().any(|r| r.id == control.id && r.is_drifted());
         if !drifted {
@@ -225,9 +224,11 @@ pub fn plan(controls: &[ConfControl], results: &[ControlResult]) -> Vec<Action> 
         }
         let entry = by_step.entry((control.step, control.mode)).or_default();
         entry.0.push(control.id.clone());
-        entry
-            .1
-            .insert(control.key.to_string(), control.desired.clone());
+        entry.1.push(ConfWrite {
+            control: control.id.clone(),
+            key: control.key.clone(),
+            value: control.desired.clone(),
+        });
     }
     by_step
         .into_iter()

@@ -14,8 +14,8 @@ use tracing::{info, warn};
 use crate::api::{ControlState, Mode, Policy, Summary};
 use crate::clients::{ApiError, ArmClient, DatabricksClient};
 use crate::controls::{
-    Action, Change, ConfControl, ControlResult, EvalContext, Observed, ReadError, ip_access_lists,
-    tokens, workspace_conf,
+    Action, Change, ConfControl, ControlResult, EvalContext, Observed, ReadError, azure,
+    ip_access_lists, secret_scopes, settings, tokens, workspace_conf,
 };
 
 /// What to reconcile: the resolved policy and the facts the guard needs.
@@ -68,6 +68,9 @@ pub struct Families {
     pub ip_access_lists: bool,
     pub token_permissions: bool,
     pub tokens: bool,
+    pub settings: bool,
+    pub secret_scopes: bool,
+    pub azure: bool,
 }
 
 impl Families {
@@ -82,6 +85,15 @@ impl Families {
                 .is_some_and(ip_access_lists::reads_lists),
             token_permissions: tokens.is_some_and(tokens::reads_permissions),
             tokens: tokens.is_some_and(tokens::reads_tokens),
+            settings: policy
+                .settings
+                .as_ref()
+                .is_some_and(settings::reads_settings),
+            secret_scopes: policy
+                .secret_scopes
+                .as_deref()
+                .is_some_and(secret_scopes::reads_scopes),
+            azure: policy.azure.is_some(),
         }
     }
 
@@ -100,6 +112,13 @@ impl Families {
                     f.tokens = true;
                 }
                 Change::RevokeToken { .. } => f.tokens = true,
+                Change::PatchSetting { .. } => f.settings = true,
+                Change::PutSecretAcl { .. } | Change::DeleteSecretAcl { .. } => {
+                    f.secret_scopes = true
+                }
+                Change::PutArmWorkspace { .. } | Change::PutDiagnosticSetting { .. } => {
+                    f.azure = true
+                }
             }
         }
         f
@@ -111,6 +130,9 @@ impl Families {
             ip_access_lists: self.ip_access_lists && other.ip_access_lists,
             token_permissions: self.token_permissions && other.token_permissions,
             tokens: self.tokens && other.tokens,
+            settings: self.settings && other.settings,
+            secret_scopes: self.secret_scopes && other.secret_scopes,
+            azure: self.azure && other.azure,
         }
     }
 }
@@ -121,18 +143,20 @@ fn read<T>(result: Result<T, ApiError>) -> Option<Result<T, ReadError>> {
 
 /// Step 2: one read per family, all families at once; workspace-conf keys in one `?keys=` call.
 pub async fn observe(
+    target: &Target,
     connections: &Connections,
     conf: &[ConfControl],
     families: Families,
 ) -> Observed {
     let client = &connections.databricks;
+    let policy = &target.policy;
     let keys: Vec<&str> = {
         let mut keys: Vec<&str> = conf.iter().map(|c| c.key.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
         keys
     };
-    let (conf, lists, permissions, tokens) = tokio::join!(
+    let (conf, lists, permissions, tokens, settings_read, scopes, azure_read) = tokio::join!(
         async {
             if families.conf {
                 read(client.get_conf(&keys).await)
@@ -161,12 +185,40 @@ pub async fn observe(
                 None
             }
         },
+        async {
+            match &policy.settings {
+                Some(p) if families.settings => Some(settings::observe(client, p).await),
+                _ => None,
+            }
+        },
+        async {
+            match &policy.secret_scopes {
+                Some(p) if families.secret_scopes => read(secret_scopes::observe(client, p).await),
+                _ => None,
+            }
+        },
+        async {
+            match &policy.azure {
+                Some(p) if families.azure => Some(
+                    azure::observe(
+                        connections.arm.as_ref(),
+                        target.azure_resource_id.as_deref(),
+                        p,
+                    )
+                    .await,
+                ),
+                _ => None,
+            }
+        },
     );
     Observed {
         conf,
         ip_access_lists: lists,
         token_permissions: permissions,
         tokens,
+        settings: settings_read,
+        secret_scopes: scopes,
+        azure: azure_read,
     }
 }
 
@@ -188,6 +240,28 @@ pub fn evaluate(
             &observed.tokens,
             ctx.now_ms,
         ));
+    }
+    if let Some(p) = &target.policy.settings {
+        results.extend(settings::evaluate(p, &observed.settings));
+    }
+    if let Some(p) = &target.policy.secret_scopes {
+        results.extend(secret_scopes::evaluate(p, &observed.secret_scopes));
+    }
+    if let Some(p) = &target.policy.azure {
+        results.extend(azure::evaluate(p, &observed.azure));
+    }
+    // Behind Private Link only, IP access lists do not apply (and nothing is planned for them).
+    if azure::private_link_only(&observed.azure) {
+        for result in results
+            .iter_mut()
+            .filter(|r| r.id.starts_with("ipAccessLists/"))
+        {
+            let references = std::mem::take(&mut result.references);
+            *result = ControlResult {
+                references,
+                ..ControlResult::not_applicable(&result.id, azure::PRIVATE_LINK_ONLY)
+            };
+        }
     }
     results
 }
@@ -219,6 +293,26 @@ pub fn plan(
             ctx.now_ms,
         ));
     }
+    if let Some(p) = &target.policy.settings {
+        actions.extend(settings::plan(p, target.mode, &observed.settings, results));
+    }
+    if let Some(p) = &target.policy.secret_scopes {
+        actions.extend(secret_scopes::plan(
+            p,
+            target.mode,
+            &observed.secret_scopes,
+            results,
+        ));
+    }
+    if let Some(p) = &target.policy.azure {
+        actions.extend(azure::plan(
+            p,
+            target.mode,
+            target.azure_resource_id.as_deref(),
+            &observed.azure,
+            results,
+        ));
+    }
     // A stable sort keeps each family's own order within a step.
     actions.sort_by_key(|a| a.step);
     actions
@@ -231,8 +325,8 @@ pub struct Guarded {
     pub blocked: Option<ip_access_lists::Blocked>,
 }
 
-/// Step 5 (pure): blocks actions that would lock anybody protected out, or that would delete
-/// what Additive management must leave alone.
+/// Step 5 (pure): blocks actions that would lock anybody protected out, that would delete what
+/// Additive management must leave alone, or that would turn an irreversible setting off.
 pub fn guard(target: &Target, observed: &Observed, actions: Vec<Action>) -> Vec<Guarded> {
     let ip_policy = target.policy.ip_access_lists.clone().unwrap_or_default();
     let verdicts =
@@ -243,15 +337,45 @@ pub fn guard(target: &Target, observed: &Observed, actions: Vec<Action>) -> Vec<
         .map(|(action, blocked)| {
             let additive_delete = matches!(action.change, Change::DeleteIpAccessList { .. })
                 && ip_policy.management != Some(crate::api::Management::Exclusive);
-            let blocked = blocked.or_else(|| {
-                additive_delete.then(|| ip_access_lists::Blocked {
-                    reason: "AdditiveManagement",
-                    message: "undeclared lists are never deleted under Additive management".into(),
+            let blocked = blocked
+                .or_else(|| {
+                    additive_delete.then(|| ip_access_lists::Blocked {
+                        reason: "AdditiveManagement",
+                        message: "undeclared lists are never deleted under Additive management"
+                            .into(),
+                    })
                 })
-            });
+                .or_else(|| guard_other_families(target, &action.change));
             Guarded { action, blocked }
         })
         .collect()
+}
+
+/// The guard of the settings and secret scope families: the plan never produces these
+/// changes; the guard makes sure they never run.
+fn guard_other_families(target: &Target, change: &Change) -> Option<ip_access_lists::Blocked> {
+    match change {
+        Change::PatchSetting { read, on: false }
+            if read.setting_type()
+                == crate::clients::databricks::SettingType::ComplianceSecurityProfile =>
+        {
+            Some(ip_access_lists::Blocked {
+                reason: "Irreversible",
+                message: "the compliance security profile is never turned off".into(),
+            })
+        }
+        Change::DeleteSecretAcl { scope, .. } => {
+            let exclusive = target.policy.secret_scopes.iter().flatten().any(|s| {
+                &s.scope == scope && s.management == Some(crate::api::Management::Exclusive)
+            });
+            (!exclusive).then(|| ip_access_lists::Blocked {
+                reason: "AdditiveManagement",
+                message: "undeclared secret ACLs are never deleted under Additive management"
+                    .into(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// What happened to one Enforce-mode action.
@@ -340,7 +464,7 @@ pub enum Apply {
 
 fn touches_access(change: &Change) -> bool {
     match change {
-        Change::PatchConf(values) => values.contains_key(ip_access_lists::ENABLE_KEY),
+        Change::PatchConf(writes) => writes.iter().any(|w| w.key == ip_access_lists::ENABLE_KEY),
         Change::CreateIpAccessList { .. }
         | Change::ReplaceIpAccessList { .. }
         | Change::DeleteIpAccessList { .. } => true,
@@ -351,7 +475,7 @@ fn touches_access(change: &Change) -> bool {
 /// Step 6: executes the allowed Enforce-mode actions in order. After an access change fails, the
 /// access changes after it are not attempted: the guard judged them on a state that now will not
 /// exist.
-pub async fn apply(client: &DatabricksClient, guarded: &[Guarded]) -> Vec<Remediation> {
+pub async fn apply(connections: &Connections, guarded: &[Guarded]) -> Vec<Remediation> {
     let mut access_failed = false;
     let mut done = Vec::new();
     for (index, g) in guarded
@@ -373,7 +497,7 @@ pub async fn apply(client: &DatabricksClient, guarded: &[Guarded]) -> Vec<Remedi
                     .into(),
             }
         } else {
-            match execute(client, &g.action.change).await {
+            match execute(connections, &g.action.change).await {
                 Ok(()) => Outcome::Applied,
                 Err(e) if e.is_invalid_state() => Outcome::Blocked {
                     reason: "LockoutGuard".into(),
@@ -406,10 +530,20 @@ pub async fn apply(client: &DatabricksClient, guarded: &[Guarded]) -> Vec<Remedi
     done
 }
 
-async fn execute(client: &DatabricksClient, change: &Change) -> Result<(), ApiError> {
+async fn execute(connections: &Connections, change: &Change) -> Result<(), ApiError> {
     use crate::clients::databricks::{NewIpAccessList, ReplaceIpAccessList, UpdateIpAccessList};
+    let client = &connections.databricks;
+    let arm = || {
+        connections.arm.as_ref().ok_or_else(|| {
+            ApiError::InvalidRequest(format!(
+                "{}: {}",
+                change_family(change),
+                azure::NO_ENTRA_IDENTITY
+            ))
+        })
+    };
     match change {
-        Change::PatchConf(values) => client.set_conf(values).await,
+        Change::PatchConf(writes) => client.set_conf(&crate::controls::conf_values(writes)).await,
         Change::CreateIpAccessList {
             label,
             list_type,
@@ -461,6 +595,48 @@ async fn execute(client: &DatabricksClient, change: &Change) -> Result<(), ApiEr
         }
         Change::AddTokenPermissions(acl) => client.update_token_permissions(acl).await.map(drop),
         Change::RevokeToken { token_id, .. } => client.delete_token(token_id).await,
+        Change::PatchSetting { read, on } => settings::execute(client, read, *on).await,
+        Change::PutSecretAcl {
+            scope,
+            principal,
+            permission,
+        } => client.put_secret_acl(scope, principal, *permission).await,
+        Change::DeleteSecretAcl { scope, principal } => {
+            match client.delete_secret_acl(scope, principal).await {
+                // Already gone (e.g. a retried delete whose first answer was lost).
+                Err(e) if e.is_not_found() => Ok(()),
+                other => other,
+            }
+        }
+        Change::PutArmWorkspace {
+            resource_id,
+            enable_no_public_ip,
+            public_network_access,
+        } => {
+            azure::put_workspace(
+                arm()?,
+                resource_id,
+                *enable_no_public_ip,
+                public_network_access.as_deref(),
+            )
+            .await
+        }
+        Change::PutDiagnosticSetting {
+            resource_id,
+            name,
+            body,
+        } => arm()?
+            .put_diagnostic_setting(resource_id, name, body)
+            .await
+            .map(drop),
+    }
+}
+
+fn change_family(change: &Change) -> &'static str {
+    match change {
+        Change::PutArmWorkspace { .. } => "ARM workspace",
+        Change::PutDiagnosticSetting { .. } => "diagnostic setting",
+        _ => "change",
     }
 }
 
@@ -506,11 +682,7 @@ pub fn conclude(
                     remediated.state = ControlState::Remediated;
                     remediated.message = Some(format!(
                         "remediated: {}",
-                        actions
-                            .iter()
-                            .map(|g| g.action.describe())
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        describe_for(&actions, &result.id)
                     ));
                     return remediated;
                 }
@@ -533,27 +705,24 @@ pub fn conclude(
                 result.reason = Some("AuditMode".into());
                 result.message = Some(format!(
                     "Audit mode: would {}",
-                    actions
-                        .iter()
-                        .map(|g| g.action.describe())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    describe_for(&actions, &result.id)
                 ));
             } else if outcomes.is_empty() {
                 result.reason = Some("PlanOnly".into());
-                result.message = Some(format!(
-                    "would {}",
-                    actions
-                        .iter()
-                        .map(|g| g.action.describe())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ));
+                result.message = Some(format!("would {}", describe_for(&actions, &result.id)));
             }
             result
         })
         .collect();
     (results, planned)
+}
+
+fn describe_for(actions: &[&Guarded], control: &str) -> String {
+    actions
+        .iter()
+        .map(|g| g.action.describe_for(control))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One full pass over a workspace.
@@ -563,14 +732,14 @@ pub async fn reconcile(target: &Target, connections: &Connections, apply_mode: A
     };
     let conf = conf_controls(&target.policy, target.mode);
     let families = Families::managed_by(&target.policy, &conf);
-    let observed = observe(connections, &conf, families).await;
+    let observed = observe(target, connections, &conf, families).await;
     let before = evaluate(target, &conf, &observed, ctx);
     let actions = plan(target, &conf, &observed, &before, ctx);
     let guarded = guard(target, &observed, actions);
 
     let executed = match apply_mode {
         Apply::Never => Vec::new(),
-        Apply::Enforce => apply(&connections.databricks, &guarded).await,
+        Apply::Enforce => apply(connections, &guarded).await,
     };
     let applied: Vec<&Change> = guarded
         .iter()
@@ -586,7 +755,7 @@ pub async fn reconcile(target: &Target, connections: &Connections, apply_mode: A
         Vec::new()
     } else {
         let reread = Families::touched_by(&applied).intersect(families);
-        let fresh = observe(connections, &conf, reread).await;
+        let fresh = observe(target, connections, &conf, reread).await;
         let merged = Observed {
             conf: if reread.conf {
                 fresh.conf
@@ -608,6 +777,21 @@ pub async fn reconcile(target: &Target, connections: &Connections, apply_mode: A
             } else {
                 observed.tokens.clone()
             },
+            settings: if reread.settings {
+                fresh.settings
+            } else {
+                observed.settings.clone()
+            },
+            secret_scopes: if reread.secret_scopes {
+                fresh.secret_scopes
+            } else {
+                observed.secret_scopes.clone()
+            },
+            azure: if reread.azure {
+                fresh.azure
+            } else {
+                observed.azure.clone()
+            },
         };
         evaluate(target, &conf, &merged, ctx)
     };
@@ -621,3 +805,26 @@ pub async fn reconcile(target: &Target, connections: &Connections, apply_mode: A
 
 #[cfg(test)]
 mod tests;
+
+/// Builds the pass's target from a workspace spec and its baseline (pure). The protected
+/// addresses are the policy's break-glass ranges plus the controller's own egress.
+pub fn target_for(
+    spec: &crate::api::DatabricksWorkspaceSpec,
+    baseline: Option<&Policy>,
+    egress: &[Ipv4Net],
+) -> Result<Target, String> {
+    let policy = resolve(baseline, spec.policy.as_ref());
+    let break_glass = policy
+        .ip_access_lists
+        .as_ref()
+        .and_then(|p| p.break_glass.clone())
+        .unwrap_or_default();
+    let mut protected = ip_access_lists::parse_protected(&break_glass)?;
+    protected.extend_from_slice(egress);
+    Ok(Target {
+        policy,
+        mode: spec.mode,
+        azure_resource_id: spec.azure_resource_id.clone(),
+        protected_addresses: protected,
+    })
+}

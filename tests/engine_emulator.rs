@@ -1,0 +1,386 @@
+//! The reconcile pipeline against the emulator over real HTTP: Audit reports without writing,
+//! Enforce remediates, the lockout guard and Additive management hold, and a compliant workspace
+//! costs reads only (asserted on the emulator's request journal).
+
+use brickwarden::api::{ControlState, Mode, Policy};
+use brickwarden::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
+use brickwarden::clients::{ClientOptions, Credential};
+use brickwarden::emulator::{Emulator, EmulatorConfig};
+use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
+use secrecy::SecretString;
+use serde_json::json;
+use url::Url;
+
+async fn emulator() -> Emulator {
+    brickwarden::clients::install_crypto_provider();
+    Emulator::start("127.0.0.1:0".parse().unwrap(), EmulatorConfig::default())
+        .await
+        .expect("start emulator")
+}
+
+fn client(emulator: &Emulator, ws: &str) -> DatabricksClient {
+    DatabricksClient::new(
+        Url::parse(&emulator.workspace_url(ws)).unwrap(),
+        Credential::PersonalAccessToken(SecretString::from("dapi-emulator")),
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+fn connections(emulator: &Emulator, ws: &str) -> Connections {
+    Connections {
+        databricks: client(emulator, ws),
+        arm: None,
+    }
+}
+
+fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
+    let policy: Policy = serde_json::from_value(policy).expect("policy");
+    Target {
+        policy,
+        mode,
+        azure_resource_id: None,
+        protected_addresses: brickwarden::controls::ip_access_lists::parse_protected(
+            &protected.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        )
+        .unwrap(),
+    }
+}
+
+fn state(report: &Report, id: &str) -> ControlState {
+    report
+        .controls
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
+        .state
+}
+
+/// Requests of one workspace since the journal was last cleared: (method, path).
+fn journal(emulator: &Emulator, ws: &str) -> Vec<(String, String)> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.workspace.as_deref() == Some(ws))
+        .map(|r| (r.method, r.path))
+        .collect()
+}
+
+fn writes(emulator: &Emulator, ws: &str) -> Vec<(String, String)> {
+    journal(emulator, ws)
+        .into_iter()
+        .filter(|(m, _)| m != "GET")
+        .collect()
+}
+
+async fn clear_journal(emulator: &Emulator) {
+    reqwest::Client::new()
+        .delete(format!("{}/_emulator/requests", emulator.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
+fn policy() -> serde_json::Value {
+    json!({
+        "workspaceConf": {"exportNotebook": false, "verboseAuditLogs": true, "extra": {"enableWorkspaceFilesystem": "true"}},
+        "ipAccessLists": {"enabled": true, "management": "Exclusive", "lists": [
+            {"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1", "203.0.113.0/24"]},
+            {"label": "bad", "type": "BLOCK", "addresses": ["192.0.2.0/24"]}]},
+        "tokens": {"enabled": true, "maxLifetimeDays": 90, "permissions": {"management": "Exclusive", "canUse": [{"group": "data-engineers"}]}}
+    })
+}
+
+#[tokio::test]
+async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
+    let emulator = emulator().await;
+    clear_journal(&emulator).await;
+    let report = engine::reconcile(
+        &target(Mode::Audit, policy(), &["127.0.0.1"]),
+        &connections(&emulator, "ws-1"),
+        Apply::Enforce,
+    )
+    .await;
+    for id in [
+        "workspaceConf/enableExportNotebook",
+        "ipAccessLists/enabled",
+        "ipAccessLists/list/ctl",
+        "tokens/maxLifetimeDays",
+        "tokens/permissions",
+    ] {
+        assert_eq!(state(&report, id), ControlState::Drifted, "{id}");
+    }
+    let export = report
+        .controls
+        .iter()
+        .find(|c| c.id == "workspaceConf/enableExportNotebook")
+        .unwrap();
+    assert_eq!(export.reason.as_deref(), Some("AuditMode"));
+    assert!(
+        export
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("enableExportNotebook=false"),
+        "{export:?}"
+    );
+    assert!(
+        report
+            .planned_actions
+            .iter()
+            .any(|a| a.starts_with("POST ip-access-list ctl ALLOW")),
+        "{:?}",
+        report.planned_actions
+    );
+    assert!(
+        report
+            .planned_actions
+            .iter()
+            .any(|a| a.contains("enableIpAccessLists=true"))
+    );
+    assert!(report.executed.is_empty());
+    assert_eq!(writes(&emulator, "ws-1"), Vec::<(String, String)>::new());
+}
+
+#[tokio::test]
+async fn enforce_remediates_then_a_compliant_pass_only_reads() {
+    let emulator = emulator().await;
+    let stray = client(&emulator, "ws-1")
+        .create_ip_access_list(&NewIpAccessList {
+            label: "stray".into(),
+            list_type: ListType::Allow,
+            ip_addresses: vec!["10.0.0.0/8".into()],
+        })
+        .await
+        .unwrap();
+    let t = target(Mode::Enforce, policy(), &["127.0.0.1"]);
+    let c = connections(&emulator, "ws-1");
+    let report = engine::reconcile(&t, &c, Apply::Enforce).await;
+    for id in [
+        "workspaceConf/enableExportNotebook",
+        "workspaceConf/enableWorkspaceFilesystem",
+        "ipAccessLists/enabled",
+        "ipAccessLists/list/ctl",
+        "ipAccessLists/list/bad",
+        "ipAccessLists/undeclared",
+        "tokens/maxLifetimeDays",
+        "tokens/permissions",
+    ] {
+        assert!(state(&report, id).is_compliant(), "{id}: {report:#?}");
+    }
+    assert_eq!(
+        state(&report, "ipAccessLists/undeclared"),
+        ControlState::Remediated
+    );
+    assert!(
+        report
+            .executed
+            .iter()
+            .all(|r| r.outcome == Outcome::Applied),
+        "{:#?}",
+        report.executed
+    );
+    let live = emulator.state("ws-1").unwrap();
+    assert_eq!(
+        live["workspace_conf"]["enableExportNotebook"],
+        json!("false"),
+        "{live}"
+    );
+    assert!(
+        !live.to_string().contains(&stray.list_id),
+        "the undeclared list is deleted under Exclusive"
+    );
+
+    // Safe ordering: the ALLOW list exists before IP access lists are turned on.
+    let order: Vec<_> = report
+        .executed
+        .iter()
+        .map(|r| r.description.clone())
+        .collect();
+    let allow = order
+        .iter()
+        .position(|d| d.starts_with("POST ip-access-list ctl"))
+        .unwrap();
+    let enable = order
+        .iter()
+        .position(|d| d.contains("enableIpAccessLists=true"))
+        .unwrap();
+    let delete = order
+        .iter()
+        .position(|d| d.starts_with("DELETE ip-access-list stray"))
+        .unwrap();
+    assert!(allow < enable && enable < delete, "{order:?}");
+
+    clear_journal(&emulator).await;
+    let again = engine::reconcile(&t, &c, Apply::Enforce).await;
+    assert!(
+        again
+            .controls
+            .iter()
+            .all(|r| r.state == ControlState::Compliant),
+        "{again:#?}"
+    );
+    assert!(
+        writes(&emulator, "ws-1").is_empty(),
+        "{:?}",
+        journal(&emulator, "ws-1")
+    );
+    let reads = journal(&emulator, "ws-1");
+    // One read per family: workspace-conf (all keys in one ?keys= call), lists, permissions.
+    assert_eq!(reads.len(), 3, "{reads:?}");
+    assert_eq!(
+        reads
+            .iter()
+            .filter(|(_, p)| p.starts_with("/api/2.0/workspace-conf"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
+    let emulator = emulator().await;
+    let excluding = json!({"ipAccessLists": {"enabled": true, "lists": [{"label": "vpn", "type": "ALLOW", "addresses": ["203.0.113.0/24"]}]}});
+
+    // With the controller's egress declared, the guard refuses before any request.
+    let report = engine::reconcile(
+        &target(Mode::Enforce, excluding.clone(), &["127.0.0.1"]),
+        &connections(&emulator, "ws-1"),
+        Apply::Enforce,
+    )
+    .await;
+    let enabled = report
+        .controls
+        .iter()
+        .find(|c| c.id == "ipAccessLists/enabled")
+        .unwrap();
+    assert_eq!(enabled.state, ControlState::Failed);
+    assert_eq!(enabled.reason.as_deref(), Some("RemediationBlocked"));
+    assert!(
+        enabled.message.as_deref().unwrap().contains("LockoutGuard"),
+        "{enabled:?}"
+    );
+    assert_eq!(report.blocked().len(), 1);
+    assert_eq!(
+        emulator.state("ws-1").unwrap()["workspace_conf"]["enableIpAccessLists"],
+        json!(null),
+        "lists stay off"
+    );
+
+    // Without it, Databricks' INVALID_STATE is surfaced as blocked, not retried.
+    clear_journal(&emulator).await;
+    let report = engine::reconcile(
+        &target(Mode::Enforce, excluding, &[]),
+        &connections(&emulator, "ws-2"),
+        Apply::Enforce,
+    )
+    .await;
+    let blocked = report.blocked();
+    assert_eq!(blocked.len(), 1, "{:#?}", report.executed);
+    assert!(
+        matches!(&blocked[0].outcome, Outcome::Blocked { message, .. } if message.contains("INVALID_STATE") || message.contains("will not be allowed")),
+        "{blocked:?}"
+    );
+    let conf_patches = writes(&emulator, "ws-2")
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/api/2.0/workspace-conf"))
+        .count();
+    assert_eq!(conf_patches, 1, "INVALID_STATE is not retried");
+    assert_eq!(
+        state(&report, "ipAccessLists/enabled"),
+        ControlState::Failed
+    );
+}
+
+#[tokio::test]
+async fn additive_never_deletes_undeclared_lists() {
+    let emulator = emulator().await;
+    let legacy = client(&emulator, "ws-1")
+        .create_ip_access_list(&NewIpAccessList {
+            label: "legacy".into(),
+            list_type: ListType::Allow,
+            ip_addresses: vec!["10.0.0.0/8".into()],
+        })
+        .await
+        .unwrap();
+    let additive = json!({"ipAccessLists": {"management": "Additive", "lists": [{"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1"]}]}});
+    let report = engine::reconcile(
+        &target(Mode::Enforce, additive, &["127.0.0.1"]),
+        &connections(&emulator, "ws-1"),
+        Apply::Enforce,
+    )
+    .await;
+    assert_eq!(
+        state(&report, "ipAccessLists/list/ctl"),
+        ControlState::Remediated
+    );
+    assert_eq!(
+        state(&report, "ipAccessLists/undeclared"),
+        ControlState::Compliant
+    );
+    assert!(writes(&emulator, "ws-1").iter().all(|(m, _)| m != "DELETE"));
+    assert!(
+        emulator
+            .state("ws-1")
+            .unwrap()
+            .to_string()
+            .contains(&legacy.list_id)
+    );
+}
+
+#[tokio::test]
+async fn token_revocation_is_opt_in_and_exact() {
+    let emulator = emulator().await;
+    let forever = client(&emulator, "ws-2")
+        .create_token(Some("forever"), None)
+        .await
+        .unwrap();
+    let bounded = client(&emulator, "ws-2")
+        .create_token(Some("bounded"), Some(std::time::Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    let keep_all = json!({"tokens": {"maxLifetimeDays": 90}});
+    let report = engine::reconcile(
+        &target(Mode::Enforce, keep_all, &[]),
+        &connections(&emulator, "ws-2"),
+        Apply::Enforce,
+    )
+    .await;
+    assert!(
+        report.controls.iter().all(|c| c.id != "tokens/revoke"),
+        "no revocation unless asked"
+    );
+
+    let revoke = json!({"tokens": {"maxLifetimeDays": 90, "revoke": {"withoutExpiry": true}}});
+    let report = engine::reconcile(
+        &target(Mode::Enforce, revoke, &[]),
+        &connections(&emulator, "ws-2"),
+        Apply::Enforce,
+    )
+    .await;
+    assert_eq!(
+        state(&report, "tokens/revoke"),
+        ControlState::Remediated,
+        "{report:#?}"
+    );
+    let live = emulator.state("ws-2").unwrap().to_string();
+    assert!(!live.contains(&forever.token_info.token_id));
+    assert!(live.contains(&bounded.token_info.token_id));
+}
+
+#[tokio::test]
+async fn plan_never_writes_even_in_enforce_mode() {
+    let emulator = emulator().await;
+    clear_journal(&emulator).await;
+    let report = engine::reconcile(
+        &target(Mode::Enforce, policy(), &["127.0.0.1"]),
+        &connections(&emulator, "ws-3"),
+        Apply::Never,
+    )
+    .await;
+    assert!(report.drifted());
+    assert!(!report.planned_actions.is_empty());
+    assert!(writes(&emulator, "ws-3").is_empty());
+}
