@@ -1,0 +1,725 @@
+//! The settings, secret scope and azure families through the whole pipeline
+//! (`brickwarden::engine::reconcile`) against the in-process emulator.
+//!
+//! For each family: drift is reported in Audit with the plan and no write reaches the emulator;
+//! Enforce remediates it; a second, compliant pass only reads.
+
+use std::time::Duration;
+
+use brickwarden::api::{ControlState, DatabricksWorkspaceSpec, Mode};
+use brickwarden::clients::{ClientOptions, HttpOptions, RateLimit, RetryPolicy};
+use brickwarden::emulator::{Emulator, EmulatorConfig};
+use brickwarden::engine::credentials::{connect, credential_for};
+use brickwarden::engine::{self, Apply, Connections, Report, Target};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+
+const PAT: &str = "dapi-emulator";
+const CLIENT_SECRET: &str = "emulator-secret";
+const LOG_ANALYTICS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/la";
+
+struct Harness {
+    emulator: Emulator,
+    admin: reqwest::Client,
+}
+
+/// One journal entry: (workspace, method, path, status).
+type Entry = (String, String, String, u16);
+
+async fn start() -> Harness {
+    brickwarden::clients::install_crypto_provider();
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), EmulatorConfig::default())
+        .await
+        .expect("emulator starts");
+    Harness {
+        emulator,
+        admin: reqwest::Client::new(),
+    }
+}
+
+enum Auth {
+    Pat,
+    EntraSecret,
+}
+
+impl Harness {
+    fn options(&self) -> ClientOptions {
+        ClientOptions {
+            http: HttpOptions {
+                connect_timeout: Duration::from_secs(2),
+                request_timeout: Duration::from_secs(5),
+                retry: RetryPolicy {
+                    max_attempts: 3,
+                    base_delay: Duration::from_millis(10),
+                    max_delay: Duration::from_millis(50),
+                    total_budget: Duration::from_secs(10),
+                    max_retry_after: Duration::from_secs(1),
+                },
+                rate_limit: Some(RateLimit {
+                    requests_per_second: 1000.try_into().unwrap(),
+                    burst: 1000.try_into().unwrap(),
+                }),
+                ..HttpOptions::default()
+            },
+            authority_host: Url::parse(&self.emulator.authority_host()).unwrap(),
+            ..ClientOptions::default()
+        }
+    }
+
+    /// A workspace spec for `ws` with the given auth, resource id and policy.
+    fn spec(&self, ws: &str, auth: Auth, with_resource_id: bool, policy: Value) -> Value {
+        let auth = match auth {
+            Auth::Pat => {
+                json!({"personalAccessToken": {"secretRef": {"name": "pat", "key": "token"}}})
+            }
+            Auth::EntraSecret => json!({"azureClientSecret": {
+                "tenantId": "11111111-1111-1111-1111-111111111111",
+                "clientId": "22222222-2222-2222-2222-222222222222",
+                "clientSecretRef": {"name": "sp", "key": "secret"},
+            }}),
+        };
+        let mut spec = json!({
+            "host": self.emulator.workspace_url(ws),
+            "auth": auth,
+            "mode": "Enforce",
+            "policy": policy,
+        });
+        if with_resource_id {
+            spec["azureResourceId"] = json!(self.emulator.arm_resource_id(ws));
+        }
+        spec
+    }
+
+    /// The target and connections of a spec, built the way the controller and CLI build them.
+    fn connect(&self, spec: Value) -> (Target, Connections) {
+        let spec: DatabricksWorkspaceSpec = serde_json::from_value(spec).unwrap();
+        let secret = if spec.auth.personal_access_token.is_some() {
+            PAT
+        } else {
+            CLIENT_SECRET
+        };
+        let credential =
+            credential_for(&spec.auth, Some(SecretString::from(secret)), None, "test").unwrap();
+        let arm = Url::parse(&self.emulator.arm_url()).unwrap();
+        let connections = connect(&spec, credential, &self.options(), &arm).unwrap();
+        let target = engine::target_for(&spec, None, &[]).unwrap();
+        (target, connections)
+    }
+
+    fn admin_url(&self, path: &str) -> String {
+        format!(
+            "{}/_emulator/{path}",
+            self.emulator.base_url().trim_end_matches('/')
+        )
+    }
+
+    async fn clear_journal(&self) {
+        let resp = self
+            .admin
+            .delete(self.admin_url("requests"))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success());
+    }
+
+    async fn journal(&self) -> Vec<Entry> {
+        let body: Value = self
+            .admin
+            .get(self.admin_url("requests"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body.as_array()
+            .expect("the journal is an array")
+            .iter()
+            .map(|e| {
+                (
+                    e["workspace"].as_str().unwrap_or_default().to_string(),
+                    e["method"].as_str().unwrap_or_default().to_string(),
+                    e["path"].as_str().unwrap_or_default().to_string(),
+                    e["status"].as_u64().unwrap_or_default() as u16,
+                )
+            })
+            .collect()
+    }
+
+    /// Requests that change something (token endpoints excluded).
+    async fn writes(&self) -> Vec<Entry> {
+        self.journal()
+            .await
+            .into_iter()
+            .filter(|(ws, method, path, _)| {
+                method != "GET" && ws != "aad" && !path.ends_with("/oidc/v1/token")
+            })
+            .collect()
+    }
+
+    async fn state(&self, ws: &str) -> Value {
+        self.admin
+            .get(self.admin_url(&format!("state/{ws}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn patch_state(&self, ws: &str, patch: Value) {
+        let resp = self
+            .admin
+            .patch(self.admin_url(&format!("state/{ws}")))
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{:?}", resp.text().await);
+    }
+}
+
+fn audit(mut target: Target) -> Target {
+    target.mode = Mode::Audit;
+    target
+}
+
+fn control<'a>(report: &'a Report, id: &str) -> &'a brickwarden::controls::ControlResult {
+    report
+        .controls
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no control {id} in {:#?}", report.controls))
+}
+
+fn state_of(report: &Report, id: &str) -> ControlState {
+    control(report, id).state
+}
+
+fn ids_with_prefix<'a>(report: &'a Report, prefix: &str) -> Vec<&'a str> {
+    report
+        .controls
+        .iter()
+        .filter(|c| c.id.starts_with(prefix))
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// settings
+
+const SETTING_IDS: [&str; 5] = [
+    "settings/restrictWorkspaceAdmins",
+    "settings/automaticClusterUpdate",
+    "settings/complianceSecurityProfile",
+    "settings/enhancedSecurityMonitoring",
+    "settings/disableLegacyDbfs",
+];
+
+fn all_settings_on() -> Value {
+    json!({"settings": {
+        "restrictWorkspaceAdmins": true,
+        "automaticClusterUpdate": true,
+        "complianceSecurityProfile": true,
+        "enhancedSecurityMonitoring": true,
+        "disableLegacyDbfs": true,
+    }})
+}
+
+#[tokio::test]
+async fn settings_audit_enforce_then_compliant() {
+    let h = start().await;
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::Pat, false, all_settings_on()));
+
+    // Audit: every setting drifted, five PATCHes planned (the compliance profile last), no write
+    // even though the pass may apply.
+    h.clear_journal().await;
+    let report = engine::reconcile(&audit(target.clone()), &connections, Apply::Enforce).await;
+    assert_eq!(ids_with_prefix(&report, "settings/"), SETTING_IDS);
+    for id in SETTING_IDS {
+        let c = control(&report, id);
+        assert_eq!(c.state, ControlState::Drifted, "{id}");
+        assert_eq!(c.reason.as_deref(), Some("AuditMode"), "{id}");
+        assert!(
+            c.references
+                .iter()
+                .any(|r| r.starts_with("SAT ") || r.starts_with("best practices")),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        control(&report, "settings/restrictWorkspaceAdmins")
+            .observed
+            .as_deref(),
+        Some("ALLOW_ALL")
+    );
+    assert_eq!(
+        report.planned_actions,
+        [
+            "PATCH setting restrict_workspace_admins=RESTRICT_TOKENS_AND_JOB_RUN_AS",
+            "PATCH setting automatic_cluster_update=true",
+            "PATCH setting shield_esm_enablement_ws_db=true",
+            "PATCH setting disable_legacy_dbfs=true",
+            "PATCH setting shield_csp_enablement_ws_db=true",
+        ]
+    );
+    assert!(report.executed.is_empty());
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+    let gets = h.journal().await;
+    assert_eq!(gets.len(), 5, "one GET per declared setting: {gets:?}");
+
+    // Enforce: all remediated, one PATCH each.
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    for id in SETTING_IDS {
+        assert_eq!(state_of(&report, id), ControlState::Remediated, "{id}");
+    }
+    assert!(
+        report.planned_actions.is_empty(),
+        "{:?}",
+        report.planned_actions
+    );
+    let patches: Vec<_> = h
+        .writes()
+        .await
+        .into_iter()
+        .map(|(_, m, p, s)| (m, p, s))
+        .collect();
+    assert_eq!(patches.len(), 5, "{patches:?}");
+    assert!(patches.iter().all(|(m, _, s)| m == "PATCH" && *s == 200));
+    let state = h.state("ws-1").await;
+    assert_eq!(
+        state["settings"]["restrict_workspace_admins"]["restrict_workspace_admins"]["status"],
+        "RESTRICT_TOKENS_AND_JOB_RUN_AS"
+    );
+    assert_eq!(
+        state["settings"]["shield_csp_enablement_ws_db"]["compliance_security_profile_workspace"]["is_enabled"],
+        true
+    );
+
+    // Compliant: reads only.
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    for id in SETTING_IDS {
+        assert_eq!(state_of(&report, id), ControlState::Compliant, "{id}");
+    }
+    assert!(report.planned_actions.is_empty());
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+}
+
+#[tokio::test]
+async fn stale_setting_etag_is_reread_and_retried_once() {
+    let h = start().await;
+    let (target, connections) = h.connect(h.spec(
+        "ws-1",
+        Auth::Pat,
+        false,
+        json!({"settings": {"restrictWorkspaceAdmins": true}}),
+    ));
+    let conf = engine::conf_controls(&target.policy, target.mode);
+    let families = engine::Families::managed_by(&target.policy, &conf);
+    let observed = engine::observe(&target, &connections, &conf, families).await;
+    let ctx = brickwarden::controls::EvalContext { now_ms: 0 };
+    let results = engine::evaluate(&target, &conf, &observed, ctx);
+    let actions = engine::plan(&target, &conf, &observed, &results, ctx);
+    let guarded = engine::guard(&target, &observed, actions);
+    assert_eq!(guarded.len(), 1);
+
+    // Someone else writes the setting between our read and our PATCH: our etag is stale.
+    h.patch_state(
+        "ws-1",
+        json!({"settings": {"restrict_workspace_admins": {"status": "ALLOW_ALL"}}}),
+    )
+    .await;
+    h.clear_journal().await;
+    let executed = engine::apply(&connections, &guarded).await;
+    assert_eq!(executed.len(), 1);
+    assert_eq!(executed[0].outcome, engine::Outcome::Applied);
+    let calls: Vec<_> = h
+        .journal()
+        .await
+        .into_iter()
+        .map(|(_, m, _, s)| (m, s))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("PATCH".to_string(), 409),
+            ("GET".to_string(), 200),
+            ("PATCH".to_string(), 200)
+        ]
+    );
+    let state = h.state("ws-1").await;
+    assert_eq!(
+        state["settings"]["restrict_workspace_admins"]["restrict_workspace_admins"]["status"],
+        "RESTRICT_TOKENS_AND_JOB_RUN_AS"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// secret scopes
+
+#[tokio::test]
+async fn secret_scope_acls_audit_enforce_then_compliant() {
+    let h = start().await;
+    // The emulator seeds scope `etl` with admin@example.com=MANAGE and users=READ.
+    let policy = json!({"secretScopes": [
+        {"scope": "etl", "management": "Exclusive", "acls": [
+            {"principal": "admin@example.com", "permission": "MANAGE"},
+            {"principal": "data-engineers", "permission": "READ"},
+        ]},
+        {"scope": "nope", "acls": [{"principal": "data-engineers", "permission": "READ"}]},
+    ]});
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::Pat, false, policy));
+
+    h.clear_journal().await;
+    let report = engine::reconcile(&audit(target.clone()), &connections, Apply::Enforce).await;
+    let etl = control(&report, "secretScopes/etl");
+    assert_eq!(etl.state, ControlState::Drifted);
+    assert_eq!(
+        etl.observed.as_deref(),
+        Some("admin@example.com=MANAGE, users=READ")
+    );
+    assert!(etl.references.contains(&"SAT DP-1".to_string()));
+    let missing = control(&report, "secretScopes/nope");
+    assert_eq!(missing.state, ControlState::Failed);
+    assert_eq!(
+        missing.message.as_deref(),
+        Some("scope does not exist; brickwarden manages ACLs, not scopes")
+    );
+    assert_eq!(
+        report.planned_actions,
+        [
+            "PUT secret ACL etl data-engineers=READ",
+            "DELETE secret ACL etl users"
+        ]
+    );
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+    // One scope list, one ACL list for the scope that exists.
+    let reads: Vec<_> = h
+        .journal()
+        .await
+        .into_iter()
+        .map(|(_, _, p, _)| p)
+        .collect();
+    assert_eq!(
+        reads,
+        ["/api/2.0/secrets/scopes/list", "/api/2.0/secrets/acls/list"]
+    );
+
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(
+        state_of(&report, "secretScopes/etl"),
+        ControlState::Remediated
+    );
+    assert_eq!(state_of(&report, "secretScopes/nope"), ControlState::Failed);
+    let writes: Vec<_> = h
+        .writes()
+        .await
+        .into_iter()
+        .map(|(_, m, p, s)| (m, p, s))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            (
+                "POST".to_string(),
+                "/api/2.0/secrets/acls/put".to_string(),
+                200
+            ),
+            (
+                "POST".to_string(),
+                "/api/2.0/secrets/acls/delete".to_string(),
+                200
+            ),
+        ]
+    );
+    let state = h.state("ws-1").await;
+    let etl = state["secret_scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "etl")
+        .unwrap();
+    assert_eq!(
+        etl["acls"],
+        json!([
+            {"principal": "admin@example.com", "permission": "MANAGE"},
+            {"principal": "data-engineers", "permission": "READ"},
+        ])
+    );
+    // No secret value ever appears in a report.
+    assert!(!format!("{report:?}").contains("storage-account-key"));
+
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(
+        state_of(&report, "secretScopes/etl"),
+        ControlState::Compliant
+    );
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+}
+
+#[tokio::test]
+async fn additive_secret_acls_never_delete() {
+    let h = start().await;
+    let policy = json!({"secretScopes": [
+        {"scope": "etl", "management": "Additive", "acls": [
+            {"principal": "data-engineers", "permission": "WRITE"},
+        ]},
+    ]});
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::Pat, false, policy));
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(
+        state_of(&report, "secretScopes/etl"),
+        ControlState::Remediated
+    );
+    let writes: Vec<_> = h.writes().await.into_iter().map(|(_, _, p, _)| p).collect();
+    assert_eq!(writes, ["/api/2.0/secrets/acls/put"]);
+    let state = h.state("ws-1").await;
+    let etl = &state["secret_scopes"][0];
+    assert_eq!(etl["name"], "etl");
+    assert_eq!(
+        etl["acls"],
+        json!([
+            {"principal": "admin@example.com", "permission": "MANAGE"},
+            {"principal": "data-engineers", "permission": "WRITE"},
+            {"principal": "users", "permission": "READ"},
+        ])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// azure
+
+fn azure_policy() -> Value {
+    json!({"azure": {
+        "noPublicIp": true,
+        "publicNetworkAccess": "Disabled",
+        "vnetInjection": true,
+        "infrastructureEncryption": false,
+        "customerManagedKeys": {"managedServices": true, "managedDisks": true},
+        "diagnosticLogs": {
+            "name": "brickwarden",
+            "logAnalyticsWorkspaceId": LOG_ANALYTICS,
+            "categories": ["accounts", "secrets", "jobs"],
+        },
+    }})
+}
+
+const AZURE_IDS: [&str; 6] = [
+    "azure/noPublicIp",
+    "azure/publicNetworkAccess",
+    "azure/vnetInjection",
+    "azure/infrastructureEncryption",
+    "azure/customerManagedKeys",
+    "azure/diagnosticLogs",
+];
+
+#[tokio::test]
+async fn azure_audit_enforce_then_compliant() {
+    let h = start().await;
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::EntraSecret, true, azure_policy()));
+    assert!(connections.arm.is_some());
+
+    h.clear_journal().await;
+    let report = engine::reconcile(&audit(target.clone()), &connections, Apply::Enforce).await;
+    assert_eq!(ids_with_prefix(&report, "azure/"), AZURE_IDS);
+    let states: Vec<_> = AZURE_IDS.iter().map(|id| state_of(&report, id)).collect();
+    assert_eq!(
+        states,
+        [
+            ControlState::Drifted,
+            ControlState::Drifted,
+            ControlState::RequiresRecreate,
+            ControlState::Compliant,
+            ControlState::Drifted,
+            ControlState::Drifted,
+        ]
+    );
+    assert!(
+        control(&report, "azure/vnetInjection")
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("recreate")
+    );
+    assert_eq!(
+        control(&report, "azure/customerManagedKeys")
+            .message
+            .as_deref(),
+        Some("configure the key in Azure; brickwarden verifies only")
+    );
+    assert!(
+        control(&report, "azure/noPublicIp")
+            .references
+            .contains(&"SAT NS-6".to_string())
+    );
+    assert_eq!(
+        report.planned_actions,
+        [
+            "PUT diagnostic setting brickwarden",
+            "PUT ARM workspace enableNoPublicIp=true publicNetworkAccess=Disabled",
+        ]
+    );
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let states: Vec<_> = AZURE_IDS.iter().map(|id| state_of(&report, id)).collect();
+    assert_eq!(
+        states,
+        [
+            ControlState::Remediated,
+            ControlState::Remediated,
+            ControlState::RequiresRecreate,
+            ControlState::Compliant,
+            ControlState::Drifted,
+            ControlState::Remediated,
+        ]
+    );
+    assert!(
+        report.planned_actions.is_empty(),
+        "{:?}",
+        report.planned_actions
+    );
+    let writes: Vec<_> = h
+        .writes()
+        .await
+        .into_iter()
+        .map(|(_, m, p, s)| (m, p, s))
+        .collect();
+    let resource = h.emulator.arm_resource_id("ws-1");
+    assert_eq!(
+        writes,
+        [
+            (
+                "PUT".to_string(),
+                format!("{resource}/providers/Microsoft.Insights/diagnosticSettings/brickwarden"),
+                200
+            ),
+            ("PUT".to_string(), resource.clone(), 200),
+        ],
+        "one PUT of the diagnostic setting, one PUT of the whole resource, no PATCH"
+    );
+    let state = h.state("ws-1").await;
+    let props = &state["arm"]["properties"];
+    assert_eq!(props["parameters"]["enableNoPublicIp"]["value"], true);
+    assert_eq!(props["publicNetworkAccess"], "Disabled");
+    // Nothing else of the resource changed.
+    assert_eq!(state["arm"]["tags"], json!({"environment": "emulator"}));
+    assert!(props["parameters"].get("customVirtualNetworkId").is_none());
+    let diagnostic = &state["diagnostic_settings"][0]["properties"];
+    assert_eq!(diagnostic["workspaceId"], LOG_ANALYTICS);
+    assert_eq!(diagnostic["logs"].as_array().unwrap().len(), 3);
+
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    for id in [
+        "azure/noPublicIp",
+        "azure/publicNetworkAccess",
+        "azure/diagnosticLogs",
+    ] {
+        assert_eq!(state_of(&report, id), ControlState::Compliant, "{id}");
+    }
+    assert_eq!(
+        state_of(&report, "azure/vnetInjection"),
+        ControlState::RequiresRecreate
+    );
+    assert!(report.planned_actions.is_empty());
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+}
+
+#[tokio::test]
+async fn ip_access_lists_do_not_apply_behind_private_link() {
+    let h = start().await;
+    h.patch_state(
+        "ws-1",
+        json!({"arm": {"properties": {"publicNetworkAccess": "Disabled"}}}),
+    )
+    .await;
+    let policy = json!({
+        "azure": {"publicNetworkAccess": "Disabled"},
+        "ipAccessLists": {
+            "enabled": true,
+            "management": "Exclusive",
+            "lists": [{"label": "corp", "type": "ALLOW", "addresses": ["203.0.113.0/24"]}],
+        },
+    });
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::EntraSecret, true, policy));
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let ip = ids_with_prefix(&report, "ipAccessLists/");
+    assert_eq!(
+        ip,
+        [
+            "ipAccessLists/enabled",
+            "ipAccessLists/list/corp",
+            "ipAccessLists/undeclared"
+        ]
+    );
+    for id in ip {
+        let c = control(&report, id);
+        assert_eq!(c.state, ControlState::NotApplicable, "{id}");
+        assert!(
+            c.message.as_deref().unwrap().contains("Private Link"),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        state_of(&report, "azure/publicNetworkAccess"),
+        ControlState::Compliant
+    );
+    assert!(report.planned_actions.is_empty());
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+}
+
+#[tokio::test]
+async fn customer_managed_keys_do_not_apply_to_standard_tier() {
+    let h = start().await;
+    let policy =
+        json!({"azure": {"customerManagedKeys": {"managedServices": true, "managedDisks": true}}});
+    let (target, connections) = h.connect(h.spec("ws-3", Auth::EntraSecret, true, policy));
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let cmk = control(&report, "azure/customerManagedKeys");
+    assert_eq!(cmk.state, ControlState::NotApplicable);
+    assert!(
+        cmk.message.as_deref().unwrap().contains("standard"),
+        "{cmk:?}"
+    );
+    assert!(report.planned_actions.is_empty());
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+}
+
+#[tokio::test]
+async fn azure_controls_need_an_entra_identity() {
+    let h = start().await;
+    // A PAT cannot call ARM, even with a resource id.
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::Pat, true, azure_policy()));
+    assert!(connections.arm.is_none());
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    for id in AZURE_IDS {
+        let c = control(&report, id);
+        assert_eq!(c.state, ControlState::NotApplicable, "{id}");
+        assert!(
+            c.message.as_deref().unwrap().contains("Entra ID identity"),
+            "{id}: {c:?}"
+        );
+    }
+    assert!(report.planned_actions.is_empty());
+    assert!(h.journal().await.is_empty(), "nothing is read from ARM");
+
+    // Without a resource id neither.
+    let mut target = target;
+    target.azure_resource_id = None;
+    let report = engine::reconcile(&target, &connections, Apply::Never).await;
+    let c = control(&report, "azure/noPublicIp");
+    assert_eq!(c.state, ControlState::NotApplicable);
+    assert!(c.message.as_deref().unwrap().contains("azureResourceId"));
+}
