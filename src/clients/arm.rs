@@ -583,4 +583,125 @@ mod tests {
             }
         );
     }
+
+    /// A minimal ARM + Entra double that answers PUT asynchronously, as real ARM does for
+    /// long-running changes (the emulator answers synchronously).
+    mod async_put {
+        use super::*;
+        use axum::Router;
+        use axum::extract::State;
+        use axum::http::{HeaderMap, StatusCode};
+        use axum::response::IntoResponse;
+        use axum::routing::{get, post};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        #[derive(Clone)]
+        struct Double {
+            base: String,
+            polls: Arc<AtomicU32>,
+            final_status: &'static str,
+            operation_host: Option<&'static str>,
+        }
+
+        async fn token() -> impl IntoResponse {
+            axum::Json(json!({"access_token": "arm-token", "expires_in": 3600}))
+        }
+
+        async fn put(State(d): State<Double>) -> impl IntoResponse {
+            let op = match d.operation_host {
+                Some(host) => format!("http://{host}/arm/operations/1?api-version=x"),
+                None => format!("{}/arm/operations/1?api-version=x", d.base),
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert("azure-asyncoperation", op.parse().unwrap());
+            headers.insert("retry-after", "0".parse().unwrap());
+            let body = json!({"name": "ws-1", "properties": {"provisioningState": "Accepted"}});
+            (StatusCode::CREATED, headers, axum::Json(body))
+        }
+
+        async fn get_ws() -> impl IntoResponse {
+            axum::Json(json!({"name": "ws-1", "properties": {
+                "provisioningState": "Succeeded", "publicNetworkAccess": "Disabled"}}))
+        }
+
+        async fn operation(State(d): State<Double>) -> impl IntoResponse {
+            let n = d.polls.fetch_add(1, Ordering::SeqCst);
+            let status = if n < 2 { "InProgress" } else { d.final_status };
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", "0".parse().unwrap());
+            let body = json!({"status": status, "error": {"code": "Conflict", "message": "busy"}});
+            (headers, axum::Json(body))
+        }
+
+        async fn serve(
+            final_status: &'static str,
+            operation_host: Option<&'static str>,
+        ) -> (ArmClient, Arc<AtomicU32>) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let polls = Arc::new(AtomicU32::new(0));
+            let double = Double {
+                base: base.clone(),
+                polls: polls.clone(),
+                final_status,
+                operation_host,
+            };
+            let ws = "/arm/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Databricks/workspaces/{w}";
+            let app = Router::new()
+                .route("/aad/{tenant}/oauth2/v2.0/token", post(token))
+                .route(ws, get(get_ws).put(put))
+                .route("/arm/operations/1", get(operation))
+                .with_state(double);
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            let options = ClientOptions {
+                authority_host: Url::parse(&format!("{base}/aad")).unwrap(),
+                ..ClientOptions::default()
+            };
+            let credential = Credential::AzureClientSecret {
+                tenant_id: "t".into(),
+                client_id: "c".into(),
+                client_secret: "s3cret".into(),
+            };
+            let client = ArmClient::new(
+                Url::parse(&format!("{base}/arm")).unwrap(),
+                credential,
+                options,
+            )
+            .unwrap()
+            .with_poll_options(PollOptions {
+                interval: Duration::from_millis(10),
+                timeout: Duration::from_secs(10),
+            });
+            (client, polls)
+        }
+
+        #[tokio::test]
+        async fn polls_async_operation_then_reads_final_state() {
+            let (client, polls) = serve("Succeeded", None).await;
+            let ws = client
+                .put_workspace(ID, &json!({"properties": {}}))
+                .await
+                .unwrap();
+            assert_eq!(polls.load(Ordering::SeqCst), 3);
+            assert_eq!(ws.provisioning_state.as_deref(), Some("Succeeded"));
+            assert_eq!(ws.public_network_access.as_deref(), Some("Disabled"));
+        }
+
+        #[tokio::test]
+        async fn failed_operation_is_a_typed_error() {
+            let (client, _) = serve("Failed", None).await;
+            let err = client.put_workspace(ID, &json!({})).await.unwrap_err();
+            assert_eq!(err.error_code(), Some("Conflict"), "{err:?}");
+            assert_eq!(err.endpoint(), Some(ASYNC_OPERATION));
+        }
+
+        #[tokio::test]
+        async fn operation_on_another_host_is_refused() {
+            let (client, polls) = serve("Succeeded", Some("attacker.example")).await;
+            let err = client.put_workspace(ID, &json!({})).await.unwrap_err();
+            assert!(matches!(err, ApiError::InvalidRequest(_)), "{err:?}");
+            assert_eq!(polls.load(Ordering::SeqCst), 0);
+        }
+    }
 }

@@ -156,16 +156,26 @@ impl ApiError {
         self.status() == Some(429) || self.code_is(&["REQUEST_LIMIT_EXCEEDED", "TOO_MANY_REQUESTS"])
     }
 
-    /// 401, or credentials that could not produce a token.
+    /// 401, credentials that could not produce a token, or the workspace gateway's
+    /// `403 Invalid access token.` (how real workspaces reject a bad or expired PAT).
     pub fn is_unauthenticated(&self) -> bool {
-        matches!(self, ApiError::Auth { .. })
-            || self.status() == Some(401)
-            || self.code_is(&["UNAUTHENTICATED"])
+        match self {
+            ApiError::Auth { .. } => true,
+            ApiError::Api {
+                status, message, ..
+            } => {
+                *status == 401
+                    || self.code_is(&["UNAUTHENTICATED"])
+                    || (*status == 403 && message.contains("Invalid access token"))
+            }
+            _ => false,
+        }
     }
 
     /// 403: authenticated but not allowed.
     pub fn is_permission_denied(&self) -> bool {
-        self.status() == Some(403) || self.code_is(&["PERMISSION_DENIED"])
+        (self.status() == Some(403) || self.code_is(&["PERMISSION_DENIED"]))
+            && !self.is_unauthenticated()
     }
 
     /// Worth trying again later: throttling, server errors, timeouts and transport errors.
@@ -278,10 +288,27 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 /// ARM: `{error: {code, message}}`. Entra ID: `{error, error_description}`.
 #[derive(Deserialize)]
 struct Envelope {
-    error_code: Option<String>,
+    /// A string normally; the workspace gateway sends a number (`"error_code": 403`).
+    error_code: Option<Code>,
     message: Option<String>,
     error: Option<ErrorField>,
     error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Code {
+    Text(String),
+    Number(i64),
+}
+
+impl Code {
+    fn into_string(self) -> String {
+        match self {
+            Code::Text(t) => t,
+            Code::Number(n) => n.to_string(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -297,6 +324,7 @@ enum ErrorField {
 /// Returns `(error_code, message)` if the body is one of the known JSON envelopes.
 pub(crate) fn parse_envelope(body: &[u8]) -> Option<(Option<String>, String)> {
     let env: Envelope = serde_json::from_slice(body).ok()?;
+    let error_code = env.error_code.map(Code::into_string);
     match env.error {
         Some(ErrorField::Arm { code, message }) => Some((code, message.unwrap_or_default())),
         // Entra ID: `error` is the code, `error_description` the text.
@@ -304,22 +332,32 @@ pub(crate) fn parse_envelope(body: &[u8]) -> Option<(Option<String>, String)> {
             Some((Some(code), env.error_description.unwrap_or_default()))
         }
         // Legacy Databricks: `error` is the text.
-        Some(ErrorField::Text(text)) => Some((env.error_code, env.message.unwrap_or(text))),
-        None if env.error_code.is_some() || env.message.is_some() => {
-            Some((env.error_code, env.message.unwrap_or_default()))
+        Some(ErrorField::Text(text)) => Some((error_code, env.message.unwrap_or(text))),
+        None if error_code.is_some() || env.message.is_some() => {
+            Some((error_code, env.message.unwrap_or_default()))
         }
         None => None,
     }
 }
 
-/// A short, single-line quote of a plain-text error body; HTML pages are not quoted.
+/// A short, single-line quote of a plain-text error body; of an HTML page (the workspace
+/// gateway's `Error 403 Invalid access token.`) only its `<title>`.
 fn body_snippet(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?.trim();
-    if text.is_empty() || text.starts_with('<') {
-        return None;
-    }
+    let text = if text.starts_with('<') {
+        html_title(text)?
+    } else {
+        text
+    };
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    Some(one_line.chars().take(MAX_BODY_SNIPPET).collect())
+    (!one_line.is_empty()).then(|| one_line.chars().take(MAX_BODY_SNIPPET).collect())
+}
+
+fn html_title(html: &str) -> Option<&str> {
+    let lower = html.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    html.get(start..end)
 }
 
 /// Parses `Retry-After` as delta-seconds or an HTTP-date relative to `now`.
@@ -458,6 +496,32 @@ mod tests {
         let e = api("<html><body>login</body></html>", 502);
         assert!(e.to_string().ends_with("Bad Gateway"));
         assert!(e.is_transient());
+    }
+
+    #[test]
+    fn gateway_invalid_token_is_unauthenticated() {
+        // JSON with a numeric error_code, as workspaces answer a bad PAT.
+        let e = api(
+            r#"{"error_code": 403, "message": "Invalid access token."}"#,
+            403,
+        );
+        assert_eq!(e.error_code(), Some("403"));
+        assert!(e.is_unauthenticated());
+        assert!(!e.is_permission_denied());
+        // The older HTML page: its title is the message.
+        let html = "<html><head><title>Error 403 Invalid access token.</title></head>\n<body><h2>HTTP ERROR 403</h2></body></html>";
+        let e = api(html, 403);
+        assert!(
+            e.to_string().ends_with("Error 403 Invalid access token."),
+            "{e}"
+        );
+        assert!(e.is_unauthenticated());
+        let e = api(
+            r#"{"error_code":"PERMISSION_DENIED","message":"not an admin"}"#,
+            403,
+        );
+        assert!(e.is_permission_denied());
+        assert!(!e.is_unauthenticated());
     }
 
     #[test]

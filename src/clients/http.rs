@@ -9,8 +9,9 @@
 //! - Connect errors and `429` are retried for every method: the request was never processed.
 //! - The delay is the server's `Retry-After` (capped) or exponential backoff with full jitter,
 //!   bounded by a max attempt count and a total time budget.
-//! - A `401` is retried once, immediately, with a freshly fetched token when the credential is
-//!   OAuth-based: the cached token may have been revoked or rotated early.
+//! - A `401` (or `403 Invalid access token.`) is retried once, immediately, with a freshly
+//!   fetched token when the credential is OAuth-based: the cached token may have been revoked
+//!   or rotated early.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -545,7 +546,10 @@ impl HttpClient {
             .await;
         let generation = auth.as_ref().and_then(|a| a.generation);
         match (result, generation) {
-            (Err(e), Some(generation)) if e.status() == Some(401) => {
+            // 401, or the gateway's `403 Invalid access token.` for a revoked token.
+            (Err(e), Some(generation))
+                if is_own(&e, self.inner.service) && e.is_unauthenticated() =>
+            {
                 self.inner.options.observer.on_retry(
                     self.inner.service,
                     spec.endpoint.template,
