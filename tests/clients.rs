@@ -490,6 +490,7 @@ async fn retry_after_on_429_is_honoured() {
     let started = Instant::now();
     client.get_conf(&["enableIpAccessLists"]).await.unwrap();
     let elapsed = started.elapsed();
+    eprintln!("429 with Retry-After: 1 -> success after {elapsed:?}");
     assert!(elapsed >= Duration::from_secs(1), "waited only {elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "waited {elapsed:?}");
     assert_eq!(
@@ -581,6 +582,39 @@ async fn creates_are_not_retried_on_server_errors() {
         h.statuses("POST", "/api/2.0/ip-access-lists").await,
         vec![503]
     );
+}
+
+#[tokio::test]
+async fn per_host_rate_limit_spaces_requests() {
+    let h = start(EmulatorConfig {
+        workspaces: 2,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut options = h.options();
+    options.http.rate_limit = Some(RateLimit {
+        requests_per_second: 10.try_into().unwrap(),
+        burst: 2.try_into().unwrap(),
+    });
+    // Two separately built clients of the same host (different workspaces) share one bucket.
+    let client = |ws: &str| {
+        DatabricksClient::new(
+            h.workspace_url(ws),
+            Credential::PersonalAccessToken(PAT.into()),
+            options.clone(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (client("ws-1"), client("ws-2"));
+    let started = Instant::now();
+    for i in 0..6 {
+        let client = if i % 2 == 0 { &a } else { &b };
+        client.list_ip_access_lists().await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    // Burst 2, then one request per 100 ms: 4 more need at least ~400 ms.
+    assert!(elapsed >= Duration::from_millis(350), "{elapsed:?}");
+    eprintln!("6 requests at 10 rps burst 2 took {elapsed:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
