@@ -23,9 +23,18 @@ use crate::metrics::Metrics;
 
 /// The example resources, embedded so the demo runs from any directory.
 const EXAMPLES: &[(&str, &str)] = &[
-    ("examples/analytics-prod.yaml", include_str!("../../examples/analytics-prod.yaml")),
-    ("examples/ml-sandbox.yaml", include_str!("../../examples/ml-sandbox.yaml")),
-    ("examples/finance.yaml", include_str!("../../examples/finance.yaml")),
+    (
+        "examples/analytics-prod.yaml",
+        include_str!("../../examples/analytics-prod.yaml"),
+    ),
+    (
+        "examples/ml-sandbox.yaml",
+        include_str!("../../examples/ml-sandbox.yaml"),
+    ),
+    (
+        "examples/finance.yaml",
+        include_str!("../../examples/finance.yaml"),
+    ),
 ];
 
 /// The host the examples name; the demo points it at its own emulator.
@@ -46,7 +55,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = EmulatorConfig::default();
     let emulator = Emulator::start("127.0.0.1:0".parse()?, config.clone()).await?;
-    println!("brickwarden demo: an embedded Databricks + ARM emulator at {}\n", emulator.base_url());
+    println!(
+        "brickwarden demo: an embedded Databricks + ARM emulator at {}\n",
+        emulator.base_url()
+    );
 
     let metrics = Arc::new(Metrics::new());
     let mut options = ClientOptions::default();
@@ -61,13 +73,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut totals = (0, 0);
     for ws in &inputs.workspaces {
         let (before, after) = reconcile_twice(ws, &inputs, &config, &options, &arm_url).await?;
-        let (namespace, name) = (ws.metadata.namespace.clone().unwrap_or_default(), ws.metadata.name.clone().unwrap_or_default());
+        let (namespace, name) = (
+            ws.metadata.namespace.clone().unwrap_or_default(),
+            ws.metadata.name.clone().unwrap_or_default(),
+        );
         metrics.record_report(&namespace, &name, &after);
         print_workspace(ws, &before, &after, colour);
-        totals.0 += after.executed.iter().filter(|r| r.outcome == engine::Outcome::Applied).count();
+        totals.0 += after
+            .executed
+            .iter()
+            .filter(|r| r.outcome == engine::Outcome::Applied)
+            .count();
         totals.1 += after.summary().drifted as usize;
     }
-    let writes = emulator.requests().iter().filter(|r| r.method != "GET").count();
+    let writes = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
     println!(
         "{} remediation(s) applied with {writes} write request(s); {} control(s) left drifted (Audit mode or not fixable); {:.1}s.",
         totals.0,
@@ -81,7 +104,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let shutdown = shutdown_on_signals();
     let readiness = Arc::new(Readiness::default());
-    readiness.electing.store(true, std::sync::atomic::Ordering::Relaxed);
+    readiness
+        .electing
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     println!(
         "\nMetrics: curl http://{}/metrics   (the emulator stays up at {}; Ctrl-C to stop)",
         args.metrics_listen,
@@ -108,7 +133,11 @@ fn embedded_examples(emulator: &Emulator) -> anyhow::Result<Inputs> {
 
 /// Drift beyond a new workspace's insecure defaults, made through the normal API: a stray
 /// IP access list on ws-1 and a token that never expires on ws-2.
-async fn drift(emulator: &Emulator, config: &EmulatorConfig, options: &ClientOptions) -> anyhow::Result<()> {
+async fn drift(
+    emulator: &Emulator,
+    config: &EmulatorConfig,
+    options: &ClientOptions,
+) -> anyhow::Result<()> {
     let client = |ws: &str| -> anyhow::Result<DatabricksClient> {
         Ok(DatabricksClient::new(
             Url::parse(&emulator.workspace_url(ws))?,
@@ -123,7 +152,9 @@ async fn drift(emulator: &Emulator, config: &EmulatorConfig, options: &ClientOpt
             ip_addresses: vec!["0.0.0.0/0".into()],
         })
         .await?;
-    client("ws-2")?.create_token(Some("notebook automation"), None).await?;
+    client("ws-2")?
+        .create_token(Some("notebook automation"), None)
+        .await?;
     Ok(())
 }
 
@@ -135,10 +166,25 @@ async fn reconcile_twice(
     options: &ClientOptions,
     arm_url: &Url,
 ) -> anyhow::Result<(Report, Report)> {
-    let baseline = ws.spec.baseline_ref.as_deref().and_then(|b| inputs.baseline(b)).map(|b| b.spec.policy);
-    let target = engine::target_for(&ws.spec, baseline.as_ref(), &[]).map_err(anyhow::Error::msg)?;
-    let secret = if ws.spec.auth.azure_client_secret.is_some() { &config.client_secret } else { &config.token };
-    let credential = credentials::credential_for(&ws.spec.auth, Some(SecretString::from(secret.clone())), None, "demo")?;
+    let baseline = ws
+        .spec
+        .baseline_ref
+        .as_deref()
+        .and_then(|b| inputs.baseline(b))
+        .map(|b| b.spec.policy);
+    let target =
+        engine::target_for(&ws.spec, baseline.as_ref(), &[]).map_err(anyhow::Error::msg)?;
+    let secret = if ws.spec.auth.azure_client_secret.is_some() {
+        &config.client_secret
+    } else {
+        &config.token
+    };
+    let credential = credentials::credential_for(
+        &ws.spec.auth,
+        Some(SecretString::from(secret.clone())),
+        None,
+        "demo",
+    )?;
     let connections = credentials::connect(&ws.spec, credential, options, arm_url)?;
     let before = engine::reconcile(&target, &connections, Apply::Never).await;
     let after = engine::reconcile(&target, &connections, Apply::Enforce).await;
@@ -160,20 +206,30 @@ fn print_workspace(ws: &DatabricksWorkspace, before: &Report, after: &Report, co
         .controls
         .iter()
         .filter(|c| {
-            let was = before.controls.iter().find(|b| b.id == c.id).map(|b| b.state);
+            let was = before
+                .controls
+                .iter()
+                .find(|b| b.id == c.id)
+                .map(|b| b.state);
             c.state != ControlState::Compliant || was != Some(ControlState::Compliant)
         })
         .map(|c| {
             let mut status = c.to_status();
             if let Some(b) = before.controls.iter().find(|b| b.id == c.id) {
-                status.desired = Some(format!("{} (was {})", status.desired.unwrap_or_default(), b.observed.as_deref().unwrap_or("-")));
+                status.desired = Some(format!(
+                    "{} (was {})",
+                    status.desired.unwrap_or_default(),
+                    b.observed.as_deref().unwrap_or("-")
+                ));
             }
             status
         })
         .collect();
     let unchanged = after.controls.len() - rows.len();
     print!("{}", output::controls_table(&rows, colour));
-    println!("  ({unchanged} control(s) already compliant not shown; DESIRED column shows the value found before the pass)");
+    println!(
+        "  ({unchanged} control(s) already compliant not shown; DESIRED column shows the value found before the pass)"
+    );
     if ws.spec.mode == Mode::Audit && !result.planned_actions.is_empty() {
         println!("  Audit mode, nothing changed. Enforce would run:");
         for a in &result.planned_actions {

@@ -4,12 +4,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::api::{DatabricksWorkspace, Resource, SecurityBaseline, ValidationError, validate_resource};
+use crate::api::{
+    DatabricksWorkspace, Resource, SecurityBaseline, ValidationError, validate_resource,
+};
 
 /// The built-in baselines, the same files `deploy/baselines/` ships to clusters.
 const BUILT_IN_BASELINES: &[(&str, &str)] = &[
-    ("deploy/baselines/recommended.yaml", include_str!("../../deploy/baselines/recommended.yaml")),
-    ("deploy/baselines/highly-secure.yaml", include_str!("../../deploy/baselines/highly-secure.yaml")),
+    (
+        "deploy/baselines/recommended.yaml",
+        include_str!("../../deploy/baselines/recommended.yaml"),
+    ),
+    (
+        "deploy/baselines/highly-secure.yaml",
+        include_str!("../../deploy/baselines/highly-secure.yaml"),
+    ),
 ];
 
 /// Workspaces and baselines found in the inputs.
@@ -23,14 +31,20 @@ impl Inputs {
     /// A baseline from the inputs, else a built-in one.
     pub fn baseline(&self, name: &str) -> Option<SecurityBaseline> {
         let named = |b: &&SecurityBaseline| b.metadata.name.as_deref() == Some(name);
-        self.baselines.iter().find(named).cloned().or_else(|| built_in_baselines().into_iter().find(|b| b.metadata.name.as_deref() == Some(name)))
+        self.baselines.iter().find(named).cloned().or_else(|| {
+            built_in_baselines()
+                .into_iter()
+                .find(|b| b.metadata.name.as_deref() == Some(name))
+        })
     }
 }
 
 pub fn built_in_baselines() -> Vec<SecurityBaseline> {
     BUILT_IN_BASELINES
         .iter()
-        .flat_map(|(path, text)| parse_documents(text, Path::new(path)).expect("built-in baselines are valid"))
+        .flat_map(|(path, text)| {
+            parse_documents(text, Path::new(path)).expect("built-in baselines are valid")
+        })
         .filter_map(|r| match r {
             Resource::Baseline(b) => Some(*b),
             Resource::Workspace(_) => None,
@@ -44,7 +58,8 @@ pub fn built_in_baselines() -> Vec<SecurityBaseline> {
 pub fn load(paths: &[PathBuf]) -> anyhow::Result<Inputs> {
     let mut inputs = Inputs::default();
     for file in expand(paths)? {
-        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
         for resource in parse_documents(&text, &file)? {
             match resource {
                 Resource::Workspace(w) => inputs.workspaces.push(*w),
@@ -62,7 +77,10 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
                 .with_context(|| format!("reading directory {}", path.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json"))
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+                })
                 .collect();
             entries.sort();
             files.extend(entries);
@@ -82,7 +100,9 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> anyhow::Result<Vec<Res
     for document in documents.into_iter().filter(|d| !d.is_null()) {
         match validate_resource(document) {
             Ok(resource) => resources.push(resource),
-            Err(ValidationError::UnsupportedKind { api_version, kind }) if !api_version.starts_with("brickwarden.io/") => {
+            Err(ValidationError::UnsupportedKind { api_version, kind })
+                if !api_version.starts_with("brickwarden.io/") =>
+            {
                 tracing::debug!(file = %file.display(), %api_version, %kind, "skipping a resource brickwarden does not manage");
             }
             Err(e) => bail!("{}: {e}", file.display()),
@@ -97,13 +117,20 @@ mod tests {
 
     #[test]
     fn built_in_baselines_are_valid_and_named() {
-        let names: Vec<_> = built_in_baselines().into_iter().filter_map(|b| b.metadata.name).collect();
+        let names: Vec<_> = built_in_baselines()
+            .into_iter()
+            .filter_map(|b| b.metadata.name)
+            .collect();
         assert_eq!(names, ["recommended", "highly-secure"]);
     }
 
     #[test]
     fn examples_load() {
-        let inputs = load(&[PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"))]).unwrap();
+        let inputs = load(&[PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples"
+        ))])
+        .unwrap();
         assert_eq!(inputs.workspaces.len(), 3);
         for ws in &inputs.workspaces {
             let baseline = ws.spec.baseline_ref.as_deref().unwrap();
@@ -117,6 +144,9 @@ mod tests {
         let file = dir.path().join("bad.yaml");
         std::fs::write(&file, "apiVersion: brickwarden.io/v1alpha1\nkind: DatabricksWorkspace\nmetadata: {name: x}\nspec: {host: 'https://h', auth: {}}\n").unwrap();
         let error = load(&[file]).unwrap_err().to_string();
-        assert!(error.contains("bad.yaml") && error.contains("exactly one of"), "{error}");
+        assert!(
+            error.contains("bad.yaml") && error.contains("exactly one of"),
+            "{error}"
+        );
     }
 }

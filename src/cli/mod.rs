@@ -13,10 +13,20 @@ use crate::engine::Apply;
 use crate::telemetry::LogFormat;
 
 #[derive(Parser, Debug)]
-#[command(name = "brickwarden", version, about = "Keeps Databricks workspaces at a declared security posture")]
+#[command(
+    name = "brickwarden",
+    version,
+    about = "Keeps Databricks workspaces at a declared security posture"
+)]
 pub struct Cli {
     /// Log format on stderr; levels come from RUST_LOG.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "BRICKWARDEN_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "BRICKWARDEN_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,

@@ -24,7 +24,12 @@ pub struct WorkspaceResult {
 }
 
 impl WorkspaceResult {
-    pub fn from_report(namespace: &str, name: &str, host: &str, report: &Report) -> WorkspaceResult {
+    pub fn from_report(
+        namespace: &str,
+        name: &str,
+        host: &str,
+        report: &Report,
+    ) -> WorkspaceResult {
         let summary = report.summary();
         WorkspaceResult {
             namespace: namespace.into(),
@@ -71,7 +76,12 @@ fn clip(text: &str, width: usize) -> String {
 
 /// A fixed-width table of controls: id, state, desired, observed, and the message if any.
 pub fn controls_table(controls: &[ControlStatus], colour: bool) -> String {
-    let id_width = controls.iter().map(|c| c.id.len()).max().unwrap_or(7).clamp(7, 60);
+    let id_width = controls
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 60);
     let mut out = format!(
         "  {:<id_width$}  {:<16}  {:<28}  {:<28}\n",
         "CONTROL", "STATE", "DESIRED", "OBSERVED"

@@ -30,22 +30,41 @@ pub struct PlanArgs {
     #[arg(long = "egress-address", value_name = "IP_OR_CIDR")]
     pub egress_addresses: Vec<String>,
     /// Azure Resource Manager endpoint (sovereign clouds, the emulator).
-    #[arg(long, env = "BRICKWARDEN_ARM_URL", default_value = "https://management.azure.com")]
+    #[arg(
+        long,
+        env = "BRICKWARDEN_ARM_URL",
+        default_value = "https://management.azure.com"
+    )]
     pub arm_url: Url,
 }
 
 /// Where each auth method's secret comes from outside a cluster.
-fn secret_from_env(ws: &DatabricksWorkspace) -> (Option<SecretString>, Option<PathBuf>, &'static str) {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(SecretString::from);
+fn secret_from_env(
+    ws: &DatabricksWorkspace,
+) -> (Option<SecretString>, Option<PathBuf>, &'static str) {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(SecretString::from)
+    };
     let auth = &ws.spec.auth;
     if auth.personal_access_token.is_some() {
         (var("DATABRICKS_TOKEN"), None, "set DATABRICKS_TOKEN")
     } else if auth.databricks_oauth.is_some() {
-        (var("DATABRICKS_CLIENT_SECRET"), None, "set DATABRICKS_CLIENT_SECRET")
+        (
+            var("DATABRICKS_CLIENT_SECRET"),
+            None,
+            "set DATABRICKS_CLIENT_SECRET",
+        )
     } else if auth.azure_client_secret.is_some() {
         (var("AZURE_CLIENT_SECRET"), None, "set AZURE_CLIENT_SECRET")
     } else {
-        (None, std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from), "set AZURE_FEDERATED_TOKEN_FILE")
+        (
+            None,
+            std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            "set AZURE_FEDERATED_TOKEN_FILE",
+        )
     }
 }
 
@@ -109,7 +128,11 @@ async fn one(
     arm_url: &Url,
     apply: Apply,
 ) -> WorkspaceResult {
-    let namespace = ws.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+    let namespace = ws
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
     let name = ws.metadata.name.clone().unwrap_or_default();
     let failed = |error: String| WorkspaceResult {
         error: Some(error),
@@ -120,7 +143,11 @@ async fn one(
         None => None,
         Some(b) => match inputs.baseline(b) {
             Some(baseline) => Some(baseline.spec.policy),
-            None => return failed(format!("SecurityBaseline {b:?} is neither in the given files nor built in")),
+            None => {
+                return failed(format!(
+                    "SecurityBaseline {b:?} is neither in the given files nor built in"
+                ));
+            }
         },
     };
     let target = match engine::target_for(&ws.spec, baseline.as_ref(), egress) {

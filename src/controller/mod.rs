@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Controller;
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
-use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use tracing::{info, warn};
@@ -37,7 +37,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub selector: Option<String>,
     /// The controller's own egress addresses: IP access list changes never lock them out.
-    #[arg(long = "egress-address", value_name = "IP_OR_CIDR", env = "BRICKWARDEN_EGRESS_ADDRESSES", value_delimiter = ',')]
+    #[arg(
+        long = "egress-address",
+        value_name = "IP_OR_CIDR",
+        env = "BRICKWARDEN_EGRESS_ADDRESSES",
+        value_delimiter = ','
+    )]
     pub egress_addresses: Vec<String>,
     /// Name of the leader-election Lease.
     #[arg(long, default_value = "brickwarden")]
@@ -52,7 +57,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 15)]
     pub lease_duration: u64,
     /// Azure Resource Manager endpoint (sovereign clouds, the emulator).
-    #[arg(long, env = "BRICKWARDEN_ARM_URL", default_value = "https://management.azure.com")]
+    #[arg(
+        long,
+        env = "BRICKWARDEN_ARM_URL",
+        default_value = "https://management.azure.com"
+    )]
     pub arm_url: url::Url,
 }
 
@@ -132,10 +141,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 }
             }
         };
-        let context = Arc::new(Context::new(client.clone(), metrics.clone(), egress.clone(), args.arm_url.clone(), Reporter {
-            controller: "brickwarden".into(),
-            instance: Some(identity.clone()),
-        }));
+        let context = Arc::new(Context::new(
+            client.clone(),
+            metrics.clone(),
+            egress.clone(),
+            args.arm_url.clone(),
+            Reporter {
+                controller: "brickwarden".into(),
+                instance: Some(identity.clone()),
+            },
+        ));
         run_controller(client.clone(), &args, context, readiness.clone(), stop).await;
 
         readiness.leader.store(false, Ordering::Relaxed);

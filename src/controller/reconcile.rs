@@ -55,7 +55,13 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, metrics: Arc<Metrics>, egress: Vec<Ipv4Net>, arm_url: url::Url, reporter: Reporter) -> Context {
+    pub fn new(
+        client: Client,
+        metrics: Arc<Metrics>,
+        egress: Vec<Ipv4Net>,
+        arm_url: url::Url,
+        reporter: Reporter,
+    ) -> Context {
         let mut options = ClientOptions::default();
         options.http.observer = metrics.clone();
         Context {
@@ -72,22 +78,41 @@ impl Context {
 
     /// Drops cached clients and metric series of workspaces that no longer exist.
     pub fn forget_deleted(&self, live: &[Arc<DatabricksWorkspace>]) {
-        let live: std::collections::HashSet<Key> = live.iter().map(|w| ObjectRef::from_obj(&**w)).collect();
-        let gone: Vec<Key> = self.connections.lock().expect("lock").keys().filter(|k| !live.contains(k)).cloned().collect();
+        let live: std::collections::HashSet<Key> =
+            live.iter().map(|w| ObjectRef::from_obj(&**w)).collect();
+        let gone: Vec<Key> = self
+            .connections
+            .lock()
+            .expect("lock")
+            .keys()
+            .filter(|k| !live.contains(k))
+            .cloned()
+            .collect();
         for key in gone {
             info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
             self.connections.lock().expect("lock").remove(&key);
             self.failures.lock().expect("lock").remove(&key);
-            self.metrics.forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
+            self.metrics
+                .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
         }
     }
 
-    fn connections_for(&self, key: &Key, ws: &DatabricksWorkspace, secret: Option<SecretString>) -> Result<Connections, NotReady> {
+    fn connections_for(
+        &self,
+        key: &Key,
+        ws: &DatabricksWorkspace,
+        secret: Option<SecretString>,
+    ) -> Result<Connections, NotReady> {
         let mut hasher = DefaultHasher::new();
         ws.spec.host.hash(&mut hasher);
         ws.spec.azure_resource_id.hash(&mut hasher);
-        serde_json::to_string(&ws.spec.auth).unwrap_or_default().hash(&mut hasher);
-        secret.as_ref().map(|s| s.expose_secret().to_string()).hash(&mut hasher);
+        serde_json::to_string(&ws.spec.auth)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string())
+            .hash(&mut hasher);
         let fingerprint = hasher.finish();
         if let Some((f, c)) = self.connections.lock().expect("lock").get(key)
             && *f == fingerprint
@@ -100,9 +125,17 @@ impl Context {
             None => "AZURE_FEDERATED_TOKEN_FILE".into(),
         };
         let connections = credentials::credential_for(&ws.spec.auth, secret, token_file, &hint)
-            .and_then(|credential| credentials::connect(&ws.spec, credential, &self.options, &self.arm_url))
-            .map_err(|e| NotReady { reason: "InvalidSpec", message: e.to_string() })?;
-        self.connections.lock().expect("lock").insert(key.clone(), (fingerprint, connections.clone()));
+            .and_then(|credential| {
+                credentials::connect(&ws.spec, credential, &self.options, &self.arm_url)
+            })
+            .map_err(|e| NotReady {
+                reason: "InvalidSpec",
+                message: e.to_string(),
+            })?;
+        self.connections
+            .lock()
+            .expect("lock")
+            .insert(key.clone(), (fingerprint, connections.clone()));
         Ok(connections)
     }
 }
@@ -117,9 +150,13 @@ pub async fn reconcile(ws: Arc<DatabricksWorkspace>, ctx: Arc<Context>) -> Resul
     );
     let started = Instant::now();
     let result = reconcile_inner(&ws, &ctx).instrument(span).await;
-    ctx.metrics.record_reconcile(started.elapsed(), result.is_ok());
+    ctx.metrics
+        .record_reconcile(started.elapsed(), result.is_ok());
     if result.is_ok() {
-        ctx.failures.lock().expect("lock").remove(&ObjectRef::from_obj(&*ws));
+        ctx.failures
+            .lock()
+            .expect("lock")
+            .remove(&ObjectRef::from_obj(&*ws));
     }
     result
 }
@@ -146,7 +183,18 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
     let (baseline, secret) = loaded;
     let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.egress) {
         Ok(target) => target,
-        Err(message) => return not_ready(ws, ctx, &api, NotReady { reason: "InvalidSpec", message }).await,
+        Err(message) => {
+            return not_ready(
+                ws,
+                ctx,
+                &api,
+                NotReady {
+                    reason: "InvalidSpec",
+                    message,
+                },
+            )
+            .await;
+        }
     };
     let connections = match ctx.connections_for(&key, ws, secret) {
         Ok(c) => c,
@@ -155,14 +203,20 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
 
     let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
     let new_status = status::reconciled(previous, generation, &report, now());
-    let ready = new_status.conditions.iter().find(|c| c.type_ == status::READY);
-    let (is_ready, reason) = ready.map_or((false, "Unknown".to_string()), |c| (c.status == "True", c.reason.clone()));
+    let ready = new_status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == status::READY);
+    let (is_ready, reason) = ready.map_or((false, "Unknown".to_string()), |c| {
+        (c.status == "True", c.reason.clone())
+    });
     write_status(&api, &name, new_status).await?;
     publish_remediation_events(ws, ctx, &report).await;
     if is_ready {
         ctx.metrics.record_report(&namespace, &name, &report);
     }
-    ctx.metrics.record_ready(&namespace, &name, is_ready, &reason);
+    ctx.metrics
+        .record_ready(&namespace, &name, is_ready, &reason);
     let summary = report.summary();
     info!(score = %summary.score(), drifted = summary.drifted, remediated = summary.remediated, failed = summary.failed, "reconciled");
     Ok(Action::requeue(ws.spec.resync_interval()))
@@ -171,15 +225,24 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
 type Loaded = (Option<crate::api::Policy>, Option<SecretString>);
 
 /// The baseline and the secret value a workspace references; `Err(NotReady)` says what is missing.
-async fn load_inputs(ws: &DatabricksWorkspace, ctx: &Context, namespace: &str) -> Result<Result<Loaded, NotReady>, Error> {
+async fn load_inputs(
+    ws: &DatabricksWorkspace,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<Result<Loaded, NotReady>, Error> {
     let baseline = match ws.spec.baseline_ref.as_deref() {
         None => None,
-        Some(name) => match Api::<SecurityBaseline>::all(ctx.client.clone()).get_opt(name).await? {
+        Some(name) => match Api::<SecurityBaseline>::all(ctx.client.clone())
+            .get_opt(name)
+            .await?
+        {
             Some(b) => Some(b.spec.policy),
             None => {
                 return Ok(Err(NotReady {
                     reason: "BaselineNotFound",
-                    message: format!("SecurityBaseline {name:?} does not exist: create it or fix spec.baselineRef"),
+                    message: format!(
+                        "SecurityBaseline {name:?} does not exist: create it or fix spec.baselineRef"
+                    ),
                 }));
             }
         },
@@ -187,11 +250,17 @@ async fn load_inputs(ws: &DatabricksWorkspace, ctx: &Context, namespace: &str) -
     let secret = match ws.spec.auth.secret_ref() {
         None => None,
         // Namespace isolation: only the workspace resource's own namespace is read.
-        Some(r) => match Api::<Secret>::namespaced(ctx.client.clone(), namespace).get_opt(&r.name).await? {
+        Some(r) => match Api::<Secret>::namespaced(ctx.client.clone(), namespace)
+            .get_opt(&r.name)
+            .await?
+        {
             None => {
                 return Ok(Err(NotReady {
                     reason: "SecretNotFound",
-                    message: format!("Secret {namespace}/{} does not exist: create it with key {:?}", r.name, r.key),
+                    message: format!(
+                        "Secret {namespace}/{} does not exist: create it with key {:?}",
+                        r.name, r.key
+                    ),
                 }));
             }
             Some(secret) => {
@@ -200,14 +269,23 @@ async fn load_inputs(ws: &DatabricksWorkspace, ctx: &Context, namespace: &str) -
                     .as_ref()
                     .and_then(|d| d.get(&r.key))
                     .map(|bytes| String::from_utf8_lossy(&bytes.0).trim_end().to_string())
-                    .or_else(|| secret.string_data.as_ref().and_then(|d| d.get(&r.key)).cloned())
+                    .or_else(|| {
+                        secret
+                            .string_data
+                            .as_ref()
+                            .and_then(|d| d.get(&r.key))
+                            .cloned()
+                    })
                     .filter(|v| !v.is_empty());
                 match value {
                     Some(v) => Some(SecretString::from(v)),
                     None => {
                         return Ok(Err(NotReady {
                             reason: "SecretKeyMissing",
-                            message: format!("Secret {namespace}/{} has no non-empty key {:?}", r.name, r.key),
+                            message: format!(
+                                "Secret {namespace}/{} has no non-empty key {:?}",
+                                r.name, r.key
+                            ),
                         }));
                     }
                 }
@@ -217,40 +295,112 @@ async fn load_inputs(ws: &DatabricksWorkspace, ctx: &Context, namespace: &str) -
     Ok(Ok((baseline, secret)))
 }
 
-async fn not_ready(ws: &DatabricksWorkspace, ctx: &Context, api: &Api<DatabricksWorkspace>, why: NotReady) -> Result<Action, Error> {
+async fn not_ready(
+    ws: &DatabricksWorkspace,
+    ctx: &Context,
+    api: &Api<DatabricksWorkspace>,
+    why: NotReady,
+) -> Result<Action, Error> {
     let (namespace, name) = (ws.namespace().unwrap_or_default(), ws.name_any());
     warn!(reason = why.reason, message = %why.message, "workspace not ready");
-    write_status(api, &name, status::not_ready(ws.status.as_ref(), ws.metadata.generation, &why, Time(jiff::Timestamp::now()))).await?;
-    publish(ctx, ws, EventType::Warning, why.reason, "Reconcile", why.message.clone()).await;
-    ctx.metrics.record_ready(&namespace, &name, false, why.reason);
+    write_status(
+        api,
+        &name,
+        status::not_ready(
+            ws.status.as_ref(),
+            ws.metadata.generation,
+            &why,
+            Time(jiff::Timestamp::now()),
+        ),
+    )
+    .await?;
+    publish(
+        ctx,
+        ws,
+        EventType::Warning,
+        why.reason,
+        "Reconcile",
+        why.message.clone(),
+    )
+    .await;
+    ctx.metrics
+        .record_ready(&namespace, &name, false, why.reason);
     Ok(Action::requeue(NOT_READY_REQUEUE))
 }
 
-async fn write_status(api: &Api<DatabricksWorkspace>, name: &str, status: DatabricksWorkspaceStatus) -> Result<(), Error> {
+async fn write_status(
+    api: &Api<DatabricksWorkspace>,
+    name: &str,
+    status: DatabricksWorkspaceStatus,
+) -> Result<(), Error> {
     let patch = serde_json::json!({
         "apiVersion": DatabricksWorkspace::api_version(&()),
         "kind": DatabricksWorkspace::kind(&()),
         "status": status,
     });
-    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     Ok(())
 }
 
-async fn publish_remediation_events(ws: &DatabricksWorkspace, ctx: &Context, report: &engine::Report) {
+async fn publish_remediation_events(
+    ws: &DatabricksWorkspace,
+    ctx: &Context,
+    report: &engine::Report,
+) {
     for r in &report.executed {
         let note = format!("{}: {}", r.controls.join(", "), r.description);
         match &r.outcome {
-            Outcome::Applied => publish(ctx, ws, EventType::Normal, "Remediated", "Remediate", note).await,
-            Outcome::Failed(error) => publish(ctx, ws, EventType::Warning, "RemediationFailed", "Remediate", format!("{note}: {error}")).await,
-            Outcome::Blocked { reason, message } => publish(ctx, ws, EventType::Warning, "RemediationBlocked", "Remediate", format!("{note}: {reason}: {message}")).await,
+            Outcome::Applied => {
+                publish(ctx, ws, EventType::Normal, "Remediated", "Remediate", note).await
+            }
+            Outcome::Failed(error) => {
+                publish(
+                    ctx,
+                    ws,
+                    EventType::Warning,
+                    "RemediationFailed",
+                    "Remediate",
+                    format!("{note}: {error}"),
+                )
+                .await
+            }
+            Outcome::Blocked { reason, message } => {
+                publish(
+                    ctx,
+                    ws,
+                    EventType::Warning,
+                    "RemediationBlocked",
+                    "Remediate",
+                    format!("{note}: {reason}: {message}"),
+                )
+                .await
+            }
         }
     }
 }
 
-async fn publish(ctx: &Context, ws: &DatabricksWorkspace, type_: EventType, reason: &str, action: &str, note: String) {
+async fn publish(
+    ctx: &Context,
+    ws: &DatabricksWorkspace,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
     // Event notes are limited to 1 KiB by the apiserver.
     let note: String = note.chars().take(1000).collect();
-    let event = Event { type_, reason: reason.into(), note: Some(note), action: action.into(), secondary: None };
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: action.into(),
+        secondary: None,
+    };
     if let Err(e) = ctx.recorder.publish(&event, &ws.object_ref(&())).await {
         warn!(error = %e, "could not publish event");
     }

@@ -55,14 +55,49 @@ pub fn reconciled(
     let not_compliant = summary.drifted + summary.failed + summary.requires_recreate;
     let blocked = report.blocked();
     let ready = if report.authentication_failed() {
-        condition(&old.conditions, READY, false, "AuthenticationFailed", "every read was refused: check the credentials in spec.auth and their Secret".into(), generation, &now)
+        condition(
+            &old.conditions,
+            READY,
+            false,
+            "AuthenticationFailed",
+            "every read was refused: check the credentials in spec.auth and their Secret".into(),
+            generation,
+            &now,
+        )
     } else {
-        condition(&old.conditions, READY, true, "Reconciled", format!("{} controls evaluated", report.controls.len()), generation, &now)
+        condition(
+            &old.conditions,
+            READY,
+            true,
+            "Reconciled",
+            format!("{} controls evaluated", report.controls.len()),
+            generation,
+            &now,
+        )
     };
     let compliant = if not_compliant == 0 {
-        condition(&old.conditions, COMPLIANT, true, "Compliant", format!("all {} applicable controls compliant", summary.applicable()), generation, &now)
+        condition(
+            &old.conditions,
+            COMPLIANT,
+            true,
+            "Compliant",
+            format!("all {} applicable controls compliant", summary.applicable()),
+            generation,
+            &now,
+        )
     } else {
-        condition(&old.conditions, COMPLIANT, false, "Drifted", format!("{not_compliant} of {} controls drifted", summary.applicable()), generation, &now)
+        condition(
+            &old.conditions,
+            COMPLIANT,
+            false,
+            "Drifted",
+            format!(
+                "{not_compliant} of {} controls drifted",
+                summary.applicable()
+            ),
+            generation,
+            &now,
+        )
     };
     let blocked_condition = match blocked.first() {
         Some(first) => {
@@ -73,14 +108,32 @@ pub fn reconciled(
             let message = blocked
                 .iter()
                 .map(|r| match &r.outcome {
-                    crate::engine::Outcome::Blocked { message, .. } => format!("{}: {message}", r.description),
+                    crate::engine::Outcome::Blocked { message, .. } => {
+                        format!("{}: {message}", r.description)
+                    }
                     _ => r.description.clone(),
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            condition(&old.conditions, REMEDIATION_BLOCKED, true, reason, message, generation, &now)
+            condition(
+                &old.conditions,
+                REMEDIATION_BLOCKED,
+                true,
+                reason,
+                message,
+                generation,
+                &now,
+            )
         }
-        None => condition(&old.conditions, REMEDIATION_BLOCKED, false, "NotBlocked", "no remediation was blocked".into(), generation, &now),
+        None => condition(
+            &old.conditions,
+            REMEDIATION_BLOCKED,
+            false,
+            "NotBlocked",
+            "no remediation was blocked".into(),
+            generation,
+            &now,
+        ),
     };
     let controls = report
         .controls
@@ -120,7 +173,15 @@ pub fn not_ready(
     now: Time,
 ) -> DatabricksWorkspaceStatus {
     let mut status = previous.cloned().unwrap_or_default();
-    let ready = condition(&status.conditions, READY, false, why.reason, why.message.clone(), generation, &now);
+    let ready = condition(
+        &status.conditions,
+        READY,
+        false,
+        why.reason,
+        why.message.clone(),
+        generation,
+        &now,
+    );
     status.conditions.retain(|c| c.type_ != READY);
     status.conditions.insert(0, ready);
     status.observed_generation = generation;
@@ -129,9 +190,21 @@ pub fn not_ready(
 }
 
 /// The status of a suspended workspace: Ready with reason Suspended, nothing read.
-pub fn suspended(previous: Option<&DatabricksWorkspaceStatus>, generation: Option<i64>, now: Time) -> DatabricksWorkspaceStatus {
+pub fn suspended(
+    previous: Option<&DatabricksWorkspaceStatus>,
+    generation: Option<i64>,
+    now: Time,
+) -> DatabricksWorkspaceStatus {
     let mut status = previous.cloned().unwrap_or_default();
-    let ready = condition(&status.conditions, READY, true, "Suspended", "spec.suspend or the brickwarden.io/suspend annotation stops all reads and writes".into(), generation, &now);
+    let ready = condition(
+        &status.conditions,
+        READY,
+        true,
+        "Suspended",
+        "spec.suspend or the brickwarden.io/suspend annotation stops all reads and writes".into(),
+        generation,
+        &now,
+    );
     status.conditions.retain(|c| c.type_ != READY);
     status.conditions.insert(0, ready);
     status.observed_generation = generation;
@@ -150,7 +223,10 @@ mod tests {
 
     fn report(states: &[(&str, ControlState)]) -> Report {
         Report {
-            controls: states.iter().map(|(id, s)| ControlResult::with_state(*id, *s, "d", "o")).collect(),
+            controls: states
+                .iter()
+                .map(|(id, s)| ControlResult::with_state(*id, *s, "d", "o"))
+                .collect(),
             ..Default::default()
         }
     }
@@ -172,7 +248,10 @@ mod tests {
         assert_eq!(find(&again, READY).last_transition_time, at(100));
         assert_eq!(again.controls[0].last_transition_time, Some(at(100)));
 
-        let fixed = report(&[("a", ControlState::Remediated), ("b", ControlState::Compliant)]);
+        let fixed = report(&[
+            ("a", ControlState::Remediated),
+            ("b", ControlState::Compliant),
+        ]);
         let third = reconciled(Some(&again), Some(2), &fixed, at(300));
         assert_eq!(find(&third, COMPLIANT).status, "True");
         assert_eq!(find(&third, COMPLIANT).last_transition_time, at(300));
@@ -181,7 +260,15 @@ mod tests {
         assert_eq!(third.observed_generation, Some(2));
 
         // Remediated then Compliant is no transition.
-        let steady = reconciled(Some(&third), Some(2), &report(&[("a", ControlState::Compliant), ("b", ControlState::Compliant)]), at(400));
+        let steady = reconciled(
+            Some(&third),
+            Some(2),
+            &report(&[
+                ("a", ControlState::Compliant),
+                ("b", ControlState::Compliant),
+            ]),
+            at(400),
+        );
         assert_eq!(steady.controls[0].last_transition_time, Some(at(300)));
     }
 
@@ -192,18 +279,32 @@ mod tests {
             index: 0,
             controls: vec!["ipAccessLists/enabled".into()],
             description: "PATCH workspace-conf enableIpAccessLists=true".into(),
-            outcome: Outcome::Blocked { reason: "LockoutGuard".into(), message: "would lock out 127.0.0.1/32".into() },
+            outcome: Outcome::Blocked {
+                reason: "LockoutGuard".into(),
+                message: "would lock out 127.0.0.1/32".into(),
+            },
         });
         let status = reconciled(None, None, &r, at(1));
         let blocked = find(&status, REMEDIATION_BLOCKED);
-        assert_eq!((blocked.status.as_str(), blocked.reason.as_str()), ("True", "LockoutGuard"));
+        assert_eq!(
+            (blocked.status.as_str(), blocked.reason.as_str()),
+            ("True", "LockoutGuard")
+        );
         assert!(blocked.message.contains("127.0.0.1"));
     }
 
     #[test]
     fn not_ready_keeps_previous_results() {
-        let first = reconciled(None, Some(1), &report(&[("a", ControlState::Compliant)]), at(1));
-        let why = NotReady { reason: "SecretNotFound", message: "Secret data-platform/pat not found".into() };
+        let first = reconciled(
+            None,
+            Some(1),
+            &report(&[("a", ControlState::Compliant)]),
+            at(1),
+        );
+        let why = NotReady {
+            reason: "SecretNotFound",
+            message: "Secret data-platform/pat not found".into(),
+        };
         let status = not_ready(Some(&first), Some(2), &why, at(2));
         assert_eq!(find(&status, READY).reason, "SecretNotFound");
         assert_eq!(find(&status, READY).last_transition_time, at(2));

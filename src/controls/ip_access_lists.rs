@@ -336,12 +336,6 @@ impl AccessState {
         !blocked && in_allow
     }
 
-    fn has_enabled_allow_list(&self) -> bool {
-        self.lists
-            .iter()
-            .any(|(_, t, enabled, nets)| *t == ListType::Allow && *enabled && !nets.is_empty())
-    }
-
     fn apply(&mut self, change: &Change) {
         let nets =
             |addresses: &[String]| addresses.iter().filter_map(|a| parse_address(a)).collect();
@@ -434,9 +428,6 @@ pub fn guard(
                         locked_out.join(", ")
                     ),
                 });
-            }
-            if next.enabled && !next.has_enabled_allow_list() && !state.enabled {
-                // Turning lists on with only BLOCK lists is legal; nothing more to check.
             }
             state = next;
             None

@@ -495,16 +495,16 @@ impl ControlPlane {
         {
             kill_and_reap(child);
         }
-        if let Some(dir) = self.dir.take() {
-            if std::env::var_os("BRICKWARDEN_KEEP_CONTROLPLANE_DIR").is_some() {
-                let path = dir.keep();
-                let _ = writeln!(
-                    io::stderr(),
-                    "control-plane directory kept: {}",
-                    path.display()
-                );
-            }
-            // Otherwise the TempDir removes itself here.
+        // Unless kept, the TempDir removes itself when dropped here.
+        if let Some(dir) = self.dir.take()
+            && std::env::var_os("BRICKWARDEN_KEEP_CONTROLPLANE_DIR").is_some()
+        {
+            let path = dir.keep();
+            let _ = writeln!(
+                io::stderr(),
+                "control-plane directory kept: {}",
+                path.display()
+            );
         }
     }
 }
