@@ -33,6 +33,13 @@ const CONTROLLER_SA: &str = "system:serviceaccount:brickwarden-system:brickwarde
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
+/// Tests that create (or dry-run create) cluster-scoped objects such as the built-in
+/// SecurityBaselines take turns: a dry-run create racing a real create answers AlreadyExists.
+fn cluster_scoped_objects() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -790,6 +797,7 @@ fn invalid_workspaces_are_rejected_with_readable_messages() {
 
 #[test]
 fn deploy_manifests_pass_server_side_dry_run() {
+    let _turn = cluster_scoped_objects();
     brickwarden_crds();
     // The namespace for real (objects of a namespace that does not exist cannot be dry-run).
     kubectl_ok(&[
@@ -995,6 +1003,7 @@ image:
 
 #[test]
 fn chart_renders_objects_the_apiserver_accepts() {
+    let _turn = cluster_scoped_objects();
     brickwarden_crds();
     monitoring_crds();
     let ns = "chart-render";
@@ -1172,6 +1181,7 @@ fn chart_renders_objects_the_apiserver_accepts() {
 
 #[test]
 fn chart_installs_with_helm_and_its_rbac_is_least_privilege() {
+    let _turn = cluster_scoped_objects();
     brickwarden_crds();
     let ns = "chart-install";
     namespace(ns, &[("pod-security.kubernetes.io/enforce", "restricted")]);

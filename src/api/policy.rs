@@ -86,7 +86,7 @@ pub struct IpAccessListsPolicy {
     /// Addresses that must never be locked out (break-glass ranges, the controller's egress).
     /// A change that would block one of them is not applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = 100), inner(length(max = 18)))]
     #[x_kube(validation = ipv4_rule())]
     pub break_glass: Option<Vec<IpAddress>>,
 }
@@ -128,7 +128,7 @@ pub struct IpAccessList {
     pub label: String,
     #[serde(rename = "type")]
     pub list_type: ListType,
-    #[schemars(length(min = 1, max = 1000))]
+    #[schemars(length(min = 1, max = 1000), inner(length(max = 18)))]
     #[x_kube(validation = ipv4_rule())]
     pub addresses: Vec<IpAddress>,
     /// A disabled list is kept but not enforced by Databricks.
@@ -150,7 +150,7 @@ pub struct TokensPolicy {
     pub enabled: Option<bool>,
     /// workspace-conf `maxTokenLifetimeDays`; applies to new tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 730))]
+    #[schemars(range(min = 1, max = 730), extend("format" = "int32"))]
     pub max_lifetime_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<TokenPermissionsPolicy>,
@@ -230,7 +230,7 @@ pub struct WorkspaceConfPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x_xss_protection: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 3650))]
+    #[schemars(range(min = 1, max = 3650), extend("format" = "int32"))]
     pub max_user_inactive_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_results_in_customer_account: Option<bool>,
@@ -277,9 +277,8 @@ pub struct SettingsPolicy {
     pub disable_legacy_dbfs: Option<bool>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("self.acls.all(a, self.acls.exists_one(b, b.principal == a.principal))").message("secretScopes.acls: each principal may appear only once"))]
 pub struct SecretScopePolicy {
     #[schemars(length(min = 1, max = 128))]
     pub scope: String,
@@ -287,8 +286,9 @@ pub struct SecretScopePolicy {
     pub mode: Option<Mode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub management: Option<Management>,
+    /// Keyed by principal: the apiserver rejects a principal listed twice.
     #[serde(default)]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = 200), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["principal"]))]
     pub acls: Vec<SecretAcl>,
 }
 

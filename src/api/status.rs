@@ -97,11 +97,17 @@ pub struct ControlStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
+    #[schemars(extend("format" = "int32"))]
     pub compliant: u32,
+    #[schemars(extend("format" = "int32"))]
     pub drifted: u32,
+    #[schemars(extend("format" = "int32"))]
     pub remediated: u32,
+    #[schemars(extend("format" = "int32"))]
     pub failed: u32,
+    #[schemars(extend("format" = "int32"))]
     pub not_applicable: u32,
+    #[schemars(extend("format" = "int32"))]
     pub requires_recreate: u32,
 }
 
