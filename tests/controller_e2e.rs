@@ -32,26 +32,8 @@ fn cluster() -> &'static ControlPlane {
     let cp = ControlPlane::shared().expect("control plane starts");
     CRDS.get_or_init(|| {
         let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/brickwarden.io.yaml");
-        if let Err(e) = cp.kubectl_ok(["apply", "--server-side", "-f", crds]) {
-            let e = format!("{e:#}");
-            if !e.contains("estimated rule cost") {
-                return Err(e);
-            }
-            // These tests are about the controller, not about admission: when the apiserver
-            // rejects the CEL rules (a CRD generation bug covered by tests/deploy.rs), install the
-            // same schema without them.
-            eprintln!("WARNING: the apiserver rejects the CRDs' CEL rules; installing them without x-kubernetes-validations:\n{e}");
-            let yaml = std::fs::read_to_string(crds).map_err(|e| e.to_string())?;
-            let out = cp
-                .kubectl_stdin(
-                    ["apply", "--server-side", "-f", "-"],
-                    strip_cel_rules(&yaml).as_bytes(),
-                )
-                .map_err(|e| format!("{e:#}"))?;
-            if !out.status.success() {
-                return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-            }
-        }
+        cp.kubectl_ok(["apply", "--server-side", "-f", crds])
+            .map_err(|e| format!("{e:#}"))?;
         for crd in [
             "crd/databricksworkspaces.brickwarden.io",
             "crd/securitybaselines.brickwarden.io",
@@ -64,29 +46,6 @@ fn cluster() -> &'static ControlPlane {
     .as_ref()
     .expect("CRDs install");
     cp
-}
-
-/// `yaml` without any `x-kubernetes-validations:` block.
-fn strip_cel_rules(yaml: &str) -> String {
-    let mut out = String::new();
-    let mut skipping: Option<usize> = None;
-    for line in yaml.lines() {
-        let indent = line.len() - line.trim_start().len();
-        let trimmed = line.trim_start();
-        if let Some(k) = skipping {
-            if indent > k || (indent == k && trimmed.starts_with("- ")) {
-                continue;
-            }
-            skipping = None;
-        }
-        if trimmed == "x-kubernetes-validations:" {
-            skipping = Some(indent);
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 fn kubectl(args: &[&str]) -> String {
@@ -1042,15 +1001,9 @@ fn leader_election_hands_over() {
 
 /// `/readyz` answers 200 on the leader once its caches are synced.
 ///
-/// Ignored: fails against the current controller. The leader's `/readyz` stays 503 "not ready"
-/// for as long as it runs (`brickwarden_leader 1`, workspaces reconciled), i.e.
-/// `Readiness::leading_and_synced` is never set by the `ready_task` in
-/// `src/controller/mod.rs::run_controller`: it awaits `Store::wait_until_ready()` while the
-/// kube-runtime Controller awaits the same store's readiness; both poll one `DelayedInit` backed
-/// by a oneshot receiver that keeps a single waker, so only the last poller is woken.
-/// A Deployment's leader would never become Ready.
+/// The leader's `/readyz` turns 200 once its caches are synced (a Deployment's leader becomes
+/// Ready).
 #[test]
-#[ignore = "controller bug: the leader's /readyz never turns 200"]
 fn leader_readyz_is_200() {
     let (ns, name, label) = ("e2e-readyz", "readyz", "readyz");
     create_namespace(ns);

@@ -19,7 +19,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Controller;
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::{Predicate, WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 use tracing::{info, warn};
 
@@ -181,13 +181,22 @@ async fn run_controller(
     readiness: Arc<Readiness>,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let workspaces = Api::<DatabricksWorkspace>::all(client.clone());
     let mut config = watcher::Config::default().any_semantic();
     if let Some(selector) = &args.selector {
         config = config.labels(selector);
     }
-    let controller = Controller::new(workspaces, config);
-    let store = controller.store();
+    let (store, writer) = reflector::store();
+    // Our own status writes change resourceVersion but neither generation nor annotations:
+    // reacting to them would read every workspace twice per pass. Annotations still trigger
+    // (the suspend annotation, manual pokes); Secrets and baselines trigger through watches.
+    let changes = (predicates::generation as fn(&DatabricksWorkspace) -> Option<u64>)
+        .combine(predicates::annotations);
+    let workspaces = watcher(Api::<DatabricksWorkspace>::all(client.clone()), config)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(changes, Default::default());
+    let controller = Controller::for_stream(workspaces, store.clone());
 
     let baseline_store = store.clone();
     let secret_store = store.clone();
@@ -226,9 +235,19 @@ async fn run_controller(
 
     let synced_store = store.clone();
     let synced = readiness.clone();
+    // The Controller awaits the same store's readiness, and that signal wakes only its latest
+    // waiter: poll with a timeout instead of awaiting it once.
     let ready_task = tokio::spawn(async move {
-        if synced_store.wait_until_ready().await.is_ok() {
-            synced.leading_and_synced.store(true, Ordering::Relaxed);
+        loop {
+            let wait = synced_store.wait_until_ready();
+            match tokio::time::timeout(std::time::Duration::from_millis(500), wait).await {
+                Ok(Ok(())) => {
+                    synced.leading_and_synced.store(true, Ordering::Relaxed);
+                    break;
+                }
+                Ok(Err(_)) => break, // the store's writer is gone: the controller stopped
+                Err(_) => continue,
+            }
         }
     });
     let gc_context = context.clone();
