@@ -303,6 +303,16 @@ impl Metrics {
         }
     }
 
+    /// Drops every per-workspace series (when this replica stops leading).
+    pub fn forget_all_workspaces(&self) {
+        self.reported_controls.lock().expect("metrics lock").clear();
+        self.control_drift.clear();
+        self.workspace_controls.clear();
+        self.compliance_ratio.clear();
+        self.last_success.clear();
+        self.workspace_ready.clear();
+    }
+
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
     }

@@ -39,13 +39,14 @@ pub struct RunArgs {
     /// The controller's own egress addresses: IP access list changes never lock them out.
     #[arg(
         long = "egress-address",
+        visible_alias = "egress-addresses",
         value_name = "IP_OR_CIDR",
         env = "BRICKWARDEN_EGRESS_ADDRESSES",
         value_delimiter = ','
     )]
     pub egress_addresses: Vec<String>,
     /// Name of the leader-election Lease.
-    #[arg(long, default_value = "brickwarden")]
+    #[arg(long, env = "BRICKWARDEN_LEASE_NAME", default_value = "brickwarden")]
     pub lease_name: String,
     /// Namespace of the Lease (defaults to the pod's namespace).
     #[arg(long, env = "POD_NAMESPACE", default_value = "brickwarden-system")]
@@ -156,6 +157,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         readiness.leader.store(false, Ordering::Relaxed);
         readiness.leading_and_synced.store(false, Ordering::Relaxed);
         metrics.set_leader(false);
+        // A follower reports nothing about workspaces: the new leader does.
+        metrics.forget_all_workspaces();
         if shutdown.is_triggered() {
             break;
         }

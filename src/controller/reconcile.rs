@@ -172,6 +172,8 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
 
     if ws.is_suspended() {
         info!("suspended: no reads, no writes");
+        // A suspended workspace is not managed: no drift or staleness is reported for it.
+        ctx.metrics.forget_workspace(&namespace, &name);
         write_status(&api, &name, status::suspended(previous, generation, now())).await?;
         return Ok(Action::requeue(ws.spec.resync_interval()));
     }

@@ -64,6 +64,21 @@ pub fn reconciled(
             generation,
             &now,
         )
+    } else if report.unreachable() {
+        let first = report
+            .controls
+            .iter()
+            .find_map(|c| c.message.clone())
+            .unwrap_or_default();
+        condition(
+            &old.conditions,
+            READY,
+            false,
+            "ReadFailed",
+            format!("no API family could be read; first error: {first}"),
+            generation,
+            &now,
+        )
     } else {
         condition(
             &old.conditions,
@@ -291,6 +306,28 @@ mod tests {
             ("True", "LockoutGuard")
         );
         assert!(blocked.message.contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn unreadable_workspace_is_not_ready() {
+        let mut r = report(&[
+            ("a", ControlState::Failed),
+            ("b", ControlState::NotApplicable),
+        ]);
+        r.controls[0].reason = Some("ReadFailed".into());
+        r.controls[0].message = Some("connection refused".into());
+        let status = reconciled(None, None, &r, at(1));
+        let ready = find(&status, READY);
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "ReadFailed")
+        );
+        assert!(ready.message.contains("connection refused"));
+
+        r.controls[0].message =
+            Some("databricks /api/2.0/workspace-conf: 401 UNAUTHENTICATED".into());
+        let status = reconciled(None, None, &r, at(1));
+        assert_eq!(find(&status, READY).reason, "AuthenticationFailed");
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod credentials;
 use std::collections::BTreeMap;
 
 use ipnet::Ipv4Net;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::api::{ControlState, Mode, Policy, Summary};
 use crate::clients::{ApiError, ArmClient, DatabricksClient};
@@ -439,17 +439,38 @@ impl Report {
             .collect()
     }
 
+    /// The controls that could not be read (NotApplicable ones need no read).
+    fn read_failures(&self) -> Option<Vec<&ControlResult>> {
+        let needing_reads: Vec<&ControlResult> = self
+            .controls
+            .iter()
+            .filter(|c| c.state != ControlState::NotApplicable)
+            .collect();
+        let all_failed = !needing_reads.is_empty()
+            && needing_reads
+                .iter()
+                .all(|c| c.reason.as_deref() == Some("ReadFailed"));
+        all_failed.then_some(needing_reads)
+    }
+
+    /// Whether no API family could be read at all.
+    pub fn unreachable(&self) -> bool {
+        self.read_failures().is_some()
+    }
+
     /// Whether every read failed because the credentials were refused.
     pub fn authentication_failed(&self) -> bool {
-        !self.controls.is_empty()
-            && self.controls.iter().all(|c| {
-                c.reason.as_deref() == Some("ReadFailed")
-                    && c.message.as_deref().is_some_and(|m| {
-                        m.contains("401")
-                            || m.contains("UNAUTHENTICATED")
-                            || m.contains("invalid_client")
-                    })
+        self.read_failures().is_some_and(|failed| {
+            failed.iter().all(|c| {
+                c.message.as_deref().is_some_and(|m| {
+                    m.contains("401")
+                        || m.contains("403")
+                        || m.contains("UNAUTHENTICATED")
+                        || m.contains("invalid_client")
+                        || m.contains("Invalid access token")
+                })
             })
+        })
     }
 }
 
@@ -511,7 +532,7 @@ pub async fn apply(connections: &Connections, guarded: &[Guarded]) -> Vec<Remedi
         }
         match &outcome {
             Outcome::Applied => {
-                info!(controls = ?g.action.controls, action = %description, "remediated")
+                debug!(controls = ?g.action.controls, action = %description, "action applied")
             }
             Outcome::Failed(error) => {
                 warn!(controls = ?g.action.controls, action = %description, %error, "remediation failed")
@@ -795,7 +816,24 @@ pub async fn reconcile(target: &Target, connections: &Connections, apply_mode: A
         };
         evaluate(target, &conf, &merged, ctx)
     };
+    let observed_before: BTreeMap<String, Option<String>> = before
+        .iter()
+        .map(|c| (c.id.clone(), c.observed.clone()))
+        .collect();
     let (controls, planned_actions) = conclude(before, &after, &guarded, &executed);
+    // Each remediation is logged once, with what was found and what was set (never a secret:
+    // controls carry configuration values only).
+    for c in controls
+        .iter()
+        .filter(|c| c.state == ControlState::Remediated)
+    {
+        info!(
+            control = %c.id,
+            desired = c.desired.as_deref().unwrap_or("-"),
+            observed = observed_before.get(&c.id).cloned().flatten().as_deref().unwrap_or("-"),
+            "remediated"
+        );
+    }
     Report {
         controls,
         planned_actions,

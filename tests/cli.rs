@@ -1,0 +1,219 @@
+//! `brickwarden plan` and `apply` as a user runs them: the binary, the files in `examples/`, and a
+//! `brickwarden emulator` process, with credentials from the standard environment variables.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_brickwarden");
+const EXAMPLE_BASE: &str = "http://127.0.0.1:8765";
+
+/// A `brickwarden emulator` process, killed on drop.
+struct EmulatorProcess {
+    child: Child,
+    base: String,
+}
+
+impl EmulatorProcess {
+    fn start() -> EmulatorProcess {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(BIN)
+            .args(["emulator", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start brickwarden emulator");
+        let base = format!("http://127.0.0.1:{port}");
+        let emulator = EmulatorProcess { child, base };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "emulator did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        emulator
+    }
+
+    fn journal(&self) -> Vec<serde_json::Value> {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}/_emulator/requests", self.base)])
+            .output();
+        match out {
+            Ok(out) if out.status.success() => {
+                serde_json::from_slice(&out.stdout).expect("journal JSON")
+            }
+            _ => panic!("could not read the emulator journal"),
+        }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The examples, pointed at this emulator.
+fn examples(dir: &Path, base: &str) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(EXAMPLE_BASE, base);
+        std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
+    }
+}
+
+fn brickwarden(base: &str, args: &[&str], with_secrets: bool) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("DATABRICKS_TOKEN")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_AUTHORITY_HOST", format!("{base}/aad"))
+        .env("BRICKWARDEN_ARM_URL", format!("{base}/arm"))
+        .env("NO_COLOR", "1");
+    if with_secrets {
+        command
+            .env("DATABRICKS_TOKEN", "dapi-emulator")
+            .env("AZURE_CLIENT_SECRET", "emulator-secret");
+    }
+    command.output().expect("run brickwarden")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_no_secrets(out: &Output) {
+    let all = text(out);
+    for secret in ["dapi-emulator", "emulator-secret"] {
+        assert!(!all.contains(secret), "{secret} leaked into output:\n{all}");
+    }
+}
+
+#[test]
+fn plan_reports_drift_as_json_apply_fixes_it() {
+    let emulator = EmulatorProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    examples(dir.path(), &emulator.base);
+    let files = dir.path().to_str().unwrap();
+
+    let plan = brickwarden(&emulator.base, &["plan", "-f", files, "-o", "json"], true);
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "plan exits 2 on drift:\n{}",
+        text(&plan)
+    );
+    assert_no_secrets(&plan);
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&plan.stdout).expect("JSON on stdout");
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["analytics-prod", "finance", "ml-sandbox"]);
+    for r in &results {
+        assert_eq!(r["compliant"], false, "{r}");
+        assert!(!r["plannedActions"].as_array().unwrap().is_empty(), "{r}");
+        let export = r["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "workspaceConf/enableExportNotebook")
+            .expect("control present");
+        assert_eq!(
+            (
+                export["state"].as_str(),
+                export["desired"].as_str(),
+                export["observed"].as_str()
+            ),
+            (Some("Drifted"), Some("false"), Some("true"))
+        );
+    }
+    // Token exchanges are POSTs to the token endpoints; the workspaces and ARM only see reads.
+    let writes: Vec<_> = emulator
+        .journal()
+        .into_iter()
+        .filter(|r| {
+            r["workspace"] != "aad"
+                && !r["path"].as_str().unwrap_or("").starts_with("/oidc/")
+                && r["method"] != "GET"
+        })
+        .collect();
+    assert!(writes.is_empty(), "plan never writes: {writes:?}");
+
+    let apply = brickwarden(&emulator.base, &["apply", "-f", files], true);
+    assert_no_secrets(&apply);
+    assert_eq!(
+        apply.status.code(),
+        Some(2),
+        "the Audit workspace stays drifted:\n{}",
+        text(&apply)
+    );
+    assert!(String::from_utf8_lossy(&apply.stdout).contains("Remediated"));
+
+    let enforced = [
+        dir.path().join("analytics-prod.yaml"),
+        dir.path().join("finance.yaml"),
+    ];
+    let args: Vec<&str> = ["plan"]
+        .into_iter()
+        .chain(enforced.iter().flat_map(|p| ["-f", p.to_str().unwrap()]))
+        .collect();
+    let after = brickwarden(&emulator.base, &args, true);
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "Enforce workspaces are compliant after apply:\n{}",
+        text(&after)
+    );
+}
+
+#[test]
+fn missing_credentials_and_bad_files_exit_1_with_a_reason() {
+    let emulator = EmulatorProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    examples(dir.path(), &emulator.base);
+    let ws = dir.path().join("analytics-prod.yaml");
+
+    let out = brickwarden(&emulator.base, &["plan", "-f", ws.to_str().unwrap()], false);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("DATABRICKS_TOKEN"),
+        "says which variable is missing:\n{}",
+        text(&out)
+    );
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: brickwarden.io/v1alpha1\nkind: DatabricksWorkspace\nmetadata: {name: bad}\nspec:\n  host: https://h\n  auth: {}\n  policy: {tokens: {maxLifetimeDays: 0}}\n").unwrap();
+    let out = brickwarden(&emulator.base, &["plan", "-f", bad.to_str().unwrap()], true);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let message = text(&out);
+    assert!(
+        message.contains("bad.yaml") && message.contains("maxLifetimeDays"),
+        "{message}"
+    );
+    assert!(
+        emulator.journal().is_empty(),
+        "nothing is read for an invalid file"
+    );
+
+    let out = brickwarden(&emulator.base, &["plan", "-f", "/nonexistent/dir"], true);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("does not exist"));
+}
