@@ -202,36 +202,50 @@ fn print_workspace(ws: &DatabricksWorkspace, before: &Report, after: &Report, co
         before.summary().score(),
         after.summary().score()
     );
+    let found = |id: &str| before.controls.iter().find(|b| b.id == id);
     let rows: Vec<_> = after
         .controls
         .iter()
         .filter(|c| {
-            let was = before
-                .controls
-                .iter()
-                .find(|b| b.id == c.id)
-                .map(|b| b.state);
-            c.state != ControlState::Compliant || was != Some(ControlState::Compliant)
-        })
-        .map(|c| {
-            let mut status = c.to_status();
-            if let Some(b) = before.controls.iter().find(|b| b.id == c.id) {
-                status.desired = Some(format!(
-                    "{} (was {})",
-                    status.desired.unwrap_or_default(),
-                    b.observed.as_deref().unwrap_or("-")
-                ));
-            }
-            status
+            c.state != ControlState::Compliant
+                || found(&c.id).is_some_and(|b| b.state != ControlState::Compliant)
         })
         .collect();
-    let unchanged = after.controls.len() - rows.len();
-    print!("{}", output::controls_table(&rows, colour));
+    let width = rows
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 52);
     println!(
-        "  ({unchanged} control(s) already compliant not shown; DESIRED column shows the value found before the pass)"
+        "  {:<width$}  {:<16}  {:<24}  {:<24}",
+        "CONTROL", "RESULT", "BEFORE", "AFTER"
+    );
+    for c in &rows {
+        let before_value = found(&c.id)
+            .and_then(|b| b.observed.as_deref())
+            .unwrap_or("-");
+        println!(
+            "  {:<width$}  {}  {:<24}  {:<24}",
+            output::clip(&c.id, width),
+            output::paint(&format!("{:<16}", c.state.as_str()), c.state, colour),
+            output::clip(before_value, 24),
+            output::clip(c.observed.as_deref().unwrap_or("-"), 24),
+        );
+        // Why a control is not fixed; Audit-mode plans are listed once below instead.
+        if !c.state.is_compliant()
+            && c.reason.as_deref() != Some("AuditMode")
+            && let Some(message) = &c.message
+        {
+            println!("  {:<width$}    ↳ {}", "", message);
+        }
+    }
+    println!(
+        "  ({} more control(s) were compliant before and after)",
+        after.controls.len() - rows.len()
     );
     if ws.spec.mode == Mode::Audit && !result.planned_actions.is_empty() {
-        println!("  Audit mode, nothing changed. Enforce would run:");
+        println!("  Audit mode: nothing was changed. Enforce would run:");
         for a in &result.planned_actions {
             println!("    - {a}");
         }

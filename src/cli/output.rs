@@ -50,7 +50,7 @@ pub fn colour_enabled() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn paint(text: &str, state: ControlState, colour: bool) -> String {
+pub(crate) fn paint(text: &str, state: ControlState, colour: bool) -> String {
     if !colour {
         return text.to_string();
     }
@@ -64,7 +64,7 @@ fn paint(text: &str, state: ControlState, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-fn clip(text: &str, width: usize) -> String {
+pub(crate) fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_string()
     } else {

@@ -707,6 +707,11 @@ pub fn conclude(
                     ));
                     return remediated;
                 }
+                // The pass itself can make a control moot (IP access lists once the workspace
+                // is reachable only over Private Link): report what holds now.
+                if reread.state == ControlState::NotApplicable {
+                    return (*reread).clone();
+                }
                 result.observed = reread.observed.clone();
             }
             if let Some(Outcome::Blocked { reason, message }) = outcomes
