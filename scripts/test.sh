@@ -24,4 +24,12 @@ cargo clippy --all-targets --locked -- -D warnings
 
 step "tests"
 # The control-plane tests start real etcd/kube-apiserver processes; two at once fit 2 cores.
-cargo test --locked -- --test-threads=2
+# --all-targets: every unit and integration test (the crate has no doctests).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked --all-targets -- --test-threads=2 2>&1 | tee "$log" || status=$?
+# One closing line for the whole suite, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ntotal: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -799,6 +799,40 @@ fn missing_secret_is_reported_and_isolated() {
         env.requests_since("ws-1", 0).is_empty(),
         "no request to the workspace without credentials"
     );
+
+    // A throttled read is retried; with the not-ready workspace's error, every metric family
+    // now has a sample, and the running controller exports each one the alerts and the
+    // dashboard query.
+    let mark = env.mark();
+    env.emu()
+        .inject_fault(brickwarden::emulator::FaultSpec {
+            workspace: Some("ws-2".into()),
+            path_prefix: Some("/api/2.0/workspace-conf".into()),
+            method: Some("GET".into()),
+            status: Some(429),
+            count: Some(1),
+            retry_after_seconds: Some(0),
+            latency_ms: None,
+        })
+        .expect("inject 429");
+    poke(ns, "good");
+    wait_for(
+        TIMEOUT,
+        "a 429 then a retried read",
+        || ctl.tail(),
+        || {
+            let seen = env.requests_since("ws-2", mark);
+            let throttled = seen
+                .iter()
+                .position(|(_, p, s)| p == "/api/2.0/workspace-conf" && *s == 429)?;
+            seen[throttled + 1..]
+                .iter()
+                .any(|(_, p, s)| p == "/api/2.0/workspace-conf" && *s == 200)
+                .then_some(())
+        },
+    );
+    let (_, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics answers");
+    assert_alert_and_dashboard_metrics_are_exported(&metrics);
     wait_for(
         Duration::from_secs(30),
         "a SecretNotFound event",
@@ -1039,5 +1073,159 @@ fn leader_readyz_is_200() {
             )
         },
         || env.get(&ctl.url("/readyz")).filter(|(s, _)| *s == 200),
+    );
+}
+
+/// Every `brickwarden_*` name that the alerts and the dashboard query is a family the running
+/// controller exports (prometheus-client lists a family once it has a sample).
+fn assert_alert_and_dashboard_metrics_are_exported(scrape: &str) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let sources = [
+        "deploy/monitoring/prometheusrule.yaml",
+        "deploy/monitoring/grafana-dashboard.json",
+    ];
+    let mut names = std::collections::BTreeSet::new();
+    for source in sources {
+        let text = std::fs::read_to_string(format!("{root}/{source}")).expect(source);
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("brickwarden_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            names.insert(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+    }
+    assert!(names.len() >= 5, "found too few metric names: {names:?}");
+    for name in names {
+        let family = ["_total", "_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(&name);
+        assert!(
+            scrape.contains(&format!("# TYPE {family} ")),
+            "{name} is used by deploy/monitoring but the controller does not export {family}:\n{scrape}"
+        );
+    }
+}
+
+/// A SecurityBaseline change re-reconciles the workspaces that reference it, without waiting for
+/// their resync.
+#[test]
+fn baseline_change_rereconciles_referencing_workspaces() {
+    let (ns, name, label) = ("e2e-baseline", "baseline", "baseline");
+    let baseline = format!("e2e-{}", rand_suffix() % 1_000_000_000);
+    create_namespace(ns);
+    let env = Env::start();
+    apply(&secret_yaml(ns, "pat"));
+    let baseline_yaml = |web_terminal: bool| {
+        format!(
+            "apiVersion: brickwarden.io/v1alpha1\nkind: SecurityBaseline\nmetadata: {{name: {baseline}}}\nspec:\n  policy:\n    workspaceConf: {{webTerminal: {web_terminal}, exportNotebook: false}}\n"
+        )
+    };
+    apply(&baseline_yaml(false));
+    apply(&format!(
+        r#"apiVersion: brickwarden.io/v1alpha1
+kind: DatabricksWorkspace
+metadata:
+  name: {name}
+  namespace: {ns}
+  labels: {{e2e: {label}}}
+spec:
+  host: {host}
+  auth:
+    personalAccessToken:
+      secretRef: {{name: pat, key: token}}
+  baselineRef: {baseline}
+  resyncInterval: 1h
+"#,
+        host = env.ws_url("ws-3")
+    ));
+    let ctl = Controller::start(
+        ns,
+        "brickwarden-baseline",
+        "baseline-a",
+        &format!("e2e={label}"),
+    );
+    wait_ready_compliant(ns, name, &ctl);
+    assert_eq!(
+        env.conf("ws-3", "enableWebTerminal").as_deref(),
+        Some("false")
+    );
+
+    apply(&baseline_yaml(true));
+    wait_for(
+        Duration::from_secs(30),
+        "the baseline change to reach the workspace (resync is 1h)",
+        || ctl.tail(),
+        || (env.conf("ws-3", "enableWebTerminal").as_deref() == Some("true")).then_some(()),
+    );
+    kubectl(&["delete", "securitybaseline", &baseline]);
+}
+
+/// A controller killed in the middle of a reconcile is replaced, and the workspace converges
+/// without duplicate writes (one IP access list, not two).
+#[test]
+fn restart_mid_reconcile_converges_without_duplicate_writes() {
+    let (ns, name, label) = ("e2e-restart", "restart", "restart");
+    create_namespace(ns);
+    let env = Env::start();
+    apply(&secret_yaml(ns, "pat"));
+    // The list creation answers slowly: the first controller is killed while it waits.
+    env.emu()
+        .inject_fault(brickwarden::emulator::FaultSpec {
+            workspace: Some("ws-2".into()),
+            path_prefix: Some("/api/2.0/ip-access-lists".into()),
+            method: Some("POST".into()),
+            status: None,
+            count: Some(1),
+            retry_after_seconds: None,
+            latency_ms: Some(2000),
+        })
+        .expect("inject latency");
+    apply(&workspace_yaml(
+        ns,
+        name,
+        label,
+        &env.ws_url("ws-2"),
+        "pat",
+        "",
+    ));
+    let lease = "brickwarden-restart";
+    let mut first = Controller::start(ns, lease, "restart-a", &format!("e2e={label}"));
+    wait_for(
+        TIMEOUT,
+        "the first controller to start reconciling",
+        || first.tail(),
+        || {
+            env.requests_since("ws-2", 0)
+                .iter()
+                .any(|(m, p, _)| m == "GET" && p == "/api/2.0/ip-access-lists")
+                .then_some(())
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    first.kill();
+
+    let second = Controller::start(ns, lease, "restart-b", &format!("e2e={label}"));
+    wait_ready_compliant(ns, name, &second);
+    let state = env.emu().state("ws-2").expect("state");
+    let lists = state["ip_access_lists"].as_array().expect("lists").clone();
+    let ctl_lists = lists.iter().filter(|l| l["label"] == "ctl").count();
+    assert_eq!(
+        ctl_lists,
+        1,
+        "exactly one list labelled ctl: {lists:#?}\n{}",
+        second.tail()
+    );
+    let creates = env
+        .requests_since("ws-2", 0)
+        .into_iter()
+        .filter(|(m, p, status)| m == "POST" && p == "/api/2.0/ip-access-lists" && *status < 300)
+        .count();
+    assert!(
+        creates <= 1,
+        "{creates} successful creations of the same list"
     );
 }

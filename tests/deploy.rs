@@ -1227,3 +1227,29 @@ fn chart_installs_with_helm_and_its_rbac_is_least_privilege() {
     // CRDs stay (Helm never deletes crds/); so do workspaces elsewhere.
     kubectl_ok(&["get", "crd", "databricksworkspaces.brickwarden.io"]);
 }
+
+/// Every file in `examples/` is accepted by the apiserver, applied in name order as a user would.
+#[test]
+fn examples_apply() {
+    brickwarden_crds();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in &files {
+        let (out, err) = kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+        assert_no_warnings(&format!("kubectl apply -f {}", file.display()), &err);
+        assert!(!out.is_empty(), "{}: {out}", file.display());
+    }
+    let (names, _) = kubectl_ok(&[
+        "get",
+        "dbw",
+        "-n",
+        "data-platform",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
+    assert_eq!(names.trim(), "analytics-prod finance ml-sandbox");
+}
