@@ -394,14 +394,7 @@ pub fn guard(
     actions
         .iter()
         .map(|action| {
-            let touches_access = match &action.change {
-                Change::PatchConf(writes) => writes.iter().any(|w| w.key == ENABLE_KEY),
-                Change::CreateIpAccessList { .. }
-                | Change::ReplaceIpAccessList { .. }
-                | Change::DeleteIpAccessList { .. } => true,
-                _ => false,
-            };
-            if !touches_access {
+            if !touches_access(&action.change) {
                 return None;
             }
             let mut next = state.clone();
@@ -433,6 +426,17 @@ pub fn guard(
             None
         })
         .collect()
+}
+
+/// Whether a change can alter who may reach the workspace.
+pub fn touches_access(change: &Change) -> bool {
+    match change {
+        Change::PatchConf(writes) => writes.iter().any(|w| w.key == ENABLE_KEY),
+        Change::CreateIpAccessList { .. }
+        | Change::ReplaceIpAccessList { .. }
+        | Change::DeleteIpAccessList { .. } => true,
+        _ => false,
+    }
 }
 
 /// Parses the protected addresses given on the command line or in the policy.

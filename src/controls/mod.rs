@@ -161,6 +161,25 @@ pub struct Observed {
     pub azure: Option<azure::AzureRead>,
 }
 
+impl Observed {
+    /// The families `fresh` read replace the earlier reads; the rest are kept.
+    pub fn overlaid_with(&self, fresh: Observed) -> Observed {
+        Observed {
+            conf: fresh.conf.or_else(|| self.conf.clone()),
+            ip_access_lists: fresh
+                .ip_access_lists
+                .or_else(|| self.ip_access_lists.clone()),
+            token_permissions: fresh
+                .token_permissions
+                .or_else(|| self.token_permissions.clone()),
+            tokens: fresh.tokens.or_else(|| self.tokens.clone()),
+            settings: fresh.settings.or_else(|| self.settings.clone()),
+            secret_scopes: fresh.secret_scopes.or_else(|| self.secret_scopes.clone()),
+            azure: fresh.azure.or_else(|| self.azure.clone()),
+        }
+    }
+}
+
 /// Facts a pure step needs that are not part of desired or observed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvalContext {

@@ -48,26 +48,10 @@ pub fn reads_tokens(policy: &TokensPolicy) -> bool {
     })
 }
 
-/// `group:name`, `user:name` or `servicePrincipal:id`.
-fn principal_name(principal: &Principal) -> String {
-    match (
-        &principal.group,
-        &principal.user,
-        &principal.service_principal,
-    ) {
-        (Some(g), _, _) => format!("group:{g}"),
-        (_, Some(u), _) => format!("user:{u}"),
-        (_, _, Some(s)) => format!("servicePrincipal:{s}"),
-        _ => "nobody".into(),
-    }
-}
-
-fn principal_of_response(entry: &AccessControlResponse) -> String {
-    match (
-        &entry.group_name,
-        &entry.user_name,
-        &entry.service_principal_name,
-    ) {
+/// `group:name`, `user:name` or `servicePrincipal:id`: one spelling for declared principals and
+/// the API's grants, so the two compare as strings.
+fn principal_label(group: &Option<String>, user: &Option<String>, sp: &Option<String>) -> String {
+    match (group, user, sp) {
         (Some(g), _, _) => format!("group:{g}"),
         (_, Some(u), _) => format!("user:{u}"),
         (_, _, Some(s)) => format!("servicePrincipal:{s}"),
@@ -75,17 +59,16 @@ fn principal_of_response(entry: &AccessControlResponse) -> String {
     }
 }
 
-pub(crate) fn principal_of_request(entry: &AccessControlRequest) -> String {
-    match (
-        &entry.group_name,
-        &entry.user_name,
-        &entry.service_principal_name,
-    ) {
-        (Some(g), _, _) => format!("group:{g}"),
-        (_, Some(u), _) => format!("user:{u}"),
-        (_, _, Some(s)) => format!("servicePrincipal:{s}"),
-        _ => "unknown".into(),
-    }
+fn principal_name(p: &Principal) -> String {
+    principal_label(&p.group, &p.user, &p.service_principal)
+}
+
+fn principal_of_response(e: &AccessControlResponse) -> String {
+    principal_label(&e.group_name, &e.user_name, &e.service_principal_name)
+}
+
+pub(crate) fn principal_of_request(e: &AccessControlRequest) -> String {
+    principal_label(&e.group_name, &e.user_name, &e.service_principal_name)
 }
 
 fn request_for(principal: &Principal, level: &str) -> AccessControlRequest {

@@ -483,16 +483,6 @@ pub enum Apply {
     Enforce,
 }
 
-fn touches_access(change: &Change) -> bool {
-    match change {
-        Change::PatchConf(writes) => writes.iter().any(|w| w.key == ip_access_lists::ENABLE_KEY),
-        Change::CreateIpAccessList { .. }
-        | Change::ReplaceIpAccessList { .. }
-        | Change::DeleteIpAccessList { .. } => true,
-        _ => false,
-    }
-}
-
 /// Step 6: executes the allowed Enforce-mode actions in order. After an access change fails, the
 /// access changes after it are not attempted: the guard judged them on a state that now will not
 /// exist.
@@ -510,7 +500,7 @@ pub async fn apply(connections: &Connections, guarded: &[Guarded]) -> Vec<Remedi
                 reason: blocked.reason.into(),
                 message: blocked.message.clone(),
             }
-        } else if access_failed && touches_access(&g.action.change) {
+        } else if access_failed && ip_access_lists::touches_access(&g.action.change) {
             Outcome::Blocked {
                 reason: "DependsOnFailedAction".into(),
                 message: "an earlier IP access change failed; not attempted so that no \
@@ -527,7 +517,7 @@ pub async fn apply(connections: &Connections, guarded: &[Guarded]) -> Vec<Remedi
                 Err(e) => Outcome::Failed(e.to_string()),
             }
         };
-        if outcome != Outcome::Applied && touches_access(&g.action.change) {
+        if outcome != Outcome::Applied && ip_access_lists::touches_access(&g.action.change) {
             access_failed = true;
         }
         match &outcome {
@@ -782,43 +772,7 @@ pub async fn reconcile(target: &Target, connections: &Connections, apply_mode: A
     } else {
         let reread = Families::touched_by(&applied).intersect(families);
         let fresh = observe(target, connections, &conf, reread).await;
-        let merged = Observed {
-            conf: if reread.conf {
-                fresh.conf
-            } else {
-                observed.conf.clone()
-            },
-            ip_access_lists: if reread.ip_access_lists {
-                fresh.ip_access_lists
-            } else {
-                observed.ip_access_lists.clone()
-            },
-            token_permissions: if reread.token_permissions {
-                fresh.token_permissions
-            } else {
-                observed.token_permissions.clone()
-            },
-            tokens: if reread.tokens {
-                fresh.tokens
-            } else {
-                observed.tokens.clone()
-            },
-            settings: if reread.settings {
-                fresh.settings
-            } else {
-                observed.settings.clone()
-            },
-            secret_scopes: if reread.secret_scopes {
-                fresh.secret_scopes
-            } else {
-                observed.secret_scopes.clone()
-            },
-            azure: if reread.azure {
-                fresh.azure
-            } else {
-                observed.azure.clone()
-            },
-        };
+        let merged = observed.overlaid_with(fresh);
         evaluate(target, &conf, &merged, ctx)
     };
     let observed_before: BTreeMap<String, Option<String>> = before
