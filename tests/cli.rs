@@ -217,3 +217,64 @@ fn missing_credentials_and_bad_files_exit_1_with_a_reason() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("does not exist"));
 }
+
+/// The README's first command: the demo finds and fixes drift, prints the Audit plan, and logs
+/// each remediation once as a JSON line with the control, desired and observed values.
+#[test]
+fn demo_fixes_drift_and_logs_remediations_as_json() {
+    let out = Command::new(BIN)
+        .args(["--log-format", "json", "demo", "--once"])
+        .env("RUST_LOG", "brickwarden=info")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run brickwarden demo");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_no_secrets(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "data-platform/analytics-prod",
+        "Remediated",
+        "Audit mode: nothing was changed. Enforce would run:",
+        "NotApplicable",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    let summary = stdout.lines().last().expect("a summary line");
+    let applied: u32 = summary
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .expect("count of remediations");
+    assert!(applied > 0, "{summary}");
+
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"))
+        })
+        .collect();
+    let remediated: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "remediated")
+        .collect();
+    assert!(!remediated.is_empty(), "{lines:#?}");
+    let export = remediated
+        .iter()
+        .find(|l| l["control"] == "workspaceConf/enableExportNotebook")
+        .expect("the exportNotebook remediation is logged");
+    assert_eq!(
+        (export["desired"].as_str(), export["observed"].as_str()),
+        (Some("false"), Some("true"))
+    );
+    // Two Enforce workspaces fix exportNotebook: logged once each, the Audit one not at all.
+    let export_lines = remediated
+        .iter()
+        .filter(|l| l["control"] == "workspaceConf/enableExportNotebook")
+        .count();
+    assert_eq!(export_lines, 2, "{remediated:#?}");
+}
