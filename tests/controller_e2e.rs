@@ -969,6 +969,17 @@ fn leader_election_hands_over() {
     // The holder stays put while it renews.
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(lease_holder(ns, lease).as_deref(), Some(holder.as_str()));
+    // Only the Lease holder reconciles and writes: the follower has done neither.
+    assert!(
+        !follower_metrics.contains("brickwarden_api_requests_total")
+            && !follower_metrics.contains("brickwarden_remediations_total"),
+        "a follower makes no API calls:\n{follower_metrics}"
+    );
+    let follower_logs = replicas[follower].logs();
+    assert!(
+        !follower_logs.contains("reconciled") && !follower_logs.contains("remediated"),
+        "a follower does not reconcile:\n{follower_logs}"
+    );
 
     // SIGKILL the leader: the follower takes over and remediates new drift.
     let killed_at = Instant::now();

@@ -185,3 +185,57 @@ impl DatabricksWorkspaceSpec {
             .unwrap_or(DEFAULT_RESYNC_INTERVAL)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace(
+        suspend: bool,
+        annotation: Option<&str>,
+        resync: Option<&str>,
+    ) -> DatabricksWorkspace {
+        let mut ws = DatabricksWorkspace::new(
+            "w",
+            DatabricksWorkspaceSpec {
+                host: "https://h".into(),
+                azure_resource_id: None,
+                auth: WorkspaceAuth::default(),
+                baseline_ref: None,
+                mode: Mode::Enforce,
+                resync_interval: resync.map(str::to_string),
+                suspend,
+                policy: None,
+            },
+        );
+        if let Some(value) = annotation {
+            ws.metadata.annotations =
+                Some([(SUSPEND_ANNOTATION.to_string(), value.to_string())].into());
+        }
+        ws
+    }
+
+    #[test]
+    fn suspended_by_spec_or_annotation() {
+        assert!(!workspace(false, None, None).is_suspended());
+        assert!(workspace(true, None, None).is_suspended());
+        assert!(workspace(false, Some("true"), None).is_suspended());
+        assert!(!workspace(false, Some("false"), None).is_suspended());
+    }
+
+    #[test]
+    fn resync_interval_parses_with_a_default() {
+        let interval = |s| workspace(false, None, s).spec.resync_interval();
+        assert_eq!(interval(None), DEFAULT_RESYNC_INTERVAL);
+        assert_eq!(interval(Some("30s")), std::time::Duration::from_secs(30));
+        assert_eq!(
+            interval(Some("1h30m")),
+            std::time::Duration::from_secs(5400)
+        );
+        assert_eq!(
+            interval(Some("0s")),
+            DEFAULT_RESYNC_INTERVAL,
+            "zero would spin"
+        );
+    }
+}
