@@ -17,7 +17,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::api::ControlState;
-use crate::clients::RequestObserver;
+use crate::clients::{RequestLabels, RequestObserver};
 use crate::engine::Report;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
@@ -67,6 +67,8 @@ pub struct ReconcileErrorLabels {
 pub struct ApiLabels {
     /// `databricks`, `arm`, `entra` or `databricks-oidc`.
     pub service: String,
+    /// The workspace (or cloud endpoint) host the request went to.
+    pub host: String,
     /// A path template, e.g. `/api/2.0/ip-access-lists/{list_id}`.
     pub endpoint: String,
     /// The HTTP status, or `error` when no response arrived.
@@ -82,6 +84,7 @@ pub struct ApiEndpointLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiRetryLabels {
     pub service: String,
+    pub host: String,
     pub endpoint: String,
     pub reason: String,
 }
@@ -292,14 +295,18 @@ impl Metrics {
         self.workspace_ready
             .get_or_create(&ws)
             .set(i64::from(ready));
+        let errors = |reason: &str| ReconcileErrorLabels {
+            namespace: namespace.into(),
+            workspace: workspace.into(),
+            reason: reason.into(),
+        };
+        // Every reason's counter exists from the first pass, at 0: `increase()` then sees a
+        // workspace's very first failure instead of a series born at 1.
+        for known in crate::api::not_ready::ALL {
+            drop(self.reconcile_errors.get_or_create(&errors(known)));
+        }
         if !ready {
-            self.reconcile_errors
-                .get_or_create(&ReconcileErrorLabels {
-                    namespace: namespace.into(),
-                    workspace: workspace.into(),
-                    reason: reason.into(),
-                })
-                .inc();
+            self.reconcile_errors.get_or_create(&errors(reason)).inc();
         }
     }
 
@@ -308,6 +315,7 @@ impl Metrics {
         self.reported_controls.lock().expect("metrics lock").clear();
         self.control_drift.clear();
         self.workspace_controls.clear();
+        self.reconcile_errors.clear();
         self.compliance_ratio.clear();
         self.last_success.clear();
         self.workspace_ready.clear();
@@ -343,6 +351,13 @@ impl Metrics {
                 state: state.as_str().into(),
             });
         }
+        for reason in crate::api::not_ready::ALL {
+            self.reconcile_errors.remove(&ReconcileErrorLabels {
+                namespace: namespace.into(),
+                workspace: workspace.into(),
+                reason: reason.into(),
+            });
+        }
         self.compliance_ratio.remove(&ws);
         self.last_success.remove(&ws);
         self.workspace_ready.remove(&ws);
@@ -350,35 +365,70 @@ impl Metrics {
 }
 
 impl RequestObserver for Metrics {
-    fn on_response(
-        &self,
-        service: &'static str,
-        endpoint: &'static str,
-        status: Option<u16>,
-        elapsed: Duration,
-    ) {
+    fn on_response(&self, request: RequestLabels<'_>, status: Option<u16>, elapsed: Duration) {
         self.api_requests
             .get_or_create(&ApiLabels {
-                service: service.into(),
-                endpoint: endpoint.into(),
+                service: request.service.into(),
+                host: request.host.into(),
+                endpoint: request.endpoint.into(),
                 status: status.map_or_else(|| "error".to_string(), |s| s.to_string()),
             })
             .inc();
         self.api_request_duration
             .get_or_create(&ApiEndpointLabels {
-                service: service.into(),
-                endpoint: endpoint.into(),
+                service: request.service.into(),
+                endpoint: request.endpoint.into(),
             })
             .observe(elapsed.as_secs_f64());
     }
 
-    fn on_retry(&self, service: &'static str, endpoint: &'static str, reason: &str) {
+    fn on_retry(&self, request: RequestLabels<'_>, reason: &str) {
         self.api_retries
             .get_or_create(&ApiRetryLabels {
-                service: service.into(),
-                endpoint: endpoint.into(),
+                service: request.service.into(),
+                host: request.host.into(),
+                endpoint: request.endpoint.into(),
                 reason: reason.into(),
             })
             .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_counters_start_at_zero_and_leave_with_the_workspace() {
+        let metrics = Metrics::new();
+        metrics.record_ready("ns", "ws", true, "Reconciled");
+        let text = metrics.encode();
+        for reason in crate::api::not_ready::ALL {
+            let series = format!(
+                "brickwarden_reconcile_errors_total{{namespace=\"ns\",workspace=\"ws\",reason=\"{reason}\"}} 0"
+            );
+            assert!(text.contains(&series), "{series} in:\n{text}");
+        }
+        metrics.record_ready("ns", "ws", false, "SecretNotFound");
+        assert!(metrics.encode().contains("reason=\"SecretNotFound\"} 1"));
+
+        metrics.forget_workspace("ns", "ws");
+        let text = metrics.encode();
+        assert!(!text.contains("workspace=\"ws\""), "{text}");
+    }
+
+    #[test]
+    fn api_requests_are_labelled_with_the_host() {
+        let metrics = Metrics::new();
+        let request = RequestLabels {
+            service: "databricks",
+            host: "adb-1.7.azuredatabricks.net",
+            endpoint: "/api/2.0/workspace-conf",
+        };
+        metrics.on_response(request, Some(429), Duration::from_millis(5));
+        metrics.on_retry(request, "status 429");
+        let text = metrics.encode();
+        assert!(text.contains("brickwarden_api_requests_total{service=\"databricks\",host=\"adb-1.7.azuredatabricks.net\",endpoint=\"/api/2.0/workspace-conf\",status=\"429\"} 1"), "{text}");
+        assert!(text.contains("brickwarden_api_retries_total{service=\"databricks\",host=\"adb-1.7.azuredatabricks.net\""), "{text}");
     }
 }

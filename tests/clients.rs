@@ -14,8 +14,8 @@ use brickwarden::clients::databricks::{
     SettingType, SettingValue, UpdateIpAccessList,
 };
 use brickwarden::clients::{
-    ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RequestObserver,
-    RetryPolicy, install_crypto_provider,
+    ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RequestLabels,
+    RequestObserver, RetryPolicy, install_crypto_provider,
 };
 use brickwarden::emulator::{Emulator, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
@@ -40,24 +40,22 @@ struct Recorder {
 }
 
 impl RequestObserver for Recorder {
-    fn on_response(
-        &self,
-        service: &'static str,
-        endpoint: &'static str,
-        status: Option<u16>,
-        _elapsed: Duration,
-    ) {
+    fn on_response(&self, request: RequestLabels<'_>, status: Option<u16>, _elapsed: Duration) {
+        assert_eq!(
+            request.host, "127.0.0.1",
+            "the emulator's host is the label"
+        );
         self.responses
             .lock()
             .unwrap()
-            .push((service, endpoint, status));
+            .push((request.service, request.endpoint, status));
     }
 
-    fn on_retry(&self, service: &'static str, endpoint: &'static str, reason: &str) {
+    fn on_retry(&self, request: RequestLabels<'_>, reason: &str) {
         self.retries
             .lock()
             .unwrap()
-            .push((service, endpoint, reason.to_string()));
+            .push((request.service, request.endpoint, reason.to_string()));
     }
 }
 

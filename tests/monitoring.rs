@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use brickwarden::api::ControlState;
-use brickwarden::clients::RequestObserver;
+use brickwarden::clients::{RequestLabels, RequestObserver};
 use brickwarden::controls::ControlResult;
 use brickwarden::engine::{Outcome, Remediation, Report};
 use brickwarden::metrics::Metrics;
@@ -301,14 +301,19 @@ fn exported_metric_names() -> BTreeSet<String> {
     metrics.record_ready("data-platform", "analytics-prod", true, "Reconciled");
     metrics.record_ready("data-platform", "finance", false, "AuthenticationFailed");
     metrics.set_leader(true);
-    metrics.on_response(
-        "databricks",
-        "/api/2.0/workspace-conf",
-        Some(429),
-        Duration::from_millis(35),
-    );
-    metrics.on_response("entra", "/{tenant}/oauth2/v2.0/token", None, Duration::ZERO);
-    metrics.on_retry("databricks", "/api/2.0/workspace-conf", "status 429");
+    let conf = RequestLabels {
+        service: "databricks",
+        host: "adb-1234567890123456.7.azuredatabricks.net",
+        endpoint: "/api/2.0/workspace-conf",
+    };
+    let token = RequestLabels {
+        service: "entra",
+        host: "login.microsoftonline.com",
+        endpoint: "/{tenant}/oauth2/v2.0/token",
+    };
+    metrics.on_response(conf, Some(429), Duration::from_millis(35));
+    metrics.on_response(token, None, Duration::ZERO);
+    metrics.on_retry(conf, "status 429");
 
     let exposition = metrics.encode();
     let mut families = BTreeSet::new();

@@ -27,6 +27,25 @@ pub struct DatabricksWorkspaceStatus {
     pub planned_actions: Vec<String>,
 }
 
+/// The reasons of `Ready=False`: what a workspace needs before it can be reconciled. They are
+/// part of the contract (docs/troubleshooting.md, alerts), so they are named once, here.
+pub mod not_ready {
+    pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
+    pub const SECRET_KEY_MISSING: &str = "SecretKeyMissing";
+    pub const BASELINE_NOT_FOUND: &str = "BaselineNotFound";
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
+    pub const READ_FAILED: &str = "ReadFailed";
+    pub const ALL: [&str; 6] = [
+        SECRET_NOT_FOUND,
+        SECRET_KEY_MISSING,
+        BASELINE_NOT_FOUND,
+        INVALID_SPEC,
+        AUTHENTICATION_FAILED,
+        READ_FAILED,
+    ];
+}
+
 /// The outcome of one control.
 #[derive(
     Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,

@@ -56,18 +56,21 @@ pub fn install_crypto_provider() {
 /// cardinality stays bounded.
 pub trait RequestObserver: Send + Sync + 'static {
     /// One attempt finished: `status` is `None` when no response arrived (timeout, transport).
-    fn on_response(
-        &self,
-        service: &'static str,
-        endpoint: &'static str,
-        status: Option<u16>,
-        elapsed: Duration,
-    );
+    fn on_response(&self, request: RequestLabels<'_>, status: Option<u16>, elapsed: Duration);
 
     /// An attempt failed and another one follows; `reason` is e.g. `status 429` or `timeout`.
-    fn on_retry(&self, service: &'static str, endpoint: &'static str, reason: &str) {
-        let _ = (service, endpoint, reason);
+    fn on_retry(&self, request: RequestLabels<'_>, reason: &str) {
+        let _ = (request, reason);
     }
+}
+
+/// What an observation is about: the service, the host it was sent to (which workspace or
+/// cloud endpoint) and the endpoint template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestLabels<'a> {
+    pub service: &'static str,
+    pub host: &'a str,
+    pub endpoint: &'static str,
 }
 
 /// Observer that records nothing.
@@ -75,7 +78,7 @@ pub trait RequestObserver: Send + Sync + 'static {
 pub struct NoopObserver;
 
 impl RequestObserver for NoopObserver {
-    fn on_response(&self, _: &'static str, _: &'static str, _: Option<u16>, _: Duration) {}
+    fn on_response(&self, _: RequestLabels<'_>, _: Option<u16>, _: Duration) {}
 }
 
 /// When and how long to retry.
@@ -508,7 +511,7 @@ impl HttpClient {
                 self.inner
                     .options
                     .observer
-                    .on_retry(self.inner.service, template, &reason);
+                    .on_retry(self.labels(template), &reason);
             })
             .await
     }
@@ -516,6 +519,14 @@ impl HttpClient {
     /// Sends the request and decodes a JSON response.
     pub async fn send_json<T: DeserializeOwned>(&self, spec: RequestSpec) -> Result<T, ApiError> {
         self.send(spec).await?.json()
+    }
+
+    fn labels(&self, endpoint: &'static str) -> RequestLabels<'_> {
+        RequestLabels {
+            service: self.inner.service,
+            host: self.inner.base_url.host_str().unwrap_or_default(),
+            endpoint,
+        }
     }
 
     fn target_url(&self, spec: &RequestSpec) -> Result<Url, ApiError> {
@@ -551,8 +562,7 @@ impl HttpClient {
                 if is_own(&e, self.inner.service) && e.is_unauthenticated() =>
             {
                 self.inner.options.observer.on_retry(
-                    self.inner.service,
-                    spec.endpoint.template,
+                    self.labels(spec.endpoint.template),
                     "unauthorized: refreshing token",
                 );
                 self.inner.authorizer.invalidate(generation).await;
@@ -587,7 +597,7 @@ impl HttpClient {
         self.inner
             .options
             .observer
-            .on_response(service, template, status, elapsed);
+            .on_response(self.labels(template), status, elapsed);
         tracing::debug!(
             service,
             method = %spec.method,

@@ -18,7 +18,7 @@ pub use auth::{Credential, TokenProvider};
 pub use databricks::DatabricksClient;
 pub use error::ApiError;
 pub use http::{
-    HttpClient, HttpOptions, NoopObserver, RateLimit, RequestObserver, RetryPolicy,
+    HttpClient, HttpOptions, NoopObserver, RateLimit, RequestLabels, RequestObserver, RetryPolicy,
     install_crypto_provider,
 };
 

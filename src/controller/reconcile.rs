@@ -21,7 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::{Instrument, info, info_span, warn};
 
 use super::status::{self, NotReady};
-use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline};
+use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline, not_ready};
 use crate::clients::ClientOptions;
 use crate::engine::{self, Apply, Connections, Outcome, credentials};
 use crate::metrics::Metrics;
@@ -129,7 +129,7 @@ impl Context {
                 credentials::connect(&ws.spec, credential, &self.options, &self.arm_url)
             })
             .map_err(|e| NotReady {
-                reason: "InvalidSpec",
+                reason: not_ready::INVALID_SPEC,
                 message: e.to_string(),
             })?;
         self.connections
@@ -191,7 +191,7 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
                 ctx,
                 &api,
                 NotReady {
-                    reason: "InvalidSpec",
+                    reason: not_ready::INVALID_SPEC,
                     message,
                 },
             )
@@ -241,7 +241,7 @@ async fn load_inputs(
             Some(b) => Some(b.spec.policy),
             None => {
                 return Ok(Err(NotReady {
-                    reason: "BaselineNotFound",
+                    reason: not_ready::BASELINE_NOT_FOUND,
                     message: format!(
                         "SecurityBaseline {name:?} does not exist: create it or fix spec.baselineRef"
                     ),
@@ -258,7 +258,7 @@ async fn load_inputs(
         {
             None => {
                 return Ok(Err(NotReady {
-                    reason: "SecretNotFound",
+                    reason: not_ready::SECRET_NOT_FOUND,
                     message: format!(
                         "Secret {namespace}/{} does not exist: create it with key {:?}",
                         r.name, r.key
@@ -283,7 +283,7 @@ async fn load_inputs(
                     Some(v) => Some(SecretString::from(v)),
                     None => {
                         return Ok(Err(NotReady {
-                            reason: "SecretKeyMissing",
+                            reason: not_ready::SECRET_KEY_MISSING,
                             message: format!(
                                 "Secret {namespace}/{} has no non-empty key {:?}",
                                 r.name, r.key

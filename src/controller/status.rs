@@ -3,7 +3,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::api::{ControlState, DatabricksWorkspaceStatus};
+use crate::api::{ControlState, DatabricksWorkspaceStatus, not_ready};
 use crate::engine::Report;
 
 pub const READY: &str = "Ready";
@@ -59,7 +59,7 @@ pub fn reconciled(
             &old.conditions,
             READY,
             false,
-            "AuthenticationFailed",
+            not_ready::AUTHENTICATION_FAILED,
             "every read was refused: check the credentials in spec.auth and their Secret".into(),
             generation,
             &now,
@@ -74,7 +74,7 @@ pub fn reconciled(
             &old.conditions,
             READY,
             false,
-            "ReadFailed",
+            not_ready::READ_FAILED,
             format!("no API family could be read; first error: {first}"),
             generation,
             &now,
