@@ -333,12 +333,24 @@ async fn additive_never_deletes_undeclared_lists() {
 #[tokio::test]
 async fn token_revocation_is_opt_in_and_exact() {
     let emulator = emulator().await;
-    let forever = client(&emulator, "ws-2")
-        .create_token(Some("forever"), None)
+    // Tokens of another identity (a service principal using OAuth) ...
+    let other = DatabricksClient::new(
+        Url::parse(&emulator.workspace_url("ws-2")).unwrap(),
+        Credential::DatabricksOAuth {
+            client_id: "etl-pipeline".into(),
+            client_secret: SecretString::from("emulator-secret"),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let forever = other.create_token(Some("forever"), None).await.unwrap();
+    let bounded = other
+        .create_token(Some("bounded"), Some(std::time::Duration::from_secs(3600)))
         .await
         .unwrap();
-    let bounded = client(&emulator, "ws-2")
-        .create_token(Some("bounded"), Some(std::time::Duration::from_secs(3600)))
+    // ... and one of brickwarden's own identity, which it never revokes.
+    let own = client(&emulator, "ws-2")
+        .create_token(Some("brickwarden"), None)
         .await
         .unwrap();
     let keep_all = json!({"tokens": {"maxLifetimeDays": 90}});
@@ -368,6 +380,23 @@ async fn token_revocation_is_opt_in_and_exact() {
     let live = emulator.state("ws-2").unwrap().to_string();
     assert!(!live.contains(&forever.token_info.token_id));
     assert!(live.contains(&bounded.token_info.token_id));
+    assert!(
+        live.contains(&own.token_info.token_id),
+        "brickwarden's own token is kept"
+    );
+    let revoke_control = report
+        .controls
+        .iter()
+        .find(|c| c.id == "tokens/revoke")
+        .unwrap();
+    assert!(
+        revoke_control
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("own identity"),
+        "{revoke_control:?}"
+    );
 }
 
 #[tokio::test]

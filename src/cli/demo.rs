@@ -132,7 +132,7 @@ fn embedded_examples(emulator: &Emulator) -> anyhow::Result<Inputs> {
 }
 
 /// Drift beyond a new workspace's insecure defaults, made through the normal API: a stray
-/// IP access list on ws-1 and a token that never expires on ws-2.
+/// IP access list on ws-1 and a service principal's token that never expires on ws-2.
 async fn drift(
     emulator: &Emulator,
     config: &EmulatorConfig,
@@ -152,9 +152,18 @@ async fn drift(
             ip_addresses: vec!["0.0.0.0/0".into()],
         })
         .await?;
-    client("ws-2")?
-        .create_token(Some("notebook automation"), None)
-        .await?;
+    // A service principal's token that never expires (brickwarden's own tokens are never
+    // revoked, so the drift comes from another identity).
+    DatabricksClient::new(
+        Url::parse(&emulator.workspace_url("ws-2"))?,
+        Credential::DatabricksOAuth {
+            client_id: "notebook-automation".into(),
+            client_secret: SecretString::from(config.client_secret.clone()),
+        },
+        options.clone(),
+    )?
+    .create_token(Some("notebook automation"), None)
+    .await?;
     Ok(())
 }
 

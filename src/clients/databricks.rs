@@ -26,6 +26,7 @@ const WORKSPACE_CONF: &str = "/api/2.0/workspace-conf";
 const TOKENS: &str = "/api/2.0/token-management/tokens";
 const TOKEN: &str = "/api/2.0/token-management/tokens/{token_id}";
 const TOKEN_CREATE: &str = "/api/2.0/token/create";
+const TOKEN_LIST: &str = "/api/2.0/token/list";
 const TOKEN_PERMISSIONS: &str = "/api/2.0/permissions/authorization/tokens";
 const SETTING: &str = "/api/2.0/settings/types/{setting_type}/names/default";
 const SECRET_SCOPES: &str = "/api/2.0/secrets/scopes/list";
@@ -688,6 +689,17 @@ impl DatabricksClient {
             .send_json::<TokenInfosResponse>(spec)
             .await?
             .token_infos)
+    }
+
+    /// The caller's own tokens (`GET /api/2.0/token/list`): those of brickwarden's identity.
+    pub async fn list_own_tokens(&self) -> Result<Vec<PublicTokenInfo>, ApiError> {
+        #[derive(Deserialize)]
+        struct OwnTokens {
+            #[serde(default)]
+            token_infos: Vec<PublicTokenInfo>,
+        }
+        let spec = RequestSpec::get(Endpoint::new(TOKEN_LIST, &[]));
+        Ok(self.send_json::<OwnTokens>(spec).await?.token_infos)
     }
 
     pub async fn delete_token(&self, token_id: &str) -> Result<(), ApiError> {

@@ -20,8 +20,7 @@ use std::collections::BTreeMap;
 use crate::api::{ControlState, Mode};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
-    AccessControlRequest, AclPermission, IpAccessList, ListType, Setting, TokenInfo,
-    TokenPermissions,
+    AccessControlRequest, AclPermission, IpAccessList, ListType, Setting, TokenPermissions,
 };
 
 /// The evaluation of one control.
@@ -152,7 +151,7 @@ pub struct Observed {
     pub ip_access_lists: Read<Vec<IpAccessList>>,
     pub token_permissions: Read<TokenPermissions>,
     /// Read only when a revocation rule is on.
-    pub tokens: Read<Vec<TokenInfo>>,
+    pub tokens: Read<tokens::TokenInventory>,
     /// One GET per declared setting, each with its own result.
     pub settings: Option<settings::SettingsRead>,
     /// The scope list and the ACLs of each declared scope.

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use super::{Action, Change, ConfControl, ControlResult, Read, Step, family_mode};
 use crate::api::{ControlState, Management, Mode, Principal, TokensPolicy};
+use crate::clients::ApiError;
 use crate::clients::databricks::{
-    AccessControlRequest, AccessControlResponse, TokenInfo, TokenPermissions,
+    AccessControlRequest, AccessControlResponse, DatabricksClient, TokenInfo, TokenPermissions,
 };
 
 pub const CAN_USE: &str = "CAN_USE";
@@ -36,6 +37,24 @@ pub fn conf_controls(policy: &TokensPolicy, workspace_mode: Mode) -> Vec<ConfCon
         step: Step::Configure,
     });
     enabled.into_iter().chain(lifetime).collect()
+}
+
+/// Every token of the workspace, and which of them belong to brickwarden's own identity.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenInventory {
+    pub tokens: Vec<TokenInfo>,
+    /// Ids of the caller's own tokens: never revoked, since one of them may be the very token
+    /// brickwarden authenticates with.
+    pub own: BTreeSet<String>,
+}
+
+/// All tokens and the caller's own, read together (only when a revocation rule is on).
+pub async fn observe(client: &DatabricksClient) -> Result<TokenInventory, ApiError> {
+    let (tokens, own) = tokio::try_join!(client.list_tokens(), client.list_own_tokens())?;
+    Ok(TokenInventory {
+        tokens,
+        own: own.into_iter().map(|t| t.token_id).collect(),
+    })
 }
 
 pub fn reads_permissions(policy: &TokensPolicy) -> bool {
@@ -112,7 +131,7 @@ fn join(set: &BTreeSet<String>) -> String {
 pub fn evaluate(
     policy: &TokensPolicy,
     permissions: &Read<TokenPermissions>,
-    tokens: &Read<Vec<TokenInfo>>,
+    tokens: &Read<TokenInventory>,
     now_ms: i64,
 ) -> Vec<ControlResult> {
     let mut results = Vec::new();
@@ -164,7 +183,16 @@ pub fn evaluate(
                             .join(", ")
                     )
                 };
-                Some(ControlResult::compare(REVOKE_ID, "none", observed))
+                let kept = kept_own(policy, live, now_ms);
+                let result = ControlResult::compare(REVOKE_ID, "none", observed);
+                Some(if kept == 0 {
+                    result
+                } else {
+                    result.with_message(format!(
+                        "{kept} token(s) of brickwarden's own identity match a rule and are kept: \
+                         one may be the token it authenticates with"
+                    ))
+                })
             }
         };
         results.extend(result.map(|r| {
@@ -174,16 +202,36 @@ pub fn evaluate(
     results
 }
 
-/// Tokens an opted-in revocation rule applies to, with the rule.
+/// Tokens an opted-in revocation rule applies to, with the rule, except brickwarden's own.
 fn revocable<'a>(
     policy: &TokensPolicy,
-    tokens: &'a [TokenInfo],
+    inventory: &'a TokenInventory,
+    now_ms: i64,
+) -> Vec<(&'a TokenInfo, String)> {
+    matching(policy, inventory, now_ms)
+        .into_iter()
+        .filter(|(token, _)| !inventory.own.contains(&token.token_id))
+        .collect()
+}
+
+/// How many of brickwarden's own tokens a rule matches (and the guard keeps).
+fn kept_own(policy: &TokensPolicy, inventory: &TokenInventory, now_ms: i64) -> usize {
+    matching(policy, inventory, now_ms)
+        .iter()
+        .filter(|(token, _)| inventory.own.contains(&token.token_id))
+        .count()
+}
+
+fn matching<'a>(
+    policy: &TokensPolicy,
+    inventory: &'a TokenInventory,
     now_ms: i64,
 ) -> Vec<(&'a TokenInfo, String)> {
     let Some(rules) = &policy.revoke else {
         return Vec::new();
     };
-    tokens
+    inventory
+        .tokens
         .iter()
         .filter_map(|token| {
             let never_expires = token.expiry_time.is_none_or(|e| e < 0);
@@ -204,7 +252,7 @@ pub fn plan(
     policy: &TokensPolicy,
     workspace_mode: Mode,
     permissions: &Read<TokenPermissions>,
-    tokens: &Read<Vec<TokenInfo>>,
+    tokens: &Read<TokenInventory>,
     results: &[ControlResult],
     now_ms: i64,
 ) -> Vec<Action> {
@@ -399,11 +447,14 @@ mod tests {
     #[test]
     fn revocation_rules_are_opt_in_and_precise() {
         let now = 1_000 * DAY_MS;
-        let tokens = Some(Ok(vec![
-            token("forever", 1, -1, now),
-            token("old", 100, now + DAY_MS, now),
-            token("fresh", 10, now + DAY_MS, now),
-        ]));
+        let tokens = Some(Ok(TokenInventory {
+            tokens: vec![
+                token("forever", 1, -1, now),
+                token("old", 100, now + DAY_MS, now),
+                token("fresh", 10, now + DAY_MS, now),
+            ],
+            own: BTreeSet::new(),
+        }));
         let table = [
             (false, false, vec![]),
             (true, false, vec!["forever"]),
@@ -434,5 +485,44 @@ mod tests {
             );
             assert!(actions.iter().all(|a| a.step == Step::Revoke));
         }
+    }
+
+    #[test]
+    fn brickwarden_never_revokes_its_own_tokens() {
+        let now = 1_000 * DAY_MS;
+        let tokens = Some(Ok(TokenInventory {
+            tokens: vec![token("mine", 1, -1, now), token("theirs", 1, -1, now)],
+            own: BTreeSet::from(["mine".to_string()]),
+        }));
+        let p = TokensPolicy {
+            revoke: Some(TokenRevocation {
+                without_expiry: true,
+                older_than_max_lifetime: false,
+            }),
+            ..Default::default()
+        };
+        let results = evaluate(&p, &None, &tokens, now);
+        assert_eq!(results[0].state, ControlState::Drifted);
+        assert!(
+            results[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("1 token(s) of brickwarden's own identity")
+        );
+        let actions = plan(&p, Mode::Enforce, &None, &tokens, &results, now);
+        assert_eq!(actions.len(), 1);
+        assert!(
+            matches!(&actions[0].change, Change::RevokeToken { token_id, .. } if token_id == "theirs")
+        );
+
+        // Only its own tokens left: compliant, with the reason they stay.
+        let only_mine = Some(Ok(TokenInventory {
+            tokens: vec![token("mine", 1, -1, now)],
+            own: BTreeSet::from(["mine".to_string()]),
+        }));
+        let results = evaluate(&p, &None, &only_mine, now);
+        assert_eq!(results[0].state, ControlState::Compliant);
+        assert!(results[0].message.is_some());
     }
 }

@@ -180,7 +180,7 @@ pub async fn observe(
         },
         async {
             if families.tokens {
-                read(client.list_tokens().await)
+                read(tokens::observe(client).await)
             } else {
                 None
             }
@@ -691,10 +691,12 @@ pub fn conclude(
                 if reread.state == ControlState::Compliant {
                     let mut remediated = (*reread).clone();
                     remediated.state = ControlState::Remediated;
-                    remediated.message = Some(format!(
-                        "remediated: {}",
-                        describe_for(&actions, &result.id)
-                    ));
+                    let done = format!("remediated: {}", describe_for(&actions, &result.id));
+                    // What the control still has to say (e.g. tokens it deliberately kept) stays.
+                    remediated.message = Some(match &reread.message {
+                        Some(note) => format!("{done}; {note}"),
+                        None => done,
+                    });
                     return remediated;
                 }
                 // The pass itself can make a control moot (IP access lists once the workspace
