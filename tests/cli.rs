@@ -157,7 +157,12 @@ fn plan_reports_drift_as_json_apply_fixes_it() {
         .collect();
     assert!(writes.is_empty(), "plan never writes: {writes:?}");
 
-    let apply = brickwarden(&emulator.base, &["apply", "-f", files], true);
+    // The emulator is on loopback: this machine reaches it privately.
+    let apply = brickwarden(
+        &emulator.base,
+        &["apply", "--private-network", "-f", files],
+        true,
+    );
     assert_no_secrets(&apply);
     assert_eq!(
         apply.status.code(),
@@ -171,7 +176,7 @@ fn plan_reports_drift_as_json_apply_fixes_it() {
         dir.path().join("analytics-prod.yaml"),
         dir.path().join("finance.yaml"),
     ];
-    let args: Vec<&str> = ["plan"]
+    let args: Vec<&str> = ["plan", "--private-network"]
         .into_iter()
         .chain(enforced.iter().flat_map(|p| ["-f", p.to_str().unwrap()]))
         .collect();

@@ -980,6 +980,7 @@ logLevel: debug
 controller:
   selector: shard=a
   egressAddresses: [203.0.113.7, 198.51.100.0/24]
+  privateNetwork: true
 serviceAccount:
   annotations:
     azure.workload.identity/client-id: 00000000-0000-0000-0000-000000000001
@@ -1103,6 +1104,7 @@ fn chart_renders_objects_the_apiserver_accepts() {
             "--log-format=text",
             "--selector=shard=a",
             "--egress-addresses=203.0.113.7,198.51.100.0/24",
+            "--private-network",
         ],
     );
     let pod = &dep["spec"]["template"];

@@ -44,6 +44,7 @@ fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
             &protected.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         )
         .unwrap(),
+        private_network: false,
     }
 }
 

@@ -103,7 +103,13 @@ impl Harness {
             credential_for(&spec.auth, Some(SecretString::from(secret)), None, "test").unwrap();
         let arm = Url::parse(&self.emulator.arm_url()).unwrap();
         let connections = connect(&spec, credential, &self.options(), &arm).unwrap();
-        let target = engine::target_for(&spec, None, &[]).unwrap();
+        // These tests reach the emulator as if over Private Link (see
+        // `disabling_public_access_needs_private_network` for the other case).
+        let reach = engine::Reach {
+            egress: Vec::new(),
+            private_network: true,
+        };
+        let target = engine::target_for(&spec, None, &reach).unwrap();
         (target, connections)
     }
 
@@ -722,4 +728,33 @@ async fn azure_controls_need_an_entra_identity() {
     let c = control(&report, "azure/noPublicIp");
     assert_eq!(c.state, ControlState::NotApplicable);
     assert!(c.message.as_deref().unwrap().contains("azureResourceId"));
+}
+
+/// Without Private Link, closing public network access would cut brickwarden off: that change
+/// is blocked, and the No Public IP fix still goes through on its own.
+#[tokio::test]
+async fn disabling_public_access_needs_private_network() {
+    let h = start().await;
+    let (mut target, connections) =
+        h.connect(h.spec("ws-1", Auth::EntraSecret, true, azure_policy()));
+    target.private_network = false;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(
+        state_of(&report, "azure/noPublicIp"),
+        ControlState::Remediated
+    );
+    let access = control(&report, "azure/publicNetworkAccess");
+    assert_eq!(access.state, ControlState::Failed, "{access:?}");
+    assert_eq!(access.reason.as_deref(), Some("RemediationBlocked"));
+    assert!(
+        access.message.as_deref().unwrap().contains("Private Link"),
+        "{access:?}"
+    );
+    let state = h.state("ws-1").await;
+    let props = &state["arm"]["properties"];
+    assert_eq!(props["parameters"]["enableNoPublicIp"]["value"], true);
+    assert_eq!(
+        props["publicNetworkAccess"], "Enabled",
+        "public access stays open"
+    );
 }

@@ -37,6 +37,13 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The emulator is on loopback, the demo's private network: disabling a workspace's public
+/// network access does not cut the demo off.
+const DEMO_REACH: engine::Reach = engine::Reach {
+    egress: Vec::new(),
+    private_network: true,
+};
+
 /// The host the examples name; the demo points it at its own emulator.
 const EXAMPLE_BASE: &str = "http://127.0.0.1:8765";
 
@@ -182,7 +189,7 @@ async fn reconcile_twice(
         .and_then(|b| inputs.baseline(b))
         .map(|b| b.spec.policy);
     let target =
-        engine::target_for(&ws.spec, baseline.as_ref(), &[]).map_err(anyhow::Error::msg)?;
+        engine::target_for(&ws.spec, baseline.as_ref(), &DEMO_REACH).map_err(anyhow::Error::msg)?;
     let secret = if ws.spec.auth.azure_client_secret.is_some() {
         &config.client_secret
     } else {

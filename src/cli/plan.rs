@@ -29,6 +29,10 @@ pub struct PlanArgs {
     /// This machine's egress addresses, never to be locked out by IP access list changes.
     #[arg(long = "egress-address", value_name = "IP_OR_CIDR")]
     pub egress_addresses: Vec<String>,
+    /// This machine reaches the workspaces over Private Link, so `apply` may disable their
+    /// public network access without cutting itself off.
+    #[arg(long)]
+    pub private_network: bool,
     /// Azure Resource Manager endpoint (sovereign clouds, the emulator).
     #[arg(
         long,
@@ -84,12 +88,15 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
     if inputs.workspaces.is_empty() {
         anyhow::bail!("no DatabricksWorkspace resources found in the given files");
     }
-    let egress = crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
-        .map_err(anyhow::Error::msg)?;
+    let reach = engine::Reach {
+        egress: crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
+            .map_err(anyhow::Error::msg)?,
+        private_network: args.private_network,
+    };
     let options = ClientOptions::default();
     let mut results = Vec::new();
     for ws in &inputs.workspaces {
-        results.push(one(ws, &inputs, &egress, &options, &args.arm_url, apply).await);
+        results.push(one(ws, &inputs, &reach, &options, &args.arm_url, apply).await);
     }
     let colour = output::colour_enabled();
     match args.output {
@@ -123,7 +130,7 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
 async fn one(
     ws: &DatabricksWorkspace,
     inputs: &files::Inputs,
-    egress: &[ipnet::Ipv4Net],
+    reach: &engine::Reach,
     options: &ClientOptions,
     arm_url: &Url,
     apply: Apply,
@@ -150,7 +157,7 @@ async fn one(
             }
         },
     };
-    let target = match engine::target_for(&ws.spec, baseline.as_ref(), egress) {
+    let target = match engine::target_for(&ws.spec, baseline.as_ref(), reach) {
         Ok(t) => t,
         Err(e) => return failed(e),
     };

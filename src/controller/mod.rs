@@ -45,6 +45,10 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub egress_addresses: Vec<String>,
+    /// brickwarden reaches the workspaces over Private Link, so it may disable their public
+    /// network access without cutting itself off. Without this flag that change is blocked.
+    #[arg(long, env = "BRICKWARDEN_PRIVATE_NETWORK")]
+    pub private_network: bool,
     /// Name of the leader-election Lease.
     #[arg(long, env = "BRICKWARDEN_LEASE_NAME", default_value = "brickwarden")]
     pub lease_name: String,
@@ -91,8 +95,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default().await?;
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::default());
-    let egress = crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
-        .map_err(anyhow::Error::msg)?;
+    let reach = crate::engine::Reach {
+        egress: crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
+            .map_err(anyhow::Error::msg)?,
+        private_network: args.private_network,
+    };
     let identity = args
         .identity
         .clone()
@@ -145,7 +152,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let context = Arc::new(Context::new(
             client.clone(),
             metrics.clone(),
-            egress.clone(),
+            reach.clone(),
             args.arm_url.clone(),
             Reporter {
                 controller: "brickwarden".into(),

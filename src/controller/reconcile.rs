@@ -8,7 +8,6 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ipnet::Ipv4Net;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
@@ -23,7 +22,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::status::{self, NotReady};
 use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline, not_ready};
 use crate::clients::ClientOptions;
-use crate::engine::{self, Apply, Connections, Outcome, credentials};
+use crate::engine::{self, Apply, Connections, Outcome, Reach, credentials};
 use crate::metrics::Metrics;
 
 const FIELD_MANAGER: &str = "brickwarden";
@@ -43,7 +42,7 @@ type Key = ObjectRef<DatabricksWorkspace>;
 pub struct Context {
     client: Client,
     metrics: Arc<Metrics>,
-    egress: Vec<Ipv4Net>,
+    reach: Reach,
     arm_url: url::Url,
     recorder: Recorder,
     options: ClientOptions,
@@ -58,7 +57,7 @@ impl Context {
     pub fn new(
         client: Client,
         metrics: Arc<Metrics>,
-        egress: Vec<Ipv4Net>,
+        reach: Reach,
         arm_url: url::Url,
         reporter: Reporter,
     ) -> Context {
@@ -68,7 +67,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             metrics,
-            egress,
+            reach,
             arm_url,
             options,
             connections: Mutex::default(),
@@ -183,7 +182,7 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
         Err(why) => return not_ready(ws, ctx, &api, why).await,
     };
     let (baseline, secret) = loaded;
-    let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.egress) {
+    let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.reach) {
         Ok(target) => target,
         Err(message) => {
             return not_ready(

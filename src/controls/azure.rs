@@ -446,6 +446,7 @@ pub fn plan(
     resource_id: Option<&str>,
     observed: &Option<AzureRead>,
     results: &[ControlResult],
+    private_network: bool,
 ) -> Vec<Action> {
     let (Some(resource_id), Some(AzureRead::Read(read))) = (resource_id, observed) else {
         return Vec::new();
@@ -461,25 +462,36 @@ pub fn plan(
         .public_network_access
         .filter(|_| drifted(PUBLIC_NETWORK_ACCESS_ID))
         .map(|a| access_str(a).to_string());
-    if no_public_ip.is_some() || public_network_access.is_some() {
+    let put = |enable_no_public_ip: Option<bool>, public_network_access: Option<String>| {
         let controls = [
-            (NO_PUBLIC_IP_ID, no_public_ip.is_some()),
+            (NO_PUBLIC_IP_ID, enable_no_public_ip.is_some()),
             (PUBLIC_NETWORK_ACCESS_ID, public_network_access.is_some()),
         ]
         .into_iter()
         .filter(|(_, changed)| *changed)
         .map(|(id, _)| id.to_string())
         .collect();
-        actions.push(Action {
+        Action {
             controls,
             step: Step::Network,
             mode,
             change: Change::PutArmWorkspace {
                 resource_id: resource_id.to_string(),
-                enable_no_public_ip: no_public_ip,
+                enable_no_public_ip,
                 public_network_access,
             },
-        });
+        }
+    };
+    // Disabling public access is blocked unless brickwarden reaches the workspace privately; it
+    // then goes alone, so that the No Public IP fix is not held back with it.
+    let closes_public_access = public_network_access.as_deref() == Some("Disabled");
+    if closes_public_access && !private_network {
+        if no_public_ip.is_some() {
+            actions.push(put(no_public_ip, None));
+        }
+        actions.push(put(None, public_network_access));
+    } else if no_public_ip.is_some() || public_network_access.is_some() {
+        actions.push(put(no_public_ip, public_network_access));
     }
 
     if let (Some(desired), Some(Ok(current)), true) = (
@@ -633,7 +645,8 @@ mod tests {
                     Mode::Enforce,
                     Some(RID),
                     &Some(AzureRead::Unavailable(reason.into())),
-                    &results
+                    &results,
+                    true
                 )
                 .is_empty()
             );
@@ -672,6 +685,7 @@ mod tests {
             Some(RID),
             &observed,
             &results,
+            true,
         );
         let described: Vec<_> = actions.iter().map(|a| a.describe()).collect();
         assert_eq!(
@@ -727,7 +741,8 @@ mod tests {
                 Mode::Enforce,
                 Some(RID),
                 &observed,
-                &results
+                &results,
+                true
             )
             .is_empty()
         );
@@ -768,7 +783,7 @@ mod tests {
             });
             let observed = read(ws, None);
             let results = evaluate(&policy, &observed);
-            let actions = plan(&policy, Mode::Enforce, Some(RID), &observed, &results);
+            let actions = plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true);
             assert_eq!(
                 actions.iter().map(|a| a.describe()).collect::<Vec<_>>(),
                 expected.into_iter().collect::<Vec<_>>(),
@@ -813,7 +828,7 @@ mod tests {
             if state == S::RequiresRecreate {
                 assert!(results[0].message.as_deref().unwrap().contains("recreate"));
             }
-            assert!(plan(&policy, Mode::Enforce, Some(RID), &observed, &results).is_empty());
+            assert!(plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true).is_empty());
         }
     }
 
@@ -878,7 +893,7 @@ mod tests {
                 _ => {}
             }
             assert!(
-                plan(&policy, Mode::Enforce, Some(RID), &observed, &results).is_empty(),
+                plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true).is_empty(),
                 "{case}: CMK drift is never fixed"
             );
         }
@@ -987,7 +1002,7 @@ mod tests {
                     "{case}"
                 );
             }
-            let actions = plan(&policy, Mode::Enforce, Some(RID), &observed, &results);
+            let actions = plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true);
             assert_eq!(actions.len(), usize::from(planned), "{case}");
         }
     }
@@ -1080,6 +1095,29 @@ mod tests {
                 json!("Disabled")
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn closing_public_access_goes_alone_without_private_network() {
+        let observed = read(arm("premium", |_| {}), Some(Ok(None)));
+        let results = evaluate(&full_policy(), &observed);
+        let actions = plan(
+            &full_policy(),
+            Mode::Enforce,
+            Some(RID),
+            &observed,
+            &results,
+            false,
+        );
+        let described: Vec<_> = actions.iter().map(|a| a.describe()).collect();
+        assert_eq!(
+            described,
+            [
+                "PUT ARM workspace enableNoPublicIp=true",
+                "PUT ARM workspace publicNetworkAccess=Disabled",
+                "PUT diagnostic setting brickwarden",
+            ]
         );
     }
 }

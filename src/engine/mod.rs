@@ -27,6 +27,18 @@ pub struct Target {
     /// Addresses that must never be locked out: the policy's break-glass ranges and the
     /// controller's own egress.
     pub protected_addresses: Vec<Ipv4Net>,
+    /// brickwarden reaches the workspace over Private Link: disabling public network access
+    /// does not cut it off. Without it that change is blocked.
+    pub private_network: bool,
+}
+
+/// How brickwarden itself reaches workspaces: what its own changes must never cut off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// The controller's egress addresses, never blocked by IP access lists.
+    pub egress: Vec<Ipv4Net>,
+    /// The controller reaches workspaces over Private Link.
+    pub private_network: bool,
 }
 
 /// The clients of one workspace.
@@ -311,6 +323,7 @@ pub fn plan(
             target.azure_resource_id.as_deref(),
             &observed.azure,
             results,
+            target.private_network,
         ));
     }
     // A stable sort keeps each family's own order within a step.
@@ -355,6 +368,16 @@ pub fn guard(target: &Target, observed: &Observed, actions: Vec<Action>) -> Vec<
 /// changes; the guard makes sure they never run.
 fn guard_other_families(target: &Target, change: &Change) -> Option<ip_access_lists::Blocked> {
     match change {
+        Change::PutArmWorkspace {
+            public_network_access: Some(access),
+            ..
+        } if access == "Disabled" && !target.private_network => Some(ip_access_lists::Blocked {
+            reason: "LockoutGuard",
+            message: "disabling public network access would cut brickwarden off from the \
+                      workspace unless it reaches it over Private Link: run it with \
+                      --private-network once it does"
+                .into(),
+        }),
         Change::PatchSetting { read, on: false }
             if read.setting_type()
                 == crate::clients::databricks::SettingType::ComplianceSecurityProfile =>
@@ -810,7 +833,7 @@ mod tests;
 pub fn target_for(
     spec: &crate::api::DatabricksWorkspaceSpec,
     baseline: Option<&Policy>,
-    egress: &[Ipv4Net],
+    reach: &Reach,
 ) -> Result<Target, String> {
     let policy = resolve(baseline, spec.policy.as_ref());
     let break_glass = policy
@@ -819,11 +842,12 @@ pub fn target_for(
         .and_then(|p| p.break_glass.clone())
         .unwrap_or_default();
     let mut protected = ip_access_lists::parse_protected(&break_glass)?;
-    protected.extend_from_slice(egress);
+    protected.extend_from_slice(&reach.egress);
     Ok(Target {
         policy,
         mode: spec.mode,
         azure_resource_id: spec.azure_resource_id.clone(),
         protected_addresses: protected,
+        private_network: reach.private_network,
     })
 }
