@@ -75,6 +75,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let inputs = embedded_examples(&emulator)?;
     drift(&emulator, &config, &options).await?;
+    // Count only what the pipeline sends from here on.
+    reqwest::Client::new()
+        .delete(format!("{}/_emulator/requests", emulator.base_url()))
+        .send()
+        .await?
+        .error_for_status()?;
 
     let colour = output::colour_enabled();
     let mut totals = (0, 0);
@@ -96,7 +102,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let writes = emulator
         .requests()
         .iter()
-        .filter(|r| r.method != "GET")
+        // Writes to workspaces and ARM; token exchanges are POSTs too, but change nothing.
+        .filter(|r| {
+            r.method != "GET"
+                && r.workspace.as_deref() != Some("aad")
+                && !r.path.starts_with("/oidc/")
+        })
         .count();
     println!(
         "{} remediation(s) applied with {writes} write request(s); {} control(s) left drifted (Audit mode or not fixable); {:.1}s.",
