@@ -249,13 +249,15 @@ fn demo_fixes_drift_and_logs_remediations_as_json() {
         "no colour when stdout is not a terminal"
     );
     let summary = stdout.lines().last().expect("a summary line");
-    let applied: u32 = summary
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .expect("count of remediations");
+    // "N remediation(s) applied with M write request(s); ...": one write per action.
+    let words: Vec<&str> = summary.split(' ').collect();
+    let applied: u32 = words[0].parse().expect("count of remediations");
+    let writes: u32 = words[4].parse().expect("count of writes");
     assert!(applied > 0, "{summary}");
+    assert_eq!(
+        writes, applied,
+        "each remediation is one write request: {summary}"
+    );
 
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
         .lines()
