@@ -1240,3 +1240,88 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
         "{creates} successful creations of the same list"
     );
 }
+
+/// A replica whose Lease is taken over by another holder stops reconciling at once, reports
+/// that it no longer leads, and leads again once the other holder stops renewing.
+#[test]
+fn a_replica_that_loses_its_lease_stops_writing() {
+    let (ns, name, label) = ("e2e-lost", "lost", "lost");
+    create_namespace(ns);
+    let env = Env::start();
+    apply(&secret_yaml(ns, "pat"));
+    apply(&workspace_yaml(
+        ns,
+        name,
+        label,
+        &env.ws_url("ws-3"),
+        "pat",
+        "",
+    ));
+    let lease = "brickwarden-lost";
+    let ctl = Controller::start(ns, lease, "lost-a", &format!("e2e={label}"));
+    wait_ready_compliant(ns, name, &ctl);
+
+    // Another holder takes the Lease and keeps renewing it, as a live leader would.
+    let renewing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let usurper = {
+        let renewing = renewing.clone();
+        std::thread::spawn(move || {
+            while renewing.load(std::sync::atomic::Ordering::Relaxed) {
+                let patch = format!(
+                    r#"{{"spec":{{"holderIdentity":"someone-else","renewTime":"{}"}}}}"#,
+                    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
+                );
+                let _ = cluster().kubectl([
+                    "patch",
+                    "lease",
+                    "-n",
+                    ns,
+                    lease,
+                    "--type=merge",
+                    "-p",
+                    &patch,
+                ]);
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    wait_for(
+        TIMEOUT,
+        "the replica to notice it no longer leads",
+        || ctl.tail(),
+        || {
+            let (_, metrics) = env.get(&ctl.url("/metrics"))?;
+            metrics.contains("brickwarden_leader 0").then_some(())
+        },
+    );
+    assert!(ctl.logs().contains("lost the Lease"), "{}", ctl.tail());
+
+    // New drift is left alone while another replica leads.
+    let mark = env.mark();
+    env.drift_export_notebook("ws-3");
+    poke(ns, name);
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        env.conf("ws-3", "enableExportNotebook").as_deref(),
+        Some("true"),
+        "holder {:?}\n{}",
+        lease_holder(ns, lease),
+        ctl.tail()
+    );
+    let seen = env.requests_since("ws-3", mark);
+    assert!(
+        seen.iter()
+            .all(|(m, p, _)| m == "PATCH" && p == "/api/2.0/workspace-conf"),
+        "only the test's own drift PATCH reached the workspace: {seen:?}"
+    );
+
+    // The other holder goes away: this replica leads again and fixes the drift.
+    renewing.store(false, std::sync::atomic::Ordering::Relaxed);
+    usurper.join().expect("renewing thread");
+    wait_for(
+        TIMEOUT,
+        "the replica to lead again and remediate",
+        || ctl.tail(),
+        || (env.conf("ws-3", "enableExportNotebook").as_deref() == Some("false")).then_some(()),
+    );
+}

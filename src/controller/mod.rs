@@ -140,14 +140,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         metrics.set_leader(true);
 
         let mut lost = leading.clone();
-        let stop = {
-            let shutdown = shutdown.clone();
-            async move {
-                tokio::select! {
-                    _ = async { while lost.changed().await.is_ok() { if !*lost.borrow() { break } } } => {}
-                    _ = shutdown.notified() => {}
+        let lost = async move {
+            while lost.changed().await.is_ok() {
+                if !*lost.borrow() {
+                    break;
                 }
             }
+        };
+        // SIGTERM lets in-flight reconciles finish; a lost Lease abandons them at once, so that
+        // a replica that no longer leads stops writing before the new leader starts.
+        let stop = {
+            let shutdown = shutdown.clone();
+            async move { shutdown.notified().await }
         };
         let context = Arc::new(Context::new(
             client.clone(),
@@ -159,7 +163,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 instance: Some(identity.clone()),
             },
         ));
-        run_controller(client.clone(), &args, context, readiness.clone(), stop).await;
+        tokio::select! {
+            _ = run_controller(client.clone(), &args, context, readiness.clone(), stop) => {}
+            _ = lost => warn!(%identity, "lost the Lease: abandoning in-flight reconciles"),
+        }
 
         readiness.leader.store(false, Ordering::Relaxed);
         readiness.leading_and_synced.store(false, Ordering::Relaxed);
@@ -247,7 +254,7 @@ async fn run_controller(
     let synced = readiness.clone();
     // The Controller awaits the same store's readiness, and that signal wakes only its latest
     // waiter: poll with a timeout instead of awaiting it once.
-    let ready_task = tokio::spawn(async move {
+    let _ready_task = AbortOnDrop(tokio::spawn(async move {
         loop {
             let wait = synced_store.wait_until_ready();
             match tokio::time::timeout(std::time::Duration::from_millis(500), wait).await {
@@ -259,16 +266,16 @@ async fn run_controller(
                 Err(_) => continue,
             }
         }
-    });
+    }));
     let gc_context = context.clone();
     let gc_store = store.clone();
-    let gc_task = tokio::spawn(async move {
+    let _gc_task = AbortOnDrop(tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
         loop {
             tick.tick().await;
             gc_context.forget_deleted(&gc_store.state());
         }
-    });
+    }));
 
     controller
         .graceful_shutdown_on(stop)
@@ -279,8 +286,16 @@ async fn run_controller(
             }
         })
         .await;
-    ready_task.abort();
-    gc_task.abort();
+}
+
+/// A helper task that ends with the controller run that spawned it, however that run ends
+/// (finished, or dropped when the Lease is lost).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A shutdown signal that SIGTERM and Ctrl-C trigger, observable many times.
