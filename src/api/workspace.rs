@@ -154,11 +154,6 @@ impl WorkspaceAuth {
             "none"
         }
     }
-
-    /// Whether the identity can also call Azure Resource Manager.
-    pub fn is_azure_identity(&self) -> bool {
-        self.azure_workload_identity.is_some() || self.azure_client_secret.is_some()
-    }
 }
 
 impl DatabricksWorkspace {

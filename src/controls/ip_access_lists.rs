@@ -11,8 +11,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::{
-    Action, Change, ConfControl, ControlResult, Observed, Read, ReadError, Step, family_mode,
-    list_type_str,
+    Action, Change, ConfControl, ControlResult, Observed, Read, Step, family_mode, list_type_str,
 };
 use crate::api::{self, IpAccessListsPolicy, Management, Mode};
 use crate::clients::ApiError;
@@ -449,18 +448,13 @@ pub fn parse_protected(addresses: &[String]) -> Result<Vec<Ipv4Net>, String> {
         .collect()
 }
 
-/// The read error of an INVALID_STATE answer: the API refused because the caller would be
-/// locked out. Such an action is blocked, never retried.
-pub fn is_lockout_refusal(error: &ReadError) -> bool {
-    error.error_code.as_deref() == Some("INVALID_STATE")
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
     use crate::api::ControlState;
+    use crate::controls::ReadError;
 
     fn declared(label: &str, list_type: api::ListType, addresses: &[&str]) -> api::IpAccessList {
         api::IpAccessList {
