@@ -18,9 +18,10 @@ ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-trixie AS builder
 WORKDIR /src
-# The sources the binary embeds files from (src/ include_str!s deploy/baselines/, and may include
-# crds/ or examples/) come with the rest of the context; .dockerignore keeps out target/, tests/,
-# charts/ and VCS data.
+# The whole Cargo workspace comes with the context: the product crate (src/), the emulator crate
+# it embeds for `brickwarden emulator` and `demo` (emulator/), and the files the binary embeds
+# (src/ include_str!s deploy/baselines/, and may include crds/ or examples/); .dockerignore keeps
+# out target/, tests/, charts/ and VCS data.
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \

@@ -27,15 +27,16 @@ BRICKWARDEN_PYTHON=$(scripts/python-env.sh | tail -n 1)
 export BRICKWARDEN_PYTHON
 
 step "lints"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 # The control-plane tests start real etcd/kube-apiserver processes; two at once fit 2 cores.
-# --all-targets: every unit and integration test (the crate has no doctests).
+# --workspace --all-targets: every unit and integration test of the product and the emulator
+# crate (neither has doctests).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --locked --all-targets -- --test-threads=2 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked --all-targets -- --test-threads=2 2>&1 | tee "$log" || status=$?
 # One closing line for the whole suite, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\ntotal: %d passed, %d failed\n", p, f }' "$log"

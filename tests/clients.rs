@@ -17,7 +17,7 @@ use brickwarden::clients::{
     ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RequestLabels,
     RequestObserver, RetryPolicy, install_crypto_provider,
 };
-use brickwarden::emulator::{Emulator, EmulatorConfig};
+use brickwarden_emulator::{Emulator, EmulatorConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;

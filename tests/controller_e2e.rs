@@ -15,7 +15,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use brickwarden::emulator::{Emulator, EmulatorConfig};
+use brickwarden_emulator::{Emulator, EmulatorConfig};
 use controlplane::ControlPlane;
 use serde_json::Value;
 
@@ -805,7 +805,7 @@ fn missing_secret_is_reported_and_isolated() {
     // dashboard query.
     let mark = env.mark();
     env.emu()
-        .inject_fault(brickwarden::emulator::FaultSpec {
+        .inject_fault(brickwarden_emulator::FaultSpec {
             workspace: Some("ws-2".into()),
             path_prefix: Some("/api/2.0/workspace-conf".into()),
             method: Some("GET".into()),
@@ -1185,7 +1185,7 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
     apply(&secret_yaml(ns, "pat"));
     // The list creation answers slowly: the first controller is killed while it waits.
     env.emu()
-        .inject_fault(brickwarden::emulator::FaultSpec {
+        .inject_fault(brickwarden_emulator::FaultSpec {
             workspace: Some("ws-2".into()),
             path_prefix: Some("/api/2.0/ip-access-lists".into()),
             method: Some("POST".into()),

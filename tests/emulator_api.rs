@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use brickwarden::emulator::{Emulator, EmulatorConfig, FaultSpec, TENANT_ID, summary};
+use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec, TENANT_ID, summary};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

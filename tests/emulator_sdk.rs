@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use brickwarden::emulator::{Emulator, EmulatorConfig, TENANT_ID};
+use brickwarden_emulator::{Emulator, EmulatorConfig, TENANT_ID};
 use tokio::process::Command;
 
 const PAT: &str = "dapi-sdk-conformance";

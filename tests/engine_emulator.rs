@@ -5,8 +5,8 @@
 use brickwarden::api::{ControlState, Mode, Policy};
 use brickwarden::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
 use brickwarden::clients::{ClientOptions, Credential};
-use brickwarden::emulator::{Emulator, EmulatorConfig};
 use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
+use brickwarden_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::json;
 use url::Url;

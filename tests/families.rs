@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use brickwarden::api::{ControlState, DatabricksWorkspaceSpec, Mode};
 use brickwarden::clients::{ClientOptions, HttpOptions, RateLimit, RetryPolicy};
-use brickwarden::emulator::{Emulator, EmulatorConfig};
 use brickwarden::engine::credentials::{connect, credential_for};
 use brickwarden::engine::{self, Apply, Connections, Report, Target};
+use brickwarden_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use brickwarden_emulator::{Emulator, EmulatorConfig};
 use clap::Args;
 use secrecy::SecretString;
 use url::Url;
@@ -17,7 +18,6 @@ use crate::api::{ControlState, DatabricksWorkspace, Mode, Resource};
 use crate::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
 use crate::clients::{ClientOptions, Credential};
 use crate::controller::{Readiness, http, shutdown_on_signals};
-use crate::emulator::{Emulator, EmulatorConfig};
 use crate::engine::{self, Apply, Report, credentials};
 use crate::metrics::Metrics;
 

@@ -43,7 +43,7 @@ pub enum Command {
     /// Remediate the drift of resources from files once, without a cluster; exit codes as plan.
     Apply(plan::PlanArgs),
     /// Serve a local Databricks workspace + ARM + token-endpoint emulator.
-    Emulator(crate::emulator::EmulatorArgs),
+    Emulator(brickwarden_emulator::EmulatorArgs),
     /// Show brickwarden finding and fixing drift on an embedded emulator.
     Demo(demo::DemoArgs),
 }
@@ -72,7 +72,7 @@ pub fn main() -> ExitCode {
             Command::Plan(args) => return plan::run(args, Apply::Never).await,
             Command::Apply(args) => return plan::run(args, Apply::Enforce).await,
             Command::Run(args) => crate::controller::run(args).await,
-            Command::Emulator(args) => crate::emulator::run_cli(args).await,
+            Command::Emulator(args) => brickwarden_emulator::run_cli(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Crd => unreachable!("handled above"),
         };

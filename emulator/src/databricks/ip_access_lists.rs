@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Body, with_ws};
-use crate::emulator::access::{self, ListType, ListView};
-use crate::emulator::app::App;
-use crate::emulator::errors::ApiError;
-use crate::emulator::state::{Caller, IpAccessList, Workspace, now_ms};
+use crate::access::{self, ListType, ListView};
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::state::{Caller, IpAccessList, Workspace, now_ms};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListRequest {
@@ -246,7 +246,7 @@ pub async fn delete_handler(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::state::Workspace;
+    use crate::state::Workspace;
 
     fn caller(ws: &Workspace) -> Caller {
         Caller {

@@ -3,6 +3,10 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use base64::Engine as _;
+use base64::engine::general_purpose::{
+    STANDARD_PAD_INDIFFERENT, URL_SAFE_NO_PAD, URL_SAFE_PAD_INDIFFERENT,
+};
 use serde_json::json;
 
 use super::errors::{ApiError, ArmError};
@@ -11,45 +15,17 @@ use super::state::{
     World, now_ms, now_secs,
 };
 
-const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const B64STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Unpadded base64url.
 pub fn base64url(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(B64URL[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(data)
 }
 
 /// Decodes standard or URL-safe base64, padded or not.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut bits: u32 = 0;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    for c in text.trim_end_matches('=').bytes() {
-        let v = B64STD
-            .iter()
-            .position(|&x| x == c)
-            .or_else(|| B64URL.iter().position(|&x| x == c))? as u32;
-        bits = (bits << 6) | v;
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    Some(out)
+    STANDARD_PAD_INDIFFERENT
+        .decode(text)
+        .or_else(|_| URL_SAFE_PAD_INDIFFERENT.decode(text))
+        .ok()
 }
 
 /// The bearer token of a request, if any.
@@ -71,11 +47,12 @@ pub fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     Some((percent_decode(id), percent_decode(secret)))
 }
 
+/// Decodes one `application/x-www-form-urlencoded` value, as RFC 6749 §2.3.1 encodes the client
+/// id and secret of HTTP Basic client authentication (`+` is a space).
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Whether `assertion` looks like a JWT (three non-empty base64url parts).

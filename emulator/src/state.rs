@@ -1,6 +1,6 @@
 //! The emulator's in-memory world: one [`Workspace`] per emulated workspace plus the access
 //! tokens the token endpoints issued. Everything lives behind one `std::sync::Mutex` owned by
-//! [`crate::emulator::App`]; handlers lock it, mutate, and unlock before any `.await`.
+//! [`crate::App`]; handlers lock it, mutate, and unlock before any `.await`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::with_ws;
-use crate::emulator::app::App;
-use crate::emulator::auth;
-use crate::emulator::errors::{ApiError, OAuthError};
-use crate::emulator::state::{Audience, Caller, PrincipalKind};
+use crate::app::App;
+use crate::auth;
+use crate::errors::{ApiError, OAuthError};
+use crate::state::{Audience, Caller, PrincipalKind};
 
 #[derive(Deserialize)]
 pub struct WsPath {

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Body, with_ws};
-use crate::emulator::app::App;
-use crate::emulator::errors::ApiError;
-use crate::emulator::state::{Caller, SecretMeta, SecretScope, Workspace, now_ms};
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::state::{Caller, SecretMeta, SecretScope, Workspace, now_ms};
 
 const PERMISSIONS: &[&str] = &["READ", "WRITE", "MANAGE"];
 

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{Body, with_ws};
-use crate::emulator::app::App;
-use crate::emulator::errors::ApiError;
-use crate::emulator::state::{Caller, SettingRecord, Workspace, fnv64};
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::state::{Caller, SettingRecord, Workspace, fnv64};
 
 /// One settings type the emulator serves.
 #[derive(Debug)]

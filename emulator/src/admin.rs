@@ -168,25 +168,6 @@ pub struct ListSeed {
     pub enabled: Option<bool>,
 }
 
-fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
-            let t = target.as_object_mut().expect("just made an object");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
-
 /// Applies a [`StatePatch`] to a workspace.
 pub fn apply_patch(ws: &mut Workspace, patch: StatePatch) -> Result<(), ApiError> {
     if let Some(conf) = patch.workspace_conf {
@@ -247,7 +228,7 @@ pub fn apply_patch(ws: &mut Workspace, patch: StatePatch) -> Result<(), ApiError
         }
     }
     if let Some(arm_patch) = patch.arm {
-        merge_patch(&mut ws.arm, &arm_patch);
+        json_patch::merge(&mut ws.arm, &arm_patch);
     }
     Ok(())
 }

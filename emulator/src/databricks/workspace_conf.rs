@@ -12,10 +12,10 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use super::{Body, with_ws};
-use crate::emulator::access;
-use crate::emulator::app::App;
-use crate::emulator::errors::ApiError;
-use crate::emulator::state::{Caller, Workspace};
+use crate::access;
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::state::{Caller, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 
 use super::settings::restrict_workspace_admins_on;
 use super::{Body, with_ws};
-use crate::emulator::app::App;
-use crate::emulator::errors::ApiError;
-use crate::emulator::state::{
+use crate::app::App;
+use crate::errors::ApiError;
+use crate::state::{
     AclPrincipal, Caller, Principal, PrincipalKind, TokenRecord, Workspace, now_ms, random_hex64,
 };
 
