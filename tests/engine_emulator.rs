@@ -31,6 +31,7 @@ fn connections(emulator: &Emulator, ws: &str) -> Connections {
     Connections {
         databricks: client(emulator, ws),
         arm: None,
+        azure_resource_id: None,
     }
 }
 
@@ -39,8 +40,7 @@ fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
     Target {
         policy,
         mode,
-        azure_resource_id: None,
-        protected_addresses: brickwarden::controls::ip_access_lists::parse_protected(
+        protected_addresses: brickwarden::controls::access::parse_protected(
             &protected.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         )
         .unwrap(),
@@ -118,7 +118,7 @@ async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
         .iter()
         .find(|c| c.id == "workspaceConf/enableExportNotebook")
         .unwrap();
-    assert_eq!(export.reason.as_deref(), Some("AuditMode"));
+    assert_eq!(export.reason.map(|r| r.as_str()), Some("AuditMode"));
     assert!(
         export
             .message
@@ -258,7 +258,10 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
         .find(|c| c.id == "ipAccessLists/enabled")
         .unwrap();
     assert_eq!(enabled.state, ControlState::Failed);
-    assert_eq!(enabled.reason.as_deref(), Some("RemediationBlocked"));
+    assert_eq!(
+        enabled.reason.map(|r| r.as_str()),
+        Some("RemediationBlocked")
+    );
     assert!(
         enabled.message.as_deref().unwrap().contains("LockoutGuard"),
         "{enabled:?}"

@@ -248,7 +248,7 @@ async fn settings_audit_enforce_then_compliant() {
     for id in SETTING_IDS {
         let c = control(&report, id);
         assert_eq!(c.state, ControlState::Drifted, "{id}");
-        assert_eq!(c.reason.as_deref(), Some("AuditMode"), "{id}");
+        assert_eq!(c.reason.map(|r| r.as_str()), Some("AuditMode"), "{id}");
         assert!(
             c.references
                 .iter()
@@ -325,13 +325,12 @@ async fn stale_setting_etag_is_reread_and_retried_once() {
         false,
         json!({"settings": {"restrictWorkspaceAdmins": true}}),
     ));
-    let conf = engine::conf_controls(&target.policy, target.mode);
-    let families = engine::Families::managed_by(&target.policy, &conf);
-    let observed = engine::observe(&target, &connections, &conf, families).await;
-    let ctx = brickwarden::controls::EvalContext { now_ms: 0 };
-    let results = engine::evaluate(&target, &conf, &observed, ctx);
-    let actions = engine::plan(&target, &conf, &observed, &results, ctx);
-    let guarded = engine::guard(&target, &observed, actions);
+    let pass = target.pass(jiff::Timestamp::now());
+    let mut stages = engine::workspace_stages(&target.policy, &pass);
+    engine::observe(&mut stages, &connections).await;
+    let facts = engine::evaluate(&mut stages, &pass);
+    let actions = engine::plan(&mut stages, &pass);
+    let guarded = engine::guard(&mut stages, actions, &facts, &pass);
     assert_eq!(guarded.len(), 1);
 
     // Someone else writes the setting between our read and our PATCH: our etag is stale.
@@ -341,7 +340,7 @@ async fn stale_setting_etag_is_reread_and_retried_once() {
     )
     .await;
     h.clear_journal().await;
-    let executed = engine::apply(&connections, &guarded).await;
+    let executed = engine::apply(&stages, &connections, &guarded).await;
     assert_eq!(executed.len(), 1);
     assert_eq!(executed[0].outcome, engine::Outcome::Applied);
     let calls: Vec<_> = h
@@ -722,8 +721,8 @@ async fn azure_controls_need_an_entra_identity() {
     assert!(h.journal().await.is_empty(), "nothing is read from ARM");
 
     // Without a resource id neither.
-    let mut target = target;
-    target.azure_resource_id = None;
+    let mut connections = connections;
+    connections.azure_resource_id = None;
     let report = engine::reconcile(&target, &connections, Apply::Never).await;
     let c = control(&report, "azure/noPublicIp");
     assert_eq!(c.state, ControlState::NotApplicable);
@@ -745,7 +744,10 @@ async fn disabling_public_access_needs_private_network() {
     );
     let access = control(&report, "azure/publicNetworkAccess");
     assert_eq!(access.state, ControlState::Failed, "{access:?}");
-    assert_eq!(access.reason.as_deref(), Some("RemediationBlocked"));
+    assert_eq!(
+        access.reason.map(|r| r.as_str()),
+        Some("RemediationBlocked")
+    );
     assert!(
         access.message.as_deref().unwrap().contains("Private Link"),
         "{access:?}"

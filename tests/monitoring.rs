@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use brickwarden::api::ControlState;
 use brickwarden::clients::{RequestLabels, RequestObserver};
-use brickwarden::controls::ControlResult;
+use brickwarden::controls::{ControlResult, Reason};
 use brickwarden::engine::{Outcome, Remediation, Report};
 use brickwarden::metrics::Metrics;
 use serde_json::Value;
@@ -259,16 +259,26 @@ fn every_alert_is_unit_tested_firing_and_not_firing() {
 /// same names there.
 fn exported_metric_names() -> BTreeSet<String> {
     let metrics = Metrics::new();
-    let control =
-        |id: &str, state: ControlState| ControlResult::with_state(id, state, "desired", "observed");
+    let control = |id: &str, state: ControlState| {
+        ControlResult::new(id, state).with_values("desired", "observed")
+    };
     let report = Report {
         controls: vec![
-            ControlResult::compare("workspaceConf/enableExportNotebook", "false", "false"),
-            ControlResult::compare("workspaceConf/enableResultsDownloading", "false", "true"),
+            ControlResult::new(
+                "workspaceConf/enableExportNotebook",
+                ControlState::Compliant,
+            )
+            .with_values("false", "false"),
+            ControlResult::new(
+                "workspaceConf/enableResultsDownloading",
+                ControlState::Drifted,
+            )
+            .with_values("false", "true"),
             control("tokens/maxLifetimeDays", ControlState::Remediated),
             control("ipAccessLists/enabled", ControlState::Failed),
             control("azure/vnetInjection", ControlState::RequiresRecreate),
-            ControlResult::not_applicable("azure/customerManagedKeys", "Standard tier"),
+            ControlResult::new("azure/customerManagedKeys", ControlState::NotApplicable)
+                .with_reason(Reason::NotApplicable, "Standard tier"),
         ],
         planned_actions: vec!["PATCH workspace-conf enableResultsDownloading=false".into()],
         executed: vec![
@@ -289,7 +299,7 @@ fn exported_metric_names() -> BTreeSet<String> {
                 controls: vec!["ipAccessLists/enabled".into()],
                 description: "PATCH workspace-conf enableIpAccessLists=true".into(),
                 outcome: Outcome::Blocked {
-                    reason: "NoAllowList".into(),
+                    reason: Reason::NoAllowList,
                     message: "no ALLOW list declared".into(),
                 },
             },

@@ -374,27 +374,11 @@ impl Policy {
     /// `overrides` replace, objects merge recursively, absent fields keep the base value.
     pub fn merged_with(&self, overrides: &Policy) -> Policy {
         let mut base = serde_json::to_value(self).expect("policy serializes");
-        merge_json(
+        json_patch::merge(
             &mut base,
-            serde_json::to_value(overrides).expect("policy serializes"),
+            &serde_json::to_value(overrides).expect("policy serializes"),
         );
         serde_json::from_value(base).expect("a merge of two policies is a policy")
-    }
-}
-
-fn merge_json(base: &mut serde_json::Value, overrides: serde_json::Value) {
-    match (base, overrides) {
-        (serde_json::Value::Object(base), serde_json::Value::Object(overrides)) => {
-            for (key, value) in overrides {
-                match base.get_mut(&key) {
-                    Some(existing) => merge_json(existing, value),
-                    None => {
-                        base.insert(key, value);
-                    }
-                }
-            }
-        }
-        (base, overrides) => *base = overrides,
     }
 }
 

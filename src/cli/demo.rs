@@ -261,7 +261,7 @@ fn print_workspace(ws: &DatabricksWorkspace, before: &Report, after: &Report, co
         );
         // Why a control is not fixed; Audit-mode plans are listed once below instead.
         if !c.state.is_compliant()
-            && c.reason.as_deref() != Some("AuditMode")
+            && c.reason != Some(crate::controls::Reason::AuditMode)
             && let Some(message) = &c.message
         {
             println!("  {:<width$}    ↳ {}", "", message);

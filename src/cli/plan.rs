@@ -89,7 +89,7 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no DatabricksWorkspace resources found in the given files");
     }
     let reach = engine::Reach {
-        egress: crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
+        egress: crate::controls::access::parse_protected(&args.egress_addresses)
             .map_err(anyhow::Error::msg)?,
         private_network: args.private_network,
     };

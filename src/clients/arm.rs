@@ -136,6 +136,92 @@ impl ArmWorkspace {
     }
 }
 
+/// The workspace properties brickwarden changes in place; `None`: left as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkspaceUpdate {
+    /// `properties.parameters.enableNoPublicIp.value`.
+    pub enable_no_public_ip: Option<bool>,
+    /// `properties.publicNetworkAccess`: `Enabled` or `Disabled`.
+    pub public_network_access: Option<String>,
+}
+
+impl WorkspaceUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == WorkspaceUpdate::default()
+    }
+
+    pub fn closes_public_access(&self) -> bool {
+        self.public_network_access.as_deref() == Some("Disabled")
+    }
+
+    /// The update as a JSON merge patch (RFC 7396) of the workspace resource.
+    fn merge_patch(&self) -> Value {
+        let mut properties = serde_json::Map::new();
+        if let Some(value) = self.enable_no_public_ip {
+            properties.insert(
+                "parameters".into(),
+                serde_json::json!({"enableNoPublicIp": {"value": value}}),
+            );
+        }
+        if let Some(access) = &self.public_network_access {
+            properties.insert("publicNetworkAccess".into(), Value::from(access.as_str()));
+        }
+        serde_json::json!({ "properties": properties })
+    }
+}
+
+/// The PUT body that makes `current` (the live setting, if any) send the logs of `categories` to
+/// the Log Analytics workspace: the live setting's properties with that workspace set and every
+/// category enabled; other destinations and categories are kept. A setting with nothing enabled
+/// gets the `allLogs` category group.
+pub fn diagnostic_setting_body(
+    log_analytics_workspace_id: &str,
+    categories: &[String],
+    current: Option<&DiagnosticSetting>,
+) -> Value {
+    let mut properties = current
+        .and_then(|c| c.raw.get("properties"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    properties.insert(
+        "workspaceId".into(),
+        Value::from(log_analytics_workspace_id),
+    );
+    let mut logs: Vec<Value> = properties
+        .get("logs")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let covered_by_all = logs.iter().any(|l| {
+        l["enabled"] == true
+            && l["categoryGroup"]
+                .as_str()
+                .is_some_and(|g| g.eq_ignore_ascii_case(ALL_LOGS))
+    });
+    if !covered_by_all {
+        for category in categories {
+            let existing = logs.iter_mut().find(|l| {
+                l["category"]
+                    .as_str()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(category))
+            });
+            match existing {
+                Some(log) => log["enabled"] = Value::Bool(true),
+                None => logs.push(serde_json::json!({"category": category, "enabled": true})),
+            }
+        }
+    }
+    if !logs.iter().any(|l| l["enabled"] == true) {
+        logs.push(serde_json::json!({"categoryGroup": ALL_LOGS, "enabled": true}));
+    }
+    properties.insert("logs".into(), Value::Array(logs));
+    serde_json::json!({ "properties": properties })
+}
+
+/// The diagnostic-setting category group that covers every log category.
+pub const ALL_LOGS: &str = "allLogs";
+
 /// One log category of a diagnostic setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiagnosticLog {
@@ -280,6 +366,19 @@ impl ArmClient {
             return self.get_workspace(resource_id).await;
         }
         Ok(ArmWorkspace::from_raw(response.json()?))
+    }
+
+    /// Changes the properties of `update` and nothing else: GET the full resource, merge the
+    /// update into it, PUT all of it back (ARM's PATCH would change tags only), and wait for the
+    /// operation.
+    pub async fn update_workspace(
+        &self,
+        resource_id: &str,
+        update: &WorkspaceUpdate,
+    ) -> Result<(), ApiError> {
+        let mut raw = self.get_workspace(resource_id).await?.raw;
+        json_patch::merge(&mut raw, &update.merge_patch());
+        self.put_workspace(resource_id, &raw).await.map(drop)
     }
 
     pub async fn get_diagnostic_setting(
@@ -476,6 +575,79 @@ fn operation_state(body: &Value) -> OperationState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LA: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/la";
+
+    #[test]
+    fn diagnostic_body_keeps_other_destinations_and_categories() {
+        let live = DiagnosticSetting::from_raw(serde_json::json!({"properties": {
+            "workspaceId": "/old",
+            "storageAccountId": "/sa",
+            "logs": [{"category": "jobs", "enabled": false}, {"category": "clusters", "enabled": true}],
+        }}));
+        let categories = ["jobs".to_string(), "accounts".to_string()];
+        let body = diagnostic_setting_body(LA, &categories, Some(&live));
+        assert_eq!(
+            body,
+            serde_json::json!({"properties": {
+                "workspaceId": LA,
+                "storageAccountId": "/sa",
+                "logs": [
+                    {"category": "jobs", "enabled": true},
+                    {"category": "clusters", "enabled": true},
+                    {"category": "accounts", "enabled": true},
+                ],
+            }})
+        );
+        // Nothing declared, nothing enabled: every category.
+        assert_eq!(
+            diagnostic_setting_body(LA, &[], None),
+            serde_json::json!({"properties": {"workspaceId": LA, "logs": [{"categoryGroup": "allLogs", "enabled": true}]}})
+        );
+    }
+
+    #[test]
+    fn workspace_update_changes_only_its_properties() {
+        let mut raw = serde_json::json!({
+            "tags": {"team": "data"},
+            "properties": {
+                "computeMode": "Hybrid",
+                "parameters": {"enableNoPublicIp": {"type": "Bool", "value": false}, "prepareEncryption": {"value": true}},
+                "publicNetworkAccess": "Enabled",
+            },
+        });
+        let update = WorkspaceUpdate {
+            enable_no_public_ip: Some(true),
+            public_network_access: Some("Disabled".into()),
+        };
+        assert!(update.closes_public_access() && !update.is_empty());
+        json_patch::merge(&mut raw, &update.merge_patch());
+        assert_eq!(
+            raw,
+            serde_json::json!({
+                "tags": {"team": "data"},
+                "properties": {
+                    "computeMode": "Hybrid",
+                    "parameters": {"enableNoPublicIp": {"type": "Bool", "value": true}, "prepareEncryption": {"value": true}},
+                    "publicNetworkAccess": "Disabled",
+                },
+            })
+        );
+        let mut bare = serde_json::json!({});
+        json_patch::merge(
+            &mut bare,
+            &WorkspaceUpdate {
+                enable_no_public_ip: Some(true),
+                ..Default::default()
+            }
+            .merge_patch(),
+        );
+        assert_eq!(
+            bare["properties"]["parameters"]["enableNoPublicIp"]["value"],
+            true
+        );
+    }
     use serde_json::json;
 
     const ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/ws-1";

@@ -96,7 +96,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::default());
     let reach = crate::engine::Reach {
-        egress: crate::controls::ip_access_lists::parse_protected(&args.egress_addresses)
+        egress: crate::controls::access::parse_protected(&args.egress_addresses)
             .map_err(anyhow::Error::msg)?,
         private_network: args.private_network,
     };

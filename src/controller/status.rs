@@ -240,7 +240,7 @@ mod tests {
         Report {
             controls: states
                 .iter()
-                .map(|(id, s)| ControlResult::with_state(*id, *s, "d", "o"))
+                .map(|(id, s)| ControlResult::new(*id, *s).with_values("d", "o"))
                 .collect(),
             ..Default::default()
         }
@@ -295,7 +295,7 @@ mod tests {
             controls: vec!["ipAccessLists/enabled".into()],
             description: "PATCH workspace-conf enableIpAccessLists=true".into(),
             outcome: Outcome::Blocked {
-                reason: "LockoutGuard".into(),
+                reason: crate::controls::Reason::LockoutGuard,
                 message: "would lock out 127.0.0.1/32".into(),
             },
         });
@@ -314,7 +314,12 @@ mod tests {
             ("a", ControlState::Failed),
             ("b", ControlState::NotApplicable),
         ]);
-        r.controls[0].reason = Some("ReadFailed".into());
+        r.controls[0].error = Some(crate::controls::ReadError {
+            status: None,
+            error_code: None,
+            unauthenticated: false,
+            message: "connection refused".into(),
+        });
         r.controls[0].message = Some("connection refused".into());
         let status = reconciled(None, None, &r, at(1));
         let ready = find(&status, READY);
@@ -324,8 +329,12 @@ mod tests {
         );
         assert!(ready.message.contains("connection refused"));
 
-        r.controls[0].message =
-            Some("databricks /api/2.0/workspace-conf: 401 UNAUTHENTICATED".into());
+        r.controls[0].error = Some(crate::controls::ReadError {
+            status: Some(401),
+            error_code: Some("UNAUTHENTICATED".into()),
+            unauthenticated: true,
+            message: "databricks /api/2.0/workspace-conf: 401 UNAUTHENTICATED".into(),
+        });
         let status = reconciled(None, None, &r, at(1));
         assert_eq!(find(&status, READY).reason, "AuthenticationFailed");
     }

@@ -2,27 +2,24 @@
 //! `azure/publicNetworkAccess`, `azure/vnetInjection`, `azure/infrastructureEncryption`,
 //! `azure/customerManagedKeys`, `azure/diagnosticLogs`.
 //!
-//! ARM's PATCH of a Databricks workspace changes tags only, so the two properties that can be
-//! changed in place (`enableNoPublicIp`, `publicNetworkAccess`) are fixed together by one GET and
-//! one PUT of the full resource. VNet injection and infrastructure encryption are set when a
-//! workspace is created (`RequiresRecreate`); customer-managed keys need key details brickwarden
-//! does not have (verified only).
+//! The two properties that can be changed in place (`enableNoPublicIp`, `publicNetworkAccess`)
+//! are fixed together by one read-modify-write of the full resource. VNet injection and
+//! infrastructure encryption are set when a workspace is created (`RequiresRecreate`);
+//! customer-managed keys need key details brickwarden does not have (verified only).
 
-use serde_json::{Map, Value, json};
+use std::fmt;
 
-use super::{Action, Change, ControlResult, Read, ReadError, Step, family_mode};
+use super::WorkspaceApis;
+use super::family::{Effect, Fact, Family, Finding, Pass, Planned, Split, Step};
+use super::result::{ReadError, Reason};
 use crate::api::{
-    AzurePolicy, ControlState, CustomerManagedKeys, DiagnosticLogs, Mode, PublicNetworkAccess,
+    AzurePolicy, ControlState, CustomerManagedKeys, DiagnosticLogs, Mode, Policy,
+    PublicNetworkAccess,
 };
 use crate::clients::ApiError;
-use crate::clients::arm::{ArmClient, ArmWorkspace, DiagnosticSetting};
-
-pub const NO_PUBLIC_IP_ID: &str = "azure/noPublicIp";
-pub const PUBLIC_NETWORK_ACCESS_ID: &str = "azure/publicNetworkAccess";
-pub const VNET_INJECTION_ID: &str = "azure/vnetInjection";
-pub const INFRASTRUCTURE_ENCRYPTION_ID: &str = "azure/infrastructureEncryption";
-pub const CUSTOMER_MANAGED_KEYS_ID: &str = "azure/customerManagedKeys";
-pub const DIAGNOSTIC_LOGS_ID: &str = "azure/diagnosticLogs";
+use crate::clients::arm::{
+    ArmWorkspace, DiagnosticSetting, WorkspaceUpdate, diagnostic_setting_body,
+};
 
 /// Why the azure controls do not apply to a workspace without an ARM resource id.
 pub const NO_RESOURCE_ID: &str = "needs spec.azureResourceId and an Entra ID identity \
@@ -35,11 +32,6 @@ pub const CMK_VERIFY_ONLY: &str = "configure the key in Azure; brickwarden verif
 /// Why IP access lists do not apply to a workspace reachable only over Private Link.
 pub const PRIVATE_LINK_ONLY: &str = "publicNetworkAccess is Disabled: the workspace is reachable \
                                      only over Private Link, where IP access lists do not apply";
-
-/// `keySource` of a customer-managed key.
-const KEY_VAULT: &str = "Microsoft.Keyvault";
-/// The category group that covers every log category.
-const ALL_LOGS: &str = "allLogs";
 
 const NPIP: &[&str] = &[
     "best practices: secure cluster connectivity (No Public IP / NPIP)",
@@ -58,6 +50,127 @@ const CMK: &[&str] = &[
 ];
 const DIAGNOSTICS: &[&str] = &["best practices: diagnostic log delivery", "SAT GOV-3"];
 
+/// `keySource` of a customer-managed key.
+const KEY_VAULT: &str = "Microsoft.Keyvault";
+/// The category group that covers every log category.
+const ALL_LOGS: &str = "allLogs";
+
+/// The controls of the family, in the order of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AzureControl {
+    NoPublicIp,
+    PublicNetworkAccess,
+    VnetInjection,
+    InfrastructureEncryption,
+    CustomerManagedKeys,
+    DiagnosticLogs,
+}
+
+impl AzureControl {
+    pub fn id(self) -> &'static str {
+        match self {
+            AzureControl::NoPublicIp => "azure/noPublicIp",
+            AzureControl::PublicNetworkAccess => "azure/publicNetworkAccess",
+            AzureControl::VnetInjection => "azure/vnetInjection",
+            AzureControl::InfrastructureEncryption => "azure/infrastructureEncryption",
+            AzureControl::CustomerManagedKeys => "azure/customerManagedKeys",
+            AzureControl::DiagnosticLogs => "azure/diagnosticLogs",
+        }
+    }
+
+    fn references(self) -> &'static [&'static str] {
+        match self {
+            AzureControl::NoPublicIp => NPIP,
+            AzureControl::PublicNetworkAccess => PRIVATE_LINK,
+            AzureControl::VnetInjection => VNET,
+            AzureControl::InfrastructureEncryption => DOUBLE_ENCRYPTION,
+            AzureControl::CustomerManagedKeys => CMK,
+            AzureControl::DiagnosticLogs => DIAGNOSTICS,
+        }
+    }
+
+    /// The controls `policy` declares.
+    fn declared(policy: &AzurePolicy) -> Vec<AzureControl> {
+        let cmk = policy
+            .customer_managed_keys
+            .as_ref()
+            .is_some_and(|c| c.managed_services.is_some() || c.managed_disks.is_some());
+        [
+            (AzureControl::NoPublicIp, policy.no_public_ip.is_some()),
+            (
+                AzureControl::PublicNetworkAccess,
+                policy.public_network_access.is_some(),
+            ),
+            (AzureControl::VnetInjection, policy.vnet_injection.is_some()),
+            (
+                AzureControl::InfrastructureEncryption,
+                policy.infrastructure_encryption.is_some(),
+            ),
+            (AzureControl::CustomerManagedKeys, cmk),
+            (
+                AzureControl::DiagnosticLogs,
+                policy.diagnostic_logs.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(control, declared)| declared.then_some(control))
+        .collect()
+    }
+}
+
+/// What the azure controls compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AzureValue {
+    Switch(bool),
+    Access(String),
+    /// `name=uses a Key Vault key` per declared part.
+    Keys(Vec<(&'static str, bool)>),
+    /// A diagnostic setting: name, destination and enabled logs (empty: any).
+    Diagnostics {
+        name: String,
+        destination: String,
+        logs: Vec<String>,
+    },
+    /// A diagnostic setting with no log enabled.
+    NoLogs {
+        name: String,
+        destination: String,
+    },
+    Absent,
+}
+
+impl fmt::Display for AzureValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AzureValue::Switch(on) => write!(f, "{on}"),
+            AzureValue::Access(access) => f.write_str(access),
+            AzureValue::Keys(parts) => f.write_str(
+                &parts
+                    .iter()
+                    .map(|(name, on)| format!("{name}={on}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            AzureValue::Diagnostics {
+                name,
+                destination,
+                logs,
+            } => {
+                let logs = if logs.is_empty() {
+                    "any".to_string()
+                } else {
+                    logs.join(", ")
+                };
+                write!(f, "{name} to {destination}, logs: {logs}")
+            }
+            AzureValue::NoLogs { name, destination } => {
+                write!(f, "{name} to {destination}, logs: none")
+            }
+            AzureValue::Absent => f.write_str("absent"),
+        }
+    }
+}
+
 /// What the azure family read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AzureRead {
@@ -72,38 +185,284 @@ pub enum AzureRead {
 pub struct ArmRead {
     pub workspace: Result<ArmWorkspace, ReadError>,
     /// Read only when `diagnosticLogs` is declared; `Ok(None)`: no setting of that name.
-    pub diagnostic_setting: Read<Option<DiagnosticSetting>>,
+    pub diagnostic_setting: Option<Result<Option<DiagnosticSetting>, ReadError>>,
 }
 
-/// Reads the workspace resource and, when declared, the diagnostic setting, at once.
-pub async fn observe(
-    arm: Option<&ArmClient>,
-    resource_id: Option<&str>,
-    policy: &AzurePolicy,
-) -> AzureRead {
-    let (arm, resource_id) = match (arm, resource_id) {
-        (_, None) => return AzureRead::Unavailable(NO_RESOURCE_ID.into()),
-        (None, Some(_)) => return AzureRead::Unavailable(NO_ENTRA_IDENTITY.into()),
-        (Some(arm), Some(id)) => (arm, id),
-    };
-    let (workspace, diagnostic_setting) = tokio::join!(arm.get_workspace(resource_id), async {
-        let name = &policy.diagnostic_logs.as_ref()?.name;
-        Some(match arm.get_diagnostic_setting(resource_id, name).await {
-            Ok(setting) => Ok(Some(setting)),
-            Err(error) if error.is_not_found() => Ok(None),
-            Err(error) => Err(ReadError::from(error)),
+/// One ARM change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AzureChange {
+    /// One read-modify-write of the full workspace resource with these properties changed.
+    PutWorkspace(WorkspaceUpdate),
+    /// PUT (create or replace) a diagnostic setting of the workspace resource.
+    PutDiagnosticSetting {
+        name: String,
+        body: serde_json::Value,
+    },
+}
+
+/// The azure policy with its mode resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredAzure {
+    pub policy: AzurePolicy,
+    pub mode: Mode,
+}
+
+/// The workspace's Azure resource.
+pub struct Azure;
+
+impl Family for Azure {
+    type Policy = Policy;
+    type Apis = WorkspaceApis;
+    type Desired = DesiredAzure;
+    type Observed = AzureRead;
+    type Control = AzureControl;
+    type Value = AzureValue;
+    type Change = AzureChange;
+
+    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredAzure> {
+        let p = policy.azure.as_ref()?;
+        Some(DesiredAzure {
+            policy: p.clone(),
+            mode: pass.mode_of(p.mode),
         })
-    });
-    AzureRead::Read(Box::new(ArmRead {
-        workspace: workspace.map_err(ReadError::from),
-        diagnostic_setting,
-    }))
+    }
+
+    /// Reads the workspace resource and, when declared, the diagnostic setting, at once.
+    async fn observe(desired: &DesiredAzure, apis: &WorkspaceApis) -> AzureRead {
+        let (arm, resource_id) = match (&apis.arm, &apis.azure_resource_id) {
+            (_, None) => return AzureRead::Unavailable(NO_RESOURCE_ID.into()),
+            (None, Some(_)) => return AzureRead::Unavailable(NO_ENTRA_IDENTITY.into()),
+            (Some(arm), Some(id)) => (arm, id),
+        };
+        let (workspace, diagnostic_setting) = tokio::join!(arm.get_workspace(resource_id), async {
+            let name = &desired.policy.diagnostic_logs.as_ref()?.name;
+            Some(match arm.get_diagnostic_setting(resource_id, name).await {
+                Ok(setting) => Ok(Some(setting)),
+                Err(error) if error.is_not_found() => Ok(None),
+                Err(error) => Err(ReadError::from(error)),
+            })
+        });
+        AzureRead::Read(Box::new(ArmRead {
+            workspace: workspace.map_err(ReadError::from),
+            diagnostic_setting,
+        }))
+    }
+
+    fn evaluate(
+        desired: &DesiredAzure,
+        observed: &AzureRead,
+        _pass: &Pass,
+    ) -> Vec<Finding<AzureControl, AzureValue>> {
+        let policy = &desired.policy;
+        let controls = AzureControl::declared(policy);
+        let read = match observed {
+            AzureRead::Unavailable(reason) => {
+                return controls
+                    .into_iter()
+                    .map(|c| Finding::not_applicable(c, reason).with_references(c.references()))
+                    .collect();
+            }
+            AzureRead::Read(read) => read,
+        };
+        controls
+            .into_iter()
+            .filter_map(|control| {
+                let finding = match (control, &read.workspace) {
+                    (AzureControl::DiagnosticLogs, _) => {
+                        diagnostic_logs(policy.diagnostic_logs.as_ref()?, &read.diagnostic_setting)
+                    }
+                    (_, Err(error)) => Finding::read_failed(control, error),
+                    (AzureControl::NoPublicIp, Ok(ws)) => Finding::compare(
+                        control,
+                        AzureValue::Switch(policy.no_public_ip?),
+                        AzureValue::Switch(ws.enable_no_public_ip.unwrap_or(false)),
+                    ),
+                    (AzureControl::PublicNetworkAccess, Ok(ws)) => Finding::compare(
+                        control,
+                        AzureValue::Access(access_str(policy.public_network_access?).into()),
+                        // ARM's default is Enabled.
+                        AzureValue::Access(
+                            ws.public_network_access
+                                .clone()
+                                .unwrap_or_else(|| "Enabled".into()),
+                        ),
+                    ),
+                    (AzureControl::VnetInjection, Ok(ws)) => fixed_at_creation(
+                        control,
+                        "VNet injection",
+                        policy.vnet_injection?,
+                        ws.vnet_injected(),
+                    ),
+                    (AzureControl::InfrastructureEncryption, Ok(ws)) => fixed_at_creation(
+                        control,
+                        "Infrastructure encryption",
+                        policy.infrastructure_encryption?,
+                        ws.require_infrastructure_encryption.unwrap_or(false),
+                    ),
+                    (AzureControl::CustomerManagedKeys, Ok(ws)) => {
+                        customer_managed_keys(policy.customer_managed_keys.as_ref()?, ws)
+                    }
+                };
+                Some(finding.with_references(control.references()))
+            })
+            .collect()
+    }
+
+    /// The in-place properties in one read-modify-write; a diagnostic setting per PUT.
+    fn plan(
+        desired: &DesiredAzure,
+        observed: &AzureRead,
+        drifted: &[&Finding<AzureControl, AzureValue>],
+        _pass: &Pass,
+    ) -> Vec<Planned<AzureControl, AzureChange>> {
+        let AzureRead::Read(read) = observed else {
+            return Vec::new();
+        };
+        let policy = &desired.policy;
+        let drifted = |control| drifted.iter().any(|f| f.control == control);
+        let mut actions = Vec::new();
+
+        let update = WorkspaceUpdate {
+            enable_no_public_ip: policy
+                .no_public_ip
+                .filter(|_| drifted(AzureControl::NoPublicIp)),
+            public_network_access: policy
+                .public_network_access
+                .filter(|_| drifted(AzureControl::PublicNetworkAccess))
+                .map(|a| access_str(a).to_string()),
+        };
+        if !update.is_empty() {
+            actions.push(Planned {
+                controls: update_controls(&update),
+                // Last: disabling public network access can cut the controller off.
+                step: Step::Network,
+                mode: desired.mode,
+                change: AzureChange::PutWorkspace(update),
+            });
+        }
+
+        if let (Some(logs), Some(Ok(current)), true) = (
+            &policy.diagnostic_logs,
+            &read.diagnostic_setting,
+            drifted(AzureControl::DiagnosticLogs),
+        ) && let Some(workspace_id) = &logs.log_analytics_workspace_id
+        {
+            actions.push(Planned {
+                controls: vec![AzureControl::DiagnosticLogs],
+                step: Step::Configure,
+                mode: desired.mode,
+                change: AzureChange::PutDiagnosticSetting {
+                    name: logs.name.clone(),
+                    body: diagnostic_setting_body(workspace_id, &logs.categories, current.as_ref()),
+                },
+            });
+        }
+        actions
+    }
+
+    async fn execute(change: &AzureChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
+        let (Some(arm), Some(resource_id)) = (&apis.arm, &apis.azure_resource_id) else {
+            return Err(ApiError::InvalidRequest(format!(
+                "ARM workspace: {NO_ENTRA_IDENTITY}"
+            )));
+        };
+        match change {
+            AzureChange::PutWorkspace(update) => arm.update_workspace(resource_id, update).await,
+            AzureChange::PutDiagnosticSetting { name, body } => arm
+                .put_diagnostic_setting(resource_id, name, body)
+                .await
+                .map(drop),
+        }
+    }
+
+    fn control_id(control: &AzureControl) -> String {
+        control.id().to_string()
+    }
+
+    fn describe(change: &AzureChange) -> String {
+        match change {
+            AzureChange::PutWorkspace(update) => {
+                let mut line = "PUT ARM workspace".to_string();
+                if let Some(v) = update.enable_no_public_ip {
+                    line.push_str(&format!(" enableNoPublicIp={v}"));
+                }
+                if let Some(v) = &update.public_network_access {
+                    line.push_str(&format!(" publicNetworkAccess={v}"));
+                }
+                line
+            }
+            AzureChange::PutDiagnosticSetting { name, .. } => {
+                format!("PUT diagnostic setting {name}")
+            }
+        }
+    }
+
+    fn effects(change: &AzureChange) -> Vec<Effect> {
+        match change {
+            AzureChange::PutWorkspace(update) if update.closes_public_access() => {
+                vec![Effect::ClosesPublicNetworkAccess]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A workspace PUT is split when only its public-access part is blocked, so that the other
+    /// properties are not held back with it.
+    fn split_off(
+        change: &AzureChange,
+        effect: &Effect,
+    ) -> Option<Split<AzureControl, AzureChange>> {
+        let AzureChange::PutWorkspace(update) = change else {
+            return None;
+        };
+        if *effect != Effect::ClosesPublicNetworkAccess || update.enable_no_public_ip.is_none() {
+            return None;
+        }
+        let part = |update: WorkspaceUpdate| {
+            let controls = update_controls(&update);
+            (controls, AzureChange::PutWorkspace(update))
+        };
+        Some([
+            part(WorkspaceUpdate {
+                public_network_access: None,
+                ..update.clone()
+            }),
+            part(WorkspaceUpdate {
+                enable_no_public_ip: None,
+                ..update.clone()
+            }),
+        ])
+    }
+
+    fn facts(_desired: &DesiredAzure, observed: &AzureRead) -> Vec<Fact> {
+        private_link_only(observed)
+            .then_some(Fact::PrivateLinkOnly)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// The controls a workspace update fixes.
+fn update_controls(update: &WorkspaceUpdate) -> Vec<AzureControl> {
+    [
+        (
+            AzureControl::NoPublicIp,
+            update.enable_no_public_ip.is_some(),
+        ),
+        (
+            AzureControl::PublicNetworkAccess,
+            update.public_network_access.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(control, changed)| changed.then_some(control))
+    .collect()
 }
 
 /// Whether the observed workspace has public network access disabled, so it is reachable only
 /// over Private Link.
-pub fn private_link_only(observed: &Option<AzureRead>) -> bool {
-    let Some(AzureRead::Read(read)) = observed else {
+pub fn private_link_only(observed: &AzureRead) -> bool {
+    let AzureRead::Read(read) = observed else {
         return false;
     };
     matches!(&read.workspace, Ok(ws)
@@ -117,75 +476,48 @@ fn access_str(access: PublicNetworkAccess) -> &'static str {
     }
 }
 
-/// The declared controls, in the order of DESIGN.md.
-fn declared_ids(policy: &AzurePolicy) -> Vec<&'static str> {
-    [
-        (NO_PUBLIC_IP_ID, policy.no_public_ip.is_some()),
-        (
-            PUBLIC_NETWORK_ACCESS_ID,
-            policy.public_network_access.is_some(),
-        ),
-        (VNET_INJECTION_ID, policy.vnet_injection.is_some()),
-        (
-            INFRASTRUCTURE_ENCRYPTION_ID,
-            policy.infrastructure_encryption.is_some(),
-        ),
-        (
-            CUSTOMER_MANAGED_KEYS_ID,
-            policy
-                .customer_managed_keys
-                .as_ref()
-                .is_some_and(|c| c.managed_services.is_some() || c.managed_disks.is_some()),
-        ),
-        (DIAGNOSTIC_LOGS_ID, policy.diagnostic_logs.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(id, declared)| declared.then_some(id))
-    .collect()
-}
-
-fn references(id: &str) -> &'static [&'static str] {
-    match id {
-        NO_PUBLIC_IP_ID => NPIP,
-        PUBLIC_NETWORK_ACCESS_ID => PRIVATE_LINK,
-        VNET_INJECTION_ID => VNET,
-        INFRASTRUCTURE_ENCRYPTION_ID => DOUBLE_ENCRYPTION,
-        CUSTOMER_MANAGED_KEYS_ID => CMK,
-        _ => DIAGNOSTICS,
-    }
-}
-
 fn uses_key_vault(key_source: &Option<String>) -> bool {
     key_source
         .as_deref()
         .is_some_and(|k| k.eq_ignore_ascii_case(KEY_VAULT))
 }
 
+type AzureFinding = Finding<AzureControl, AzureValue>;
+
 /// A property Azure cannot change in place: RequiresRecreate when it differs.
-fn fixed_at_creation(id: &str, what: &str, desired: bool, observed: bool) -> ControlResult {
-    let result = ControlResult::compare(id, desired.to_string(), observed.to_string());
-    if !result.is_drifted() {
-        return result;
+fn fixed_at_creation(
+    control: AzureControl,
+    what: &str,
+    desired: bool,
+    observed: bool,
+) -> AzureFinding {
+    let finding = Finding::compare(
+        control,
+        AzureValue::Switch(desired),
+        AzureValue::Switch(observed),
+    );
+    if !finding.is_drifted() {
+        return finding;
     }
-    ControlResult {
-        state: ControlState::RequiresRecreate,
-        reason: Some("RequiresRecreate".into()),
-        ..result
-    }
-    .with_message(format!(
-        "{what} is set when the workspace is created and cannot be changed in place: recreate \
-         the workspace to change it"
-    ))
+    finding.held(
+        ControlState::RequiresRecreate,
+        Reason::RequiresRecreate,
+        format!(
+            "{what} is set when the workspace is created and cannot be changed in place: \
+             recreate the workspace to change it"
+        ),
+    )
 }
 
-fn customer_managed_keys(desired: &CustomerManagedKeys, ws: &ArmWorkspace) -> ControlResult {
+fn customer_managed_keys(desired: &CustomerManagedKeys, ws: &ArmWorkspace) -> AzureFinding {
+    let control = AzureControl::CustomerManagedKeys;
     if ws
         .sku
         .as_deref()
         .is_some_and(|s| s.eq_ignore_ascii_case("standard"))
     {
-        return ControlResult::not_applicable(
-            CUSTOMER_MANAGED_KEYS_ID,
+        return Finding::not_applicable(
+            control,
             "customer-managed keys need the premium tier; the workspace's sku is standard",
         );
     }
@@ -204,19 +536,15 @@ fn customer_managed_keys(desired: &CustomerManagedKeys, ws: &ArmWorkspace) -> Co
     let (mut want, mut have) = (Vec::new(), Vec::new());
     for (name, desired, observed) in parts {
         if let Some(desired) = desired {
-            want.push(format!("{name}={desired}"));
-            have.push(format!("{name}={observed}"));
+            want.push((name, desired));
+            have.push((name, observed));
         }
     }
-    let result = ControlResult::compare(CUSTOMER_MANAGED_KEYS_ID, want.join(" "), have.join(" "));
-    if result.is_drifted() {
-        ControlResult {
-            reason: Some("VerifyOnly".into()),
-            ..result
-        }
-        .with_message(CMK_VERIFY_ONLY)
+    let finding = Finding::compare(control, AzureValue::Keys(want), AzureValue::Keys(have));
+    if finding.is_drifted() {
+        finding.held(ControlState::Drifted, Reason::VerifyOnly, CMK_VERIFY_ONLY)
     } else {
-        result
+        finding
     }
 }
 
@@ -244,15 +572,6 @@ fn has_destination(setting: &DiagnosticSetting) -> bool {
     .any(|d| d.as_deref().is_some_and(|d| !d.is_empty()))
 }
 
-fn describe_diagnostics(name: &str, destination: &str, logs: &[String]) -> String {
-    let logs = if logs.is_empty() {
-        "any".to_string()
-    } else {
-        logs.join(", ")
-    };
-    format!("{name} to {destination}, logs: {logs}")
-}
-
 /// Whether the live setting meets the declaration.
 fn diagnostics_compliant(desired: &DiagnosticLogs, setting: &DiagnosticSetting) -> bool {
     let destination_ok = match &desired.log_analytics_workspace_id {
@@ -274,298 +593,114 @@ fn diagnostics_compliant(desired: &DiagnosticLogs, setting: &DiagnosticSetting) 
 
 fn diagnostic_logs(
     desired: &DiagnosticLogs,
-    observed: &Read<Option<DiagnosticSetting>>,
-) -> ControlResult {
-    let want = describe_diagnostics(
-        &desired.name,
-        desired
+    observed: &Option<Result<Option<DiagnosticSetting>, ReadError>>,
+) -> AzureFinding {
+    let control = AzureControl::DiagnosticLogs;
+    let want = AzureValue::Diagnostics {
+        name: desired.name.clone(),
+        destination: desired
             .log_analytics_workspace_id
-            .as_deref()
-            .unwrap_or("any destination"),
-        &desired.categories,
-    );
-    let result = match observed {
-        None => ControlResult::read_failed(
-            DIAGNOSTIC_LOGS_ID,
-            &ReadError {
-                status: None,
-                error_code: None,
-                message: format!("diagnostic setting {} was not read", desired.name),
-            },
+            .clone()
+            .unwrap_or_else(|| "any destination".into()),
+        logs: desired.categories.clone(),
+    };
+    let finding = match observed {
+        None => Finding::read_failed(
+            control,
+            &ReadError::not_read(format!("diagnostic setting {}", desired.name)),
         ),
-        Some(Err(error)) => ControlResult::read_failed(DIAGNOSTIC_LOGS_ID, error),
-        Some(Ok(None)) => {
-            ControlResult::with_state(DIAGNOSTIC_LOGS_ID, ControlState::Drifted, want, "absent")
-        }
+        Some(Err(error)) => Finding::read_failed(control, error),
+        Some(Ok(None)) => Finding::judged(control, false, want, AzureValue::Absent),
         Some(Ok(Some(setting))) => {
-            let mut enabled: Vec<String> = setting
+            let mut logs: Vec<String> = setting
                 .logs
                 .iter()
                 .filter(|l| l.enabled)
                 .filter_map(|l| l.category.clone().or_else(|| l.category_group.clone()))
                 .collect();
-            enabled.sort();
+            logs.sort();
             let destination = setting
                 .workspace_id
                 .clone()
                 .or_else(|| setting.storage_account_id.clone())
                 .or_else(|| setting.event_hub_authorization_rule_id.clone())
                 .unwrap_or_else(|| "no destination".into());
-            let have = if enabled.is_empty() {
-                format!("{} to {destination}, logs: none", desired.name)
+            let name = desired.name.clone();
+            let have = if logs.is_empty() {
+                AzureValue::NoLogs { name, destination }
             } else {
-                describe_diagnostics(&desired.name, &destination, &enabled)
+                AzureValue::Diagnostics {
+                    name,
+                    destination,
+                    logs,
+                }
             };
-            let state = if diagnostics_compliant(desired, setting) {
-                ControlState::Compliant
-            } else {
-                ControlState::Drifted
-            };
-            ControlResult::with_state(DIAGNOSTIC_LOGS_ID, state, want, have)
+            Finding::judged(control, diagnostics_compliant(desired, setting), want, have)
         }
     };
-    if result.is_drifted() && desired.log_analytics_workspace_id.is_none() {
-        ControlResult {
-            reason: Some("VerifyOnly".into()),
-            ..result
-        }
-        .with_message(
+    if finding.is_drifted() && desired.log_analytics_workspace_id.is_none() {
+        finding.held(
+            ControlState::Drifted,
+            Reason::VerifyOnly,
             "no logAnalyticsWorkspaceId declared: brickwarden verifies the diagnostic setting only",
         )
     } else {
-        result
+        finding
     }
-}
-
-pub fn evaluate(policy: &AzurePolicy, observed: &Option<AzureRead>) -> Vec<ControlResult> {
-    let Some(read) = observed else {
-        return Vec::new();
-    };
-    let ids = declared_ids(policy);
-    let (workspace, diagnostic_setting) = match read {
-        AzureRead::Unavailable(reason) => {
-            return ids
-                .into_iter()
-                .map(|id| ControlResult::not_applicable(id, reason).with_references(references(id)))
-                .collect();
-        }
-        AzureRead::Read(read) => (&read.workspace, &read.diagnostic_setting),
-    };
-    ids.into_iter()
-        .map(|id| {
-            let result = match (id, workspace) {
-                (DIAGNOSTIC_LOGS_ID, _) => {
-                    let desired = policy.diagnostic_logs.as_ref().expect("declared");
-                    diagnostic_logs(desired, diagnostic_setting)
-                }
-                (_, Err(error)) => ControlResult::read_failed(id, error),
-                (NO_PUBLIC_IP_ID, Ok(ws)) => ControlResult::compare(
-                    id,
-                    policy.no_public_ip.expect("declared").to_string(),
-                    ws.enable_no_public_ip.unwrap_or(false).to_string(),
-                ),
-                (PUBLIC_NETWORK_ACCESS_ID, Ok(ws)) => ControlResult::compare(
-                    id,
-                    access_str(policy.public_network_access.expect("declared")),
-                    // ARM's default is Enabled.
-                    ws.public_network_access.as_deref().unwrap_or("Enabled"),
-                ),
-                (VNET_INJECTION_ID, Ok(ws)) => fixed_at_creation(
-                    id,
-                    "VNet injection",
-                    policy.vnet_injection.expect("declared"),
-                    ws.vnet_injected(),
-                ),
-                (INFRASTRUCTURE_ENCRYPTION_ID, Ok(ws)) => fixed_at_creation(
-                    id,
-                    "Infrastructure encryption",
-                    policy.infrastructure_encryption.expect("declared"),
-                    ws.require_infrastructure_encryption.unwrap_or(false),
-                ),
-                (_, Ok(ws)) => customer_managed_keys(
-                    policy.customer_managed_keys.as_ref().expect("declared"),
-                    ws,
-                ),
-            };
-            result.with_references(references(id))
-        })
-        .collect()
-}
-
-/// The PUT body that makes `current` (the live setting, if any) meet `desired`: the live
-/// setting's properties with the Log Analytics workspace set and every declared category
-/// enabled; other destinations and categories are kept. A setting with nothing enabled gets the
-/// `allLogs` category group.
-pub fn diagnostic_setting_body(
-    desired: &DiagnosticLogs,
-    log_analytics_workspace_id: &str,
-    current: Option<&DiagnosticSetting>,
-) -> Value {
-    let mut properties = current
-        .and_then(|c| c.raw.get("properties"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    properties.insert("workspaceId".into(), json!(log_analytics_workspace_id));
-    let mut logs: Vec<Value> = properties
-        .get("logs")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let covered_by_all = |logs: &[Value]| {
-        logs.iter().any(|l| {
-            l["enabled"] == true
-                && l["categoryGroup"]
-                    .as_str()
-                    .is_some_and(|g| g.eq_ignore_ascii_case(ALL_LOGS))
-        })
-    };
-    if !covered_by_all(&logs) {
-        for category in &desired.categories {
-            let existing = logs.iter_mut().find(|l| {
-                l["category"]
-                    .as_str()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(category))
-            });
-            match existing {
-                Some(log) => log["enabled"] = json!(true),
-                None => logs.push(json!({"category": category, "enabled": true})),
-            }
-        }
-    }
-    if !logs.iter().any(|l| l["enabled"] == true) {
-        logs.push(json!({"categoryGroup": ALL_LOGS, "enabled": true}));
-    }
-    properties.insert("logs".into(), Value::Array(logs));
-    json!({ "properties": properties })
-}
-
-pub fn plan(
-    policy: &AzurePolicy,
-    workspace_mode: Mode,
-    resource_id: Option<&str>,
-    observed: &Option<AzureRead>,
-    results: &[ControlResult],
-    private_network: bool,
-) -> Vec<Action> {
-    let (Some(resource_id), Some(AzureRead::Read(read))) = (resource_id, observed) else {
-        return Vec::new();
-    };
-    let diagnostic_setting = &read.diagnostic_setting;
-    let mode = family_mode(workspace_mode, policy.mode);
-    let drifted = |id: &str| results.iter().any(|r| r.id == id && r.is_drifted());
-    let mut actions = Vec::new();
-
-    // Both in-place properties in one GET + PUT.
-    let no_public_ip = policy.no_public_ip.filter(|_| drifted(NO_PUBLIC_IP_ID));
-    let public_network_access = policy
-        .public_network_access
-        .filter(|_| drifted(PUBLIC_NETWORK_ACCESS_ID))
-        .map(|a| access_str(a).to_string());
-    let put = |enable_no_public_ip: Option<bool>, public_network_access: Option<String>| {
-        let controls = [
-            (NO_PUBLIC_IP_ID, enable_no_public_ip.is_some()),
-            (PUBLIC_NETWORK_ACCESS_ID, public_network_access.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, changed)| *changed)
-        .map(|(id, _)| id.to_string())
-        .collect();
-        Action {
-            controls,
-            step: Step::Network,
-            mode,
-            change: Change::PutArmWorkspace {
-                resource_id: resource_id.to_string(),
-                enable_no_public_ip,
-                public_network_access,
-            },
-        }
-    };
-    // Disabling public access is blocked unless brickwarden reaches the workspace privately; it
-    // then goes alone, so that the No Public IP fix is not held back with it.
-    let closes_public_access = public_network_access.as_deref() == Some("Disabled");
-    if closes_public_access && !private_network {
-        if no_public_ip.is_some() {
-            actions.push(put(no_public_ip, None));
-        }
-        actions.push(put(None, public_network_access));
-    } else if no_public_ip.is_some() || public_network_access.is_some() {
-        actions.push(put(no_public_ip, public_network_access));
-    }
-
-    if let (Some(desired), Some(Ok(current)), true) = (
-        &policy.diagnostic_logs,
-        diagnostic_setting,
-        drifted(DIAGNOSTIC_LOGS_ID),
-    ) && let Some(workspace_id) = &desired.log_analytics_workspace_id
-    {
-        actions.push(Action {
-            controls: vec![DIAGNOSTIC_LOGS_ID.to_string()],
-            step: Step::Configure,
-            mode,
-            change: Change::PutDiagnosticSetting {
-                resource_id: resource_id.to_string(),
-                name: desired.name.clone(),
-                body: diagnostic_setting_body(desired, workspace_id, current.as_ref()),
-            },
-        });
-    }
-    actions
-}
-
-/// Sets `path` in `target`, creating objects on the way; fails if a non-object is in the way.
-fn set_path(target: &mut Value, path: &[&str], value: Value) -> Result<(), ApiError> {
-    let (last, parents) = path.split_last().expect("a non-empty path");
-    let mut current = target;
-    for key in parents {
-        current = current
-            .as_object_mut()
-            .ok_or_else(|| {
-                ApiError::InvalidRequest(format!("ARM resource: {key} is not in an object"))
-            })?
-            .entry(key.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    current
-        .as_object_mut()
-        .ok_or_else(|| {
-            ApiError::InvalidRequest(format!("ARM resource: {last} is not in an object"))
-        })?
-        .insert(last.to_string(), value);
-    Ok(())
-}
-
-/// Executes a [`Change::PutArmWorkspace`]: GET the full resource, change only the declared
-/// properties, PUT all of it back (ARM's PATCH would change tags only).
-pub async fn put_workspace(
-    arm: &ArmClient,
-    resource_id: &str,
-    enable_no_public_ip: Option<bool>,
-    public_network_access: Option<&str>,
-) -> Result<(), ApiError> {
-    let mut raw = arm.get_workspace(resource_id).await?.raw;
-    if let Some(value) = enable_no_public_ip {
-        set_path(
-            &mut raw,
-            &["properties", "parameters", "enableNoPublicIp", "value"],
-            json!(value),
-        )?;
-    }
-    if let Some(access) = public_network_access {
-        set_path(
-            &mut raw,
-            &["properties", "publicNetworkAccess"],
-            json!(access),
-        )?;
-    }
-    arm.put_workspace(resource_id, &raw).await.map(drop)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Map, Value, json};
+
     use super::*;
     use crate::api::ControlState as S;
+    use crate::controls::ControlResult;
+    use crate::controls::testing::{pass, render};
+
+    const NO_PUBLIC_IP_ID: &str = "azure/noPublicIp";
+    const PUBLIC_NETWORK_ACCESS_ID: &str = "azure/publicNetworkAccess";
+    const VNET_INJECTION_ID: &str = "azure/vnetInjection";
+    const INFRASTRUCTURE_ENCRYPTION_ID: &str = "azure/infrastructureEncryption";
+    const CUSTOMER_MANAGED_KEYS_ID: &str = "azure/customerManagedKeys";
+    const DIAGNOSTIC_LOGS_ID: &str = "azure/diagnosticLogs";
+
+    type Read<T> = Option<Result<T, ReadError>>;
+
+    fn desired(policy: &AzurePolicy) -> DesiredAzure {
+        DesiredAzure {
+            policy: policy.clone(),
+            mode: policy.mode.unwrap_or(Mode::Enforce),
+        }
+    }
+
+    fn evaluate(policy: &AzurePolicy, observed: &Option<AzureRead>) -> Vec<ControlResult> {
+        let Some(observed) = observed else {
+            return Vec::new();
+        };
+        render::<Azure>(&Azure::evaluate(
+            &desired(policy),
+            observed,
+            &pass(Mode::Enforce),
+        ))
+    }
+
+    fn plan(
+        policy: &AzurePolicy,
+        observed: &Option<AzureRead>,
+    ) -> Vec<Planned<AzureControl, AzureChange>> {
+        let Some(observed) = observed else {
+            return Vec::new();
+        };
+        let desired = desired(policy);
+        let findings = Azure::evaluate(&desired, observed, &pass(Mode::Enforce));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        Azure::plan(&desired, observed, &drifted, &pass(Mode::Enforce))
+    }
+
+    fn ids(controls: &[AzureControl]) -> Vec<&'static str> {
+        controls.iter().map(|c| c.id()).collect()
+    }
 
     fn arm(sku: &str, edit: impl FnOnce(&mut Value)) -> ArmWorkspace {
         let mut raw = json!({
@@ -585,8 +720,6 @@ mod tests {
 
     const LA: &str =
         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/la";
-    const RID: &str =
-        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/w";
 
     fn diagnostic(workspace_id: &str, logs: Value) -> DiagnosticSetting {
         DiagnosticSetting::from_raw(json!({
@@ -639,17 +772,7 @@ mod tests {
                 assert_eq!(r.message.as_deref(), Some(reason));
                 assert!(!r.references.is_empty());
             }
-            assert!(
-                plan(
-                    &full_policy(),
-                    Mode::Enforce,
-                    Some(RID),
-                    &Some(AzureRead::Unavailable(reason.into())),
-                    &results,
-                    true
-                )
-                .is_empty()
-            );
+            assert!(plan(&full_policy(), &Some(AzureRead::Unavailable(reason.into()))).is_empty());
         }
         assert!(evaluate(&full_policy(), &None).is_empty());
     }
@@ -679,15 +802,8 @@ mod tests {
         assert!(results[2].references.contains(&"SAT NS-4".to_string()));
         assert!(results[5].references.contains(&"SAT GOV-3".to_string()));
 
-        let actions = plan(
-            &full_policy(),
-            Mode::Enforce,
-            Some(RID),
-            &observed,
-            &results,
-            true,
-        );
-        let described: Vec<_> = actions.iter().map(|a| a.describe()).collect();
+        let actions = plan(&full_policy(), &observed);
+        let described: Vec<_> = actions.iter().map(|a| Azure::describe(&a.change)).collect();
         assert_eq!(
             described,
             [
@@ -696,11 +812,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            actions[0].controls,
+            ids(&actions[0].controls),
             [NO_PUBLIC_IP_ID, PUBLIC_NETWORK_ACCESS_ID]
         );
+        assert_eq!(
+            Azure::effects(&actions[0].change),
+            [Effect::ClosesPublicNetworkAccess]
+        );
         assert_eq!(actions[0].step, Step::Network);
-        let Change::PutDiagnosticSetting { body, .. } = &actions[1].change else {
+        let AzureChange::PutDiagnosticSetting { body, .. } = &actions[1].change else {
             panic!()
         };
         assert_eq!(
@@ -735,18 +855,8 @@ mod tests {
             results.iter().all(|r| r.state == S::Compliant),
             "{results:#?}"
         );
-        assert!(
-            plan(
-                &full_policy(),
-                Mode::Enforce,
-                Some(RID),
-                &observed,
-                &results,
-                true
-            )
-            .is_empty()
-        );
-        assert!(private_link_only(&observed));
+        assert!(plan(&full_policy(), &observed).is_empty());
+        assert!(private_link_only(observed.as_ref().unwrap()));
     }
 
     #[test]
@@ -782,10 +892,12 @@ mod tests {
                 raw["properties"]["publicNetworkAccess"] = json!(access);
             });
             let observed = read(ws, None);
-            let results = evaluate(&policy, &observed);
-            let actions = plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true);
+            let actions = plan(&policy, &observed);
             assert_eq!(
-                actions.iter().map(|a| a.describe()).collect::<Vec<_>>(),
+                actions
+                    .iter()
+                    .map(|a| Azure::describe(&a.change))
+                    .collect::<Vec<_>>(),
                 expected.into_iter().collect::<Vec<_>>(),
                 "{npip} {access}"
             );
@@ -828,7 +940,7 @@ mod tests {
             if state == S::RequiresRecreate {
                 assert!(results[0].message.as_deref().unwrap().contains("recreate"));
             }
-            assert!(plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true).is_empty());
+            assert!(plan(&policy, &observed).is_empty());
         }
     }
 
@@ -893,7 +1005,7 @@ mod tests {
                 _ => {}
             }
             assert!(
-                plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true).is_empty(),
+                plan(&policy, &observed).is_empty(),
                 "{case}: CMK drift is never fixed"
             );
         }
@@ -1002,41 +1114,9 @@ mod tests {
                     "{case}"
                 );
             }
-            let actions = plan(&policy, Mode::Enforce, Some(RID), &observed, &results, true);
+            let actions = plan(&policy, &observed);
             assert_eq!(actions.len(), usize::from(planned), "{case}");
         }
-    }
-
-    #[test]
-    fn diagnostic_body_keeps_other_destinations_and_categories() {
-        let live = DiagnosticSetting::from_raw(json!({"properties": {
-            "workspaceId": "/old",
-            "storageAccountId": "/sa",
-            "logs": [{"category": "jobs", "enabled": false}, {"category": "clusters", "enabled": true}],
-        }}));
-        let body = diagnostic_setting_body(
-            &diagnostics(&["jobs", "accounts"], Some(LA)),
-            LA,
-            Some(&live),
-        );
-        assert_eq!(
-            body,
-            json!({"properties": {
-                "workspaceId": LA,
-                "storageAccountId": "/sa",
-                "logs": [
-                    {"category": "jobs", "enabled": true},
-                    {"category": "clusters", "enabled": true},
-                    {"category": "accounts", "enabled": true},
-                ],
-            }})
-        );
-        // Nothing declared, nothing enabled: every category.
-        let body = diagnostic_setting_body(&diagnostics(&[], Some(LA)), LA, None);
-        assert_eq!(
-            body,
-            json!({"properties": {"workspaceId": LA, "logs": [{"categoryGroup": "allLogs", "enabled": true}]}})
-        );
     }
 
     #[test]
@@ -1044,6 +1124,7 @@ mod tests {
         let error = ReadError {
             status: Some(403),
             error_code: Some("AuthorizationFailed".into()),
+            unauthenticated: true,
             message: "no".into(),
         };
         let observed = Some(AzureRead::Read(Box::new(ArmRead {
@@ -1053,71 +1134,15 @@ mod tests {
         let results = evaluate(&full_policy(), &observed);
         // The workspace read failed: all but the diagnostic setting fail.
         for r in &results[..5] {
-            assert_eq!(
-                (r.state, r.reason.as_deref()),
-                (S::Failed, Some("ReadFailed"))
-            );
+            assert_eq!((r.state, r.reason), (S::Failed, Some(Reason::ReadFailed)));
         }
         assert_eq!(results[5].state, S::Drifted);
         let observed = read(arm("premium", |_| {}), Some(Err(error)));
         let results = evaluate(&full_policy(), &observed);
         assert_eq!(results[5].state, S::Failed);
-        assert!(!private_link_only(&Some(AzureRead::Read(Box::new(
-            ArmRead {
-                workspace: Err(ReadError {
-                    status: None,
-                    error_code: None,
-                    message: String::new()
-                }),
-                diagnostic_setting: None,
-            }
-        )))));
-    }
-
-    #[test]
-    fn set_path_creates_objects_and_refuses_non_objects() {
-        let mut raw = json!({"properties": {}});
-        set_path(
-            &mut raw,
-            &["properties", "parameters", "enableNoPublicIp", "value"],
-            json!(true),
-        )
-        .unwrap();
-        assert_eq!(
-            raw["properties"]["parameters"]["enableNoPublicIp"]["value"],
-            true
-        );
-        let mut raw = json!({"properties": "nope"});
-        assert!(
-            set_path(
-                &mut raw,
-                &["properties", "publicNetworkAccess"],
-                json!("Disabled")
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn closing_public_access_goes_alone_without_private_network() {
-        let observed = read(arm("premium", |_| {}), Some(Ok(None)));
-        let results = evaluate(&full_policy(), &observed);
-        let actions = plan(
-            &full_policy(),
-            Mode::Enforce,
-            Some(RID),
-            &observed,
-            &results,
-            false,
-        );
-        let described: Vec<_> = actions.iter().map(|a| a.describe()).collect();
-        assert_eq!(
-            described,
-            [
-                "PUT ARM workspace enableNoPublicIp=true",
-                "PUT ARM workspace publicNetworkAccess=Disabled",
-                "PUT diagnostic setting brickwarden",
-            ]
-        );
+        assert!(!private_link_only(&AzureRead::Read(Box::new(ArmRead {
+            workspace: Err(ReadError::not_read("workspace")),
+            diagnostic_setting: None,
+        }))));
     }
 }

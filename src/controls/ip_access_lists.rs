@@ -1,50 +1,42 @@
-//! IP access lists: `ipAccessLists/enabled`, `ipAccessLists/list/<label>`,
-//! `ipAccessLists/undeclared`, and the lockout guard.
+//! IP access lists: `ipAccessLists/list/<label>` and `ipAccessLists/undeclared`
+//! (`ipAccessLists/enabled` is a workspace-conf key, read and written with the others).
 //!
-//! Databricks semantics: lists are inert until workspace-conf `enableIpAccessLists` is `"true"`;
-//! then an address in an enabled BLOCK list is refused, and if any enabled ALLOW list exists an
-//! address must be in one of them.
+//! The family plans widen-before-narrow and describes every list change as an [`Effect`], so the
+//! engine's lockout guard can simulate who may reach the workspace after each step.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::fmt;
 
-use ipnet::Ipv4Net;
-
-use super::{
-    Action, Change, ConfControl, ControlResult, Observed, Read, Step, family_mode, list_type_str,
-};
-use crate::api::{self, IpAccessListsPolicy, Management, Mode};
+use super::WorkspaceApis;
+use super::access::{address_set, networks};
+use super::family::{AccessList, Blocked, Effect, Fact, Family, Finding, Pass, Planned, Step};
+use super::result::{ReadError, Reason};
+use super::workspace_conf::ConfControl;
+use crate::api::{self, IpAccessListsPolicy, Management, Mode, Policy};
 use crate::clients::ApiError;
-use crate::clients::databricks::{DatabricksClient, IpAccessList, ListType};
+use crate::clients::databricks::{
+    IpAccessList, ListType, NewIpAccessList, ReplaceIpAccessList, UpdateIpAccessList,
+};
 
 pub const ENABLE_KEY: &str = "enableIpAccessLists";
 const ENABLED_ID: &str = "ipAccessLists/enabled";
-const UNDECLARED_ID: &str = "ipAccessLists/undeclared";
 const REFERENCES: &[&str] = &["best practices: IP access lists", "SAT NS-5"];
 
-pub fn list_control_id(label: &str) -> String {
-    format!("ipAccessLists/list/{label}")
-}
-
 /// `enableIpAccessLists`, ordered after the ALLOW lists are in place when turned on.
-pub fn conf_controls(policy: &IpAccessListsPolicy, workspace_mode: Mode) -> Vec<ConfControl> {
-    policy
-        .enabled
-        .map(|enabled| ConfControl {
-            id: ENABLED_ID.to_string(),
-            key: ENABLE_KEY.to_string(),
-            desired: enabled.to_string(),
-            unset_means: Some("false"),
-            references: REFERENCES,
-            mode: family_mode(workspace_mode, policy.mode),
-            step: if enabled {
-                Step::EnableIpAccessLists
-            } else {
-                Step::WidenAccess
-            },
-        })
-        .into_iter()
-        .collect()
+pub fn conf_control(policy: &IpAccessListsPolicy, pass: &Pass) -> Option<ConfControl> {
+    policy.enabled.map(|enabled| ConfControl {
+        id: ENABLED_ID.to_string(),
+        key: ENABLE_KEY.to_string(),
+        desired: enabled.to_string(),
+        unset_means: Some("false"),
+        references: REFERENCES,
+        mode: pass.mode_of(policy.mode),
+        step: if enabled {
+            Step::EnableIpAccessLists
+        } else {
+            Step::WidenAccess
+        },
+    })
 }
 
 /// Whether the lists themselves must be read.
@@ -52,8 +44,12 @@ pub fn reads_lists(policy: &IpAccessListsPolicy) -> bool {
     policy.lists.is_some() || policy.management == Some(Management::Exclusive)
 }
 
-pub async fn observe(client: &DatabricksClient) -> Result<Vec<IpAccessList>, ApiError> {
-    client.list_ip_access_lists().await
+pub fn list_type_str(list_type: ListType) -> &'static str {
+    match list_type {
+        ListType::Allow => "ALLOW",
+        ListType::Block => "BLOCK",
+        ListType::Unknown => "UNKNOWN",
+    }
 }
 
 fn api_list_type(list_type: api::ListType) -> ListType {
@@ -63,35 +59,91 @@ fn api_list_type(list_type: api::ListType) -> ListType {
     }
 }
 
-/// Parses an address the way Databricks reads it: a plain IPv4 address is a /32.
-fn parse_address(address: &str) -> Option<Ipv4Net> {
-    address
-        .parse::<Ipv4Net>()
-        .or_else(|_| address.parse::<Ipv4Addr>().map(Ipv4Net::from))
-        .ok()
-        .map(|net| net.trunc())
+/// The controls of the family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpControl {
+    /// A declared list, by label.
+    List(String),
+    /// Live lists that no declared list accounts for.
+    Undeclared,
 }
 
-/// Addresses as a set, so order, duplicates and `/32` spelling do not count as drift.
-fn address_set(addresses: &[String]) -> BTreeSet<String> {
-    addresses
-        .iter()
-        .map(|a| match parse_address(a) {
-            Some(net) if net.prefix_len() == 32 => net.addr().to_string(),
-            Some(net) => net.to_string(),
-            None => a.clone(),
-        })
-        .collect()
+/// A list as compared: type, normalised addresses and whether it is enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpValue {
+    List {
+        list_type: ListType,
+        addresses: BTreeSet<String>,
+        enabled: bool,
+    },
+    Absent,
+    /// The labels of undeclared lists.
+    Labels(Vec<String>),
+    /// Additive management: undeclared lists are not brickwarden's.
+    LeftAlone,
 }
 
-fn describe_list(list_type: ListType, addresses: &BTreeSet<String>, enabled: bool) -> String {
-    let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    format!(
-        "{} [{}]{}",
-        list_type_str(list_type),
-        addresses.join(", "),
-        if enabled { "" } else { " disabled" }
-    )
+impl fmt::Display for IpValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpValue::List {
+                list_type,
+                addresses,
+                enabled,
+            } => {
+                let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+                write!(
+                    f,
+                    "{} [{}]{}",
+                    list_type_str(*list_type),
+                    addresses.join(", "),
+                    if *enabled { "" } else { " disabled" }
+                )
+            }
+            IpValue::Absent => f.write_str("absent"),
+            IpValue::Labels(labels) if labels.is_empty() => f.write_str("none"),
+            IpValue::Labels(labels) => f.write_str(&labels.join(", ")),
+            IpValue::LeftAlone => f.write_str("left alone"),
+        }
+    }
+}
+
+fn value_of(list: &IpAccessList) -> IpValue {
+    IpValue::List {
+        list_type: list.list_type,
+        addresses: address_set(&list.ip_addresses),
+        enabled: list.enabled.unwrap_or(true),
+    }
+}
+
+fn declared_value(list: &api::IpAccessList) -> IpValue {
+    IpValue::List {
+        list_type: api_list_type(list.list_type),
+        addresses: address_set(&list.addresses),
+        enabled: list.enabled,
+    }
+}
+
+/// One change to the lists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IpChange {
+    Create {
+        label: String,
+        list_type: ListType,
+        addresses: Vec<String>,
+        enabled: bool,
+    },
+    Replace {
+        list_id: String,
+        label: String,
+        list_type: ListType,
+        addresses: Vec<String>,
+        enabled: bool,
+    },
+    Delete {
+        list_id: String,
+        label: String,
+    },
 }
 
 /// The live list a declared label is matched with: the first one carrying that label.
@@ -117,76 +169,6 @@ fn undeclared<'a>(
         .collect()
 }
 
-pub fn evaluate(
-    policy: &IpAccessListsPolicy,
-    observed: &Read<Vec<IpAccessList>>,
-) -> Vec<ControlResult> {
-    let mut ids: Vec<String> = policy
-        .lists
-        .iter()
-        .flatten()
-        .map(|l| list_control_id(&l.label))
-        .collect();
-    ids.push(UNDECLARED_ID.to_string());
-    let lists = match observed {
-        None => return Vec::new(),
-        Some(Err(error)) => {
-            return ids
-                .iter()
-                .map(|id| ControlResult::read_failed(id, error).with_references(REFERENCES))
-                .collect();
-        }
-        Some(Ok(lists)) => lists,
-    };
-
-    let mut results: Vec<ControlResult> = policy
-        .lists
-        .iter()
-        .flatten()
-        .map(|declared| {
-            let desired = describe_list(
-                api_list_type(declared.list_type),
-                &address_set(&declared.addresses),
-                declared.enabled,
-            );
-            let observed = find(lists, &declared.label).map_or_else(
-                || "absent".to_string(),
-                |live| {
-                    describe_list(
-                        live.list_type,
-                        &address_set(&live.ip_addresses),
-                        live.enabled.unwrap_or(true),
-                    )
-                },
-            );
-            ControlResult::compare(list_control_id(&declared.label), desired, observed)
-                .with_references(REFERENCES)
-        })
-        .collect();
-
-    let extra = undeclared(policy, lists);
-    let labels: Vec<&str> = extra.iter().map(|l| l.label.as_str()).collect();
-    let observed = if labels.is_empty() {
-        "none".to_string()
-    } else {
-        labels.join(", ")
-    };
-    let undeclared_result = match policy.management.unwrap_or_default() {
-        Management::Exclusive => ControlResult::compare(UNDECLARED_ID, "none", observed),
-        Management::Additive => ControlResult::compare(UNDECLARED_ID, "left alone", "left alone")
-            .with_message(format!(
-                "Additive management: undeclared lists are never deleted ({})",
-                if labels.is_empty() {
-                    "none exist".to_string()
-                } else {
-                    labels.join(", ")
-                }
-            )),
-    };
-    results.push(undeclared_result.with_references(REFERENCES));
-    results
-}
-
 /// Whether replacing `old` with `new` can only let more addresses in.
 fn only_widens(old: &IpAccessList, new: &api::IpAccessList) -> bool {
     let new_type = api_list_type(new.list_type);
@@ -201,260 +183,338 @@ fn only_widens(old: &IpAccessList, new: &api::IpAccessList) -> bool {
     }
 }
 
-pub fn plan(
-    policy: &IpAccessListsPolicy,
-    workspace_mode: Mode,
-    observed: &Read<Vec<IpAccessList>>,
-    results: &[ControlResult],
-) -> Vec<Action> {
-    let Some(Ok(lists)) = observed else {
-        return Vec::new();
-    };
-    let mode = family_mode(workspace_mode, policy.mode);
-    let drifted = |id: &str| results.iter().any(|r| r.id == id && r.is_drifted());
-    let mut actions = Vec::new();
-    for declared in policy.lists.iter().flatten() {
-        let id = list_control_id(&declared.label);
-        if !drifted(&id) {
-            continue;
-        }
-        let list_type = api_list_type(declared.list_type);
-        let (step, change) = match find(lists, &declared.label) {
-            None => (
-                if list_type == ListType::Allow {
-                    Step::WidenAccess
-                } else {
-                    Step::NarrowAccess
-                },
-                Change::CreateIpAccessList {
-                    label: declared.label.clone(),
-                    list_type,
-                    addresses: declared.addresses.clone(),
-                    enabled: declared.enabled,
-                },
-            ),
-            Some(live) => (
-                if only_widens(live, declared) {
-                    Step::WidenAccess
-                } else {
-                    Step::NarrowAccess
-                },
-                Change::ReplaceIpAccessList {
-                    list_id: live.list_id.clone(),
-                    label: declared.label.clone(),
-                    list_type,
-                    addresses: declared.addresses.clone(),
-                    enabled: declared.enabled,
-                },
-            ),
-        };
-        actions.push(Action {
-            controls: vec![id],
-            step,
-            mode,
-            change,
-        });
-    }
-    if policy.management == Some(Management::Exclusive) && drifted(UNDECLARED_ID) {
-        for live in undeclared(policy, lists) {
-            actions.push(Action {
-                controls: vec![UNDECLARED_ID.to_string()],
-                step: if live.list_type == ListType::Allow {
-                    Step::NarrowAccess
-                } else {
-                    Step::WidenAccess
-                },
-                mode,
-                change: Change::DeleteIpAccessList {
-                    list_id: live.list_id.clone(),
-                    label: live.label.clone(),
-                },
-            });
-        }
-    }
-    actions
+/// The workspace's IP access lists.
+pub struct IpAccessLists;
+
+/// The lists policy with its mode resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredLists {
+    pub policy: IpAccessListsPolicy,
+    pub mode: Mode,
 }
 
-/// Why an action must not run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blocked {
-    pub reason: &'static str,
-    pub message: String,
-}
+impl Family for IpAccessLists {
+    type Policy = Policy;
+    type Apis = WorkspaceApis;
+    type Desired = DesiredLists;
+    type Observed = Result<Vec<IpAccessList>, ReadError>;
+    type Control = IpControl;
+    type Value = IpValue;
+    type Change = IpChange;
 
-/// The access-relevant state of a workspace, simulated action by action.
-#[derive(Debug, Clone)]
-struct AccessState {
-    enabled: bool,
-    /// (id or label, type, enabled, addresses)
-    lists: Vec<(String, ListType, bool, Vec<Ipv4Net>)>,
-}
-
-impl AccessState {
-    fn from_observed(observed: &Observed) -> Option<AccessState> {
-        let lists = match &observed.ip_access_lists {
-            Some(Ok(lists)) => lists,
-            _ => return None,
-        };
-        let enabled = matches!(&observed.conf, Some(Ok(conf))
-            if conf.get(ENABLE_KEY).and_then(|v| v.as_deref()) == Some("true"));
-        Some(AccessState {
-            enabled,
-            lists: lists
-                .iter()
-                .map(|l| {
-                    (
-                        l.list_id.clone(),
-                        l.list_type,
-                        l.enabled.unwrap_or(true),
-                        l.ip_addresses
-                            .iter()
-                            .filter_map(|a| parse_address(a))
-                            .collect(),
-                    )
-                })
-                .collect(),
+    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredLists> {
+        let p = policy.ip_access_lists.as_ref().filter(|p| reads_lists(p))?;
+        Some(DesiredLists {
+            policy: p.clone(),
+            mode: pass.mode_of(p.mode),
         })
     }
 
-    /// Whether all of `range` may reach the workspace.
-    fn allows(&self, range: &Ipv4Net) -> bool {
-        if !self.enabled {
-            return true;
-        }
-        let active = |t: ListType| {
-            self.lists
-                .iter()
-                .filter(move |(_, lt, enabled, _)| *lt == t && *enabled)
-                .flat_map(|(_, _, _, nets)| nets.iter())
-        };
-        let blocked = active(ListType::Block)
-            .any(|net| net.contains(&range.network()) || range.contains(&net.network()));
-        let mut allows = active(ListType::Allow).peekable();
-        let in_allow = allows.peek().is_none() || allows.any(|net| net.contains(range));
-        !blocked && in_allow
+    async fn observe(_: &DesiredLists, apis: &WorkspaceApis) -> Self::Observed {
+        Ok(apis.databricks.list_ip_access_lists().await?)
     }
 
-    fn apply(&mut self, change: &Change) {
-        let nets =
-            |addresses: &[String]| addresses.iter().filter_map(|a| parse_address(a)).collect();
-        match change {
-            Change::PatchConf(writes) => {
-                if let Some(w) = writes.iter().find(|w| w.key == ENABLE_KEY) {
-                    self.enabled = w.value == "true";
-                }
+    fn evaluate(
+        desired: &DesiredLists,
+        observed: &Self::Observed,
+        _pass: &Pass,
+    ) -> Vec<Finding<IpControl, IpValue>> {
+        let policy = &desired.policy;
+        let controls = policy
+            .lists
+            .iter()
+            .flatten()
+            .map(|l| IpControl::List(l.label.clone()))
+            .chain([IpControl::Undeclared]);
+        let lists = match observed {
+            Err(error) => {
+                return controls
+                    .map(|c| Finding::read_failed(c, error).with_references(REFERENCES))
+                    .collect();
             }
-            Change::CreateIpAccessList {
+            Ok(lists) => lists,
+        };
+        let mut findings: Vec<_> = policy
+            .lists
+            .iter()
+            .flatten()
+            .map(|declared| {
+                let live = find(lists, &declared.label).map_or(IpValue::Absent, value_of);
+                Finding::compare(
+                    IpControl::List(declared.label.clone()),
+                    declared_value(declared),
+                    live,
+                )
+                .with_references(REFERENCES)
+            })
+            .collect();
+        let labels: Vec<String> = undeclared(policy, lists)
+            .iter()
+            .map(|l| l.label.clone())
+            .collect();
+        let undeclared = match policy.management.unwrap_or_default() {
+            Management::Exclusive => Finding::compare(
+                IpControl::Undeclared,
+                IpValue::Labels(Vec::new()),
+                IpValue::Labels(labels),
+            ),
+            Management::Additive => Finding::compare(
+                IpControl::Undeclared,
+                IpValue::LeftAlone,
+                IpValue::LeftAlone,
+            )
+            .with_note(format!(
+                "Additive management: undeclared lists are never deleted ({})",
+                if labels.is_empty() {
+                    "none exist".to_string()
+                } else {
+                    labels.join(", ")
+                }
+            )),
+        };
+        findings.push(undeclared.with_references(REFERENCES));
+        findings
+    }
+
+    fn plan(
+        desired: &DesiredLists,
+        observed: &Self::Observed,
+        drifted: &[&Finding<IpControl, IpValue>],
+        _pass: &Pass,
+    ) -> Vec<Planned<IpControl, IpChange>> {
+        let Ok(lists) = observed else {
+            return Vec::new();
+        };
+        let policy = &desired.policy;
+        let planned = |control: IpControl, step, change| Planned {
+            controls: vec![control],
+            step,
+            mode: desired.mode,
+            change,
+        };
+        let mut actions = Vec::new();
+        for finding in drifted {
+            match &finding.control {
+                IpControl::List(label) => {
+                    let Some(declared) = policy.lists.iter().flatten().find(|l| &l.label == label)
+                    else {
+                        continue;
+                    };
+                    let list_type = api_list_type(declared.list_type);
+                    let (step, change) = match find(lists, label) {
+                        None => (
+                            if list_type == ListType::Allow {
+                                Step::WidenAccess
+                            } else {
+                                Step::NarrowAccess
+                            },
+                            IpChange::Create {
+                                label: label.clone(),
+                                list_type,
+                                addresses: declared.addresses.clone(),
+                                enabled: declared.enabled,
+                            },
+                        ),
+                        Some(live) => (
+                            if only_widens(live, declared) {
+                                Step::WidenAccess
+                            } else {
+                                Step::NarrowAccess
+                            },
+                            IpChange::Replace {
+                                list_id: live.list_id.clone(),
+                                label: label.clone(),
+                                list_type,
+                                addresses: declared.addresses.clone(),
+                                enabled: declared.enabled,
+                            },
+                        ),
+                    };
+                    actions.push(planned(finding.control.clone(), step, change));
+                }
+                IpControl::Undeclared if policy.management == Some(Management::Exclusive) => {
+                    for live in undeclared(policy, lists) {
+                        let step = if live.list_type == ListType::Allow {
+                            Step::NarrowAccess
+                        } else {
+                            Step::WidenAccess
+                        };
+                        let change = IpChange::Delete {
+                            list_id: live.list_id.clone(),
+                            label: live.label.clone(),
+                        };
+                        actions.push(planned(IpControl::Undeclared, step, change));
+                    }
+                }
+                IpControl::Undeclared => {}
+            }
+        }
+        actions
+    }
+
+    /// Undeclared lists are never deleted under Additive management: the plan does not produce
+    /// such a delete, and this makes sure none runs.
+    fn guard(desired: &DesiredLists, change: &IpChange) -> Option<Blocked> {
+        let exclusive = desired.policy.management == Some(Management::Exclusive);
+        (matches!(change, IpChange::Delete { .. }) && !exclusive).then(|| {
+            Blocked::new(
+                Reason::AdditiveManagement,
+                "undeclared lists are never deleted under Additive management",
+            )
+        })
+    }
+
+    async fn execute(change: &IpChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
+        let client = &apis.databricks;
+        match change {
+            IpChange::Create {
                 label,
                 list_type,
                 addresses,
                 enabled,
             } => {
-                self.lists
-                    .push((label.clone(), *list_type, *enabled, nets(addresses)));
+                let created = client
+                    .create_ip_access_list(&NewIpAccessList {
+                        label: label.clone(),
+                        list_type: *list_type,
+                        ip_addresses: addresses.clone(),
+                    })
+                    .await?;
+                if !enabled {
+                    let disable = UpdateIpAccessList {
+                        enabled: Some(false),
+                        ..Default::default()
+                    };
+                    client
+                        .update_ip_access_list(&created.list_id, &disable)
+                        .await?;
+                }
+                Ok(())
             }
-            Change::ReplaceIpAccessList {
+            IpChange::Replace {
+                list_id,
+                label,
+                list_type,
+                addresses,
+                enabled,
+            } => {
+                let body = ReplaceIpAccessList {
+                    label: label.clone(),
+                    list_type: *list_type,
+                    ip_addresses: addresses.clone(),
+                    enabled: *enabled,
+                };
+                client.replace_ip_access_list(list_id, &body).await
+            }
+            IpChange::Delete { list_id, .. } => client.delete_ip_access_list(list_id).await,
+        }
+    }
+
+    fn control_id(control: &IpControl) -> String {
+        match control {
+            IpControl::List(label) => format!("ipAccessLists/list/{label}"),
+            IpControl::Undeclared => "ipAccessLists/undeclared".to_string(),
+        }
+    }
+
+    fn describe(change: &IpChange) -> String {
+        let shape = |list_type: &ListType, addresses: &[String], enabled: &bool| {
+            format!(
+                "{} [{}]{}",
+                list_type_str(*list_type),
+                addresses.join(", "),
+                if *enabled { "" } else { " (disabled)" }
+            )
+        };
+        match change {
+            IpChange::Create {
+                label,
+                list_type,
+                addresses,
+                enabled,
+            } => format!(
+                "POST ip-access-list {label} {}",
+                shape(list_type, addresses, enabled)
+            ),
+            IpChange::Replace {
+                label,
+                list_type,
+                addresses,
+                enabled,
+                ..
+            } => format!(
+                "PUT ip-access-list {label} {}",
+                shape(list_type, addresses, enabled)
+            ),
+            IpChange::Delete { label, .. } => format!("DELETE ip-access-list {label}"),
+        }
+    }
+
+    fn effects(change: &IpChange) -> Vec<Effect> {
+        match change {
+            IpChange::Create {
+                label,
+                list_type,
+                addresses,
+                enabled,
+            } => vec![Effect::PutsIpAccessList(AccessList {
+                key: label.clone(),
+                list_type: *list_type,
+                enabled: *enabled,
+                addresses: networks(addresses),
+            })],
+            IpChange::Replace {
                 list_id,
                 list_type,
                 addresses,
                 enabled,
                 ..
-            } => {
-                if let Some(l) = self.lists.iter_mut().find(|l| &l.0 == list_id) {
-                    *l = (list_id.clone(), *list_type, *enabled, nets(addresses));
-                }
-            }
-            Change::DeleteIpAccessList { list_id, .. } => self.lists.retain(|l| &l.0 != list_id),
-            _ => {}
+            } => vec![Effect::PutsIpAccessList(AccessList {
+                key: list_id.clone(),
+                list_type: *list_type,
+                enabled: *enabled,
+                addresses: networks(addresses),
+            })],
+            IpChange::Delete { list_id, .. } => vec![
+                Effect::DeletesIpAccessList {
+                    key: list_id.clone(),
+                },
+                Effect::Destructive,
+            ],
         }
     }
-}
 
-/// Runs the IP-relevant actions (already in execution order) through a simulation of the
-/// workspace's access rules and returns, per action, why it must not run. An action is blocked
-/// when it would lock out an address in `protected` (break-glass ranges and the controller's own
-/// egress) that was allowed before it, or when it would turn IP access lists on without an
-/// enabled ALLOW list declared. A blocked action's effect is left out of the simulation, so the
-/// actions after it are judged against the state that will really exist.
-pub fn guard(
-    actions: &[Action],
-    policy: &IpAccessListsPolicy,
-    observed: &Observed,
-    protected: &[Ipv4Net],
-) -> Vec<Option<Blocked>> {
-    let Some(mut state) = AccessState::from_observed(observed) else {
-        return actions.iter().map(|_| None).collect();
-    };
-    let declares_allow_list = policy
-        .lists
-        .iter()
-        .flatten()
-        .any(|l| l.list_type == api::ListType::Allow && l.enabled);
-    actions
-        .iter()
-        .map(|action| {
-            if !touches_access(&action.change) {
-                return None;
-            }
-            let mut next = state.clone();
-            next.apply(&action.change);
-            if next.enabled && !state.enabled && !declares_allow_list {
-                return Some(Blocked {
-                    reason: "NoAllowList",
-                    message: "IP access lists would be turned on, but the workspace declares no \
-                              enabled ALLOW list: declare one in spec.policy.ipAccessLists.lists"
-                        .to_string(),
-                });
-            }
-            let locked_out: Vec<String> = protected
-                .iter()
-                .filter(|range| state.allows(range) && !next.allows(range))
-                .map(|range| range.to_string())
-                .collect();
-            if !locked_out.is_empty() {
-                return Some(Blocked {
-                    reason: "LockoutGuard",
-                    message: format!(
-                        "{} would lock out protected address(es) {}",
-                        action.describe(),
-                        locked_out.join(", ")
-                    ),
-                });
-            }
-            state = next;
-            None
-        })
-        .collect()
-}
-
-/// Whether a change can alter who may reach the workspace.
-pub fn touches_access(change: &Change) -> bool {
-    match change {
-        Change::PatchConf(writes) => writes.iter().any(|w| w.key == ENABLE_KEY),
-        Change::CreateIpAccessList { .. }
-        | Change::ReplaceIpAccessList { .. }
-        | Change::DeleteIpAccessList { .. } => true,
-        _ => false,
+    fn facts(desired: &DesiredLists, observed: &Self::Observed) -> Vec<Fact> {
+        let declares_allow = desired
+            .policy
+            .lists
+            .iter()
+            .flatten()
+            .any(|l| l.list_type == api::ListType::Allow && l.enabled);
+        let mut facts = vec![Fact::DeclaresAllowList(declares_allow)];
+        if let Ok(lists) = observed {
+            facts.push(Fact::IpAccessLists(
+                lists
+                    .iter()
+                    .map(|l| AccessList {
+                        key: l.list_id.clone(),
+                        list_type: l.list_type,
+                        enabled: l.enabled.unwrap_or(true),
+                        addresses: networks(&l.ip_addresses),
+                    })
+                    .collect(),
+            ));
+        }
+        facts
     }
-}
-
-/// Parses the protected addresses given on the command line or in the policy.
-pub fn parse_protected(addresses: &[String]) -> Result<Vec<Ipv4Net>, String> {
-    addresses
-        .iter()
-        .map(|a| {
-            parse_address(a).ok_or_else(|| format!("{a} is not an IPv4 address or CIDR prefix"))
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::api::ControlState;
-    use crate::controls::ReadError;
+    use crate::controls::ControlResult;
+    use crate::controls::testing::{pass, render};
 
     fn declared(label: &str, list_type: api::ListType, addresses: &[&str]) -> api::IpAccessList {
         api::IpAccessList {
@@ -476,13 +536,37 @@ mod tests {
         }
     }
 
-    fn policy(management: Management, lists: Vec<api::IpAccessList>) -> IpAccessListsPolicy {
-        IpAccessListsPolicy {
-            enabled: Some(true),
-            management: Some(management),
-            lists: Some(lists),
+    fn desired(management: Management, lists: Vec<api::IpAccessList>) -> DesiredLists {
+        let policy = Policy {
+            ip_access_lists: Some(IpAccessListsPolicy {
+                enabled: Some(true),
+                management: Some(management),
+                lists: Some(lists),
+                ..Default::default()
+            }),
             ..Default::default()
-        }
+        };
+        IpAccessLists::desired(&policy, &pass(Mode::Enforce)).expect("lists are managed")
+    }
+
+    fn evaluate(
+        desired: &DesiredLists,
+        observed: &Result<Vec<IpAccessList>, ReadError>,
+    ) -> Vec<ControlResult> {
+        render::<IpAccessLists>(&IpAccessLists::evaluate(
+            desired,
+            observed,
+            &pass(Mode::Enforce),
+        ))
+    }
+
+    fn plan(
+        desired: &DesiredLists,
+        observed: &Result<Vec<IpAccessList>, ReadError>,
+    ) -> Vec<Planned<IpControl, IpChange>> {
+        let findings = IpAccessLists::evaluate(desired, observed, &pass(Mode::Enforce));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        IpAccessLists::plan(desired, observed, &drifted, &pass(Mode::Enforce))
     }
 
     fn states(results: &[ControlResult]) -> Vec<(&str, ControlState)> {
@@ -491,7 +575,7 @@ mod tests {
 
     #[test]
     fn address_sets_ignore_order_duplicates_and_host_prefix() {
-        let p = policy(
+        let d = desired(
             Management::Additive,
             vec![declared(
                 "vpn",
@@ -499,13 +583,13 @@ mod tests {
                 &["198.51.100.7", "203.0.113.0/24"],
             )],
         );
-        let observed = Some(Ok(vec![live(
+        let observed = Ok(vec![live(
             "1",
             "vpn",
             ListType::Allow,
             &["203.0.113.0/24", "198.51.100.7/32", "198.51.100.7"],
-        )]));
-        let results = evaluate(&p, &observed);
+        )]);
+        let results = evaluate(&d, &observed);
         assert_eq!(
             states(&results),
             [
@@ -521,7 +605,7 @@ mod tests {
 
     #[test]
     fn evaluates_type_address_and_enabled_drift() {
-        let p = policy(
+        let d = desired(
             Management::Exclusive,
             vec![
                 declared("vpn", api::ListType::Allow, &["10.0.0.0/8"]),
@@ -531,12 +615,12 @@ mod tests {
         );
         let mut disabled = live("3", "bad", ListType::Block, &["192.0.2.0/24"]);
         disabled.enabled = Some(false);
-        let observed = Some(Ok(vec![
+        let observed = Ok(vec![
             live("1", "vpn", ListType::Block, &["10.0.0.0/8"]),
             disabled,
             live("4", "stray", ListType::Allow, &["0.0.0.0/0"]),
-        ]));
-        let results = evaluate(&p, &observed);
+        ]);
+        let results = evaluate(&d, &observed);
         assert_eq!(
             states(&results),
             [
@@ -546,11 +630,17 @@ mod tests {
                 ("ipAccessLists/undeclared", ControlState::Drifted)
             ]
         );
+        assert_eq!(
+            results[1].observed.as_deref(),
+            Some("BLOCK [192.0.2.0/24] disabled")
+        );
         assert_eq!(results[2].observed.as_deref(), Some("absent"));
         assert_eq!(results[3].observed.as_deref(), Some("stray"));
 
-        let actions = plan(&p, Mode::Enforce, &observed, &results);
-        let described: Vec<_> = actions.iter().map(|a| (a.step, a.describe())).collect();
+        let described: Vec<_> = plan(&d, &observed)
+            .iter()
+            .map(|a| (a.step, IpAccessLists::describe(&a.change)))
+            .collect();
         assert_eq!(
             described,
             [
@@ -576,251 +666,99 @@ mod tests {
 
     #[test]
     fn additive_never_deletes_undeclared_lists() {
-        let p = policy(Management::Additive, vec![]);
-        let observed = Some(Ok(vec![live(
-            "9",
-            "legacy",
-            ListType::Allow,
-            &["10.0.0.1"],
-        )]));
-        let results = evaluate(&p, &observed);
+        let d = desired(Management::Additive, vec![]);
+        let observed = Ok(vec![live("9", "legacy", ListType::Allow, &["10.0.0.1"])]);
+        let results = evaluate(&d, &observed);
         assert_eq!(results[0].state, ControlState::Compliant);
         assert!(results[0].message.as_deref().unwrap().contains("legacy"));
-        assert!(plan(&p, Mode::Enforce, &observed, &results).is_empty());
+        assert!(plan(&d, &observed).is_empty());
+        let delete = IpChange::Delete {
+            list_id: "9".into(),
+            label: "legacy".into(),
+        };
+        assert_eq!(
+            IpAccessLists::guard(&d, &delete).map(|b| b.reason),
+            Some(Reason::AdditiveManagement)
+        );
     }
 
     #[test]
     fn duplicate_labels_beyond_the_first_are_undeclared() {
-        let p = policy(
+        let d = desired(
             Management::Exclusive,
             vec![declared("vpn", api::ListType::Allow, &["10.0.0.0/8"])],
         );
-        let observed = Some(Ok(vec![
+        let observed = Ok(vec![
             live("1", "vpn", ListType::Allow, &["10.0.0.0/8"]),
             live("2", "vpn", ListType::Allow, &["10.0.0.0/8"]),
-        ]));
-        let results = evaluate(&p, &observed);
-        let actions = plan(&p, Mode::Enforce, &observed, &results);
+        ]);
+        let actions = plan(&d, &observed);
         assert_eq!(actions.len(), 1);
         assert_eq!(
             actions[0].change,
-            Change::DeleteIpAccessList {
+            IpChange::Delete {
                 list_id: "2".into(),
                 label: "vpn".into()
             }
         );
+        assert!(IpAccessLists::effects(&actions[0].change).contains(&Effect::Destructive));
+        assert_eq!(IpAccessLists::guard(&d, &actions[0].change), None);
     }
 
     #[test]
     fn read_failure_fails_list_controls() {
-        let p = policy(
+        let d = desired(
             Management::Exclusive,
             vec![declared("vpn", api::ListType::Allow, &["10.0.0.0/8"])],
         );
-        let error = ReadError {
+        let error = Err(ReadError {
             status: Some(500),
             error_code: None,
+            unauthenticated: false,
             message: "boom".into(),
-        };
-        let results = evaluate(&p, &Some(Err(error)));
+        });
+        let results = evaluate(&d, &error);
         assert!(results.iter().all(|r| r.state == ControlState::Failed));
-        assert!(
-            plan(
-                &p,
-                Mode::Enforce,
-                &Some(Err(ReadError {
-                    status: None,
-                    error_code: None,
-                    message: String::new()
-                })),
-                &results
-            )
-            .is_empty()
-        );
-    }
-
-    fn observed_state(enabled: bool, lists: Vec<IpAccessList>) -> Observed {
-        Observed {
-            conf: Some(Ok(BTreeMap::from([(
-                ENABLE_KEY.to_string(),
-                Some(enabled.to_string()),
-            )]))),
-            ip_access_lists: Some(Ok(lists)),
-            ..Default::default()
-        }
-    }
-
-    fn enable_action() -> Action {
-        Action {
-            controls: vec![ENABLED_ID.into()],
-            step: Step::EnableIpAccessLists,
-            mode: Mode::Enforce,
-            change: Change::PatchConf(vec![super::super::ConfWrite {
-                control: ENABLED_ID.into(),
-                key: ENABLE_KEY.into(),
-                value: "true".into(),
-            }]),
-        }
-    }
-
-    fn protected(addresses: &[&str]) -> Vec<Ipv4Net> {
-        parse_protected(&addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>()).unwrap()
-    }
-
-    #[test]
-    fn guard_blocks_enabling_lists_that_exclude_the_controller() {
-        let p = policy(
-            Management::Exclusive,
-            vec![declared("vpn", api::ListType::Allow, &["203.0.113.0/24"])],
-        );
-        let observed = observed_state(
-            false,
-            vec![live("1", "vpn", ListType::Allow, &["203.0.113.0/24"])],
-        );
-        let verdicts = guard(
-            &[enable_action()],
-            &p,
-            &observed,
-            &protected(&["127.0.0.1"]),
-        );
-        assert_eq!(verdicts[0].as_ref().unwrap().reason, "LockoutGuard");
-        // Once the controller's address is covered, the same change is safe.
-        let verdicts = guard(
-            &[enable_action()],
-            &p,
-            &observed,
-            &protected(&["203.0.113.9"]),
-        );
-        assert_eq!(verdicts, [None]);
-    }
-
-    #[test]
-    fn guard_allows_widen_then_enable_then_narrow() {
-        let p = policy(
-            Management::Exclusive,
-            vec![declared(
-                "vpn",
-                api::ListType::Allow,
-                &["127.0.0.0/8", "10.0.0.0/8"],
-            )],
-        );
-        let observed = observed_state(
-            false,
-            vec![live("1", "old", ListType::Allow, &["127.0.0.1"])],
-        );
-        let mut actions = vec![
-            Action {
-                controls: vec![list_control_id("vpn")],
-                step: Step::WidenAccess,
-                mode: Mode::Enforce,
-                change: Change::CreateIpAccessList {
-                    label: "vpn".into(),
-                    list_type: ListType::Allow,
-                    addresses: vec!["127.0.0.0/8".into(), "10.0.0.0/8".into()],
-                    enabled: true,
-                },
-            },
-            enable_action(),
-            Action {
-                controls: vec![UNDECLARED_ID.into()],
-                step: Step::NarrowAccess,
-                mode: Mode::Enforce,
-                change: Change::DeleteIpAccessList {
-                    list_id: "1".into(),
-                    label: "old".into(),
-                },
-            },
-        ];
-        let verdicts = guard(
-            &actions,
-            &p,
-            &observed,
-            &protected(&["127.0.0.1", "10.1.2.0/24"]),
-        );
-        assert_eq!(verdicts, [None, None, None]);
-
-        // A BLOCK list over a break-glass range is refused, the rest still runs.
-        actions.insert(
-            2,
-            Action {
-                controls: vec![list_control_id("bad")],
-                step: Step::NarrowAccess,
-                mode: Mode::Enforce,
-                change: Change::CreateIpAccessList {
-                    label: "bad".into(),
-                    list_type: ListType::Block,
-                    addresses: vec!["10.1.0.0/16".into()],
-                    enabled: true,
-                },
-            },
-        );
-        let verdicts = guard(
-            &actions,
-            &p,
-            &observed,
-            &protected(&["127.0.0.1", "10.1.2.0/24"]),
-        );
-        assert!(verdicts[0].is_none() && verdicts[1].is_none() && verdicts[3].is_none());
-        let blocked = verdicts[2].as_ref().unwrap();
-        assert_eq!(blocked.reason, "LockoutGuard");
-        assert!(
-            blocked.message.contains("10.1.2.0/24"),
-            "{}",
-            blocked.message
-        );
-    }
-
-    #[test]
-    fn guard_refuses_to_enable_without_a_declared_allow_list() {
-        let p = IpAccessListsPolicy {
-            enabled: Some(true),
-            ..Default::default()
-        };
-        let observed = observed_state(false, vec![]);
-        let verdicts = guard(&[enable_action()], &p, &observed, &[]);
-        assert_eq!(verdicts[0].as_ref().unwrap().reason, "NoAllowList");
-    }
-
-    #[test]
-    fn guard_ignores_changes_while_lists_are_off() {
-        let p = policy(Management::Exclusive, vec![]);
-        let observed = observed_state(
-            false,
-            vec![live("1", "vpn", ListType::Allow, &["127.0.0.1"])],
-        );
-        let delete = Action {
-            controls: vec![UNDECLARED_ID.into()],
-            step: Step::NarrowAccess,
-            mode: Mode::Enforce,
-            change: Change::DeleteIpAccessList {
-                list_id: "1".into(),
-                label: "vpn".into(),
-            },
-        };
-        assert_eq!(
-            guard(&[delete], &p, &observed, &protected(&["127.0.0.1"])),
-            [None]
-        );
+        assert!(plan(&d, &error).is_empty());
     }
 
     #[test]
     fn enabled_control_orders_by_direction() {
-        let on = conf_controls(
+        let on = conf_control(
             &IpAccessListsPolicy {
                 enabled: Some(true),
                 ..Default::default()
             },
-            Mode::Enforce,
-        );
-        assert_eq!(on[0].step, Step::EnableIpAccessLists);
-        let off = conf_controls(
+            &pass(Mode::Enforce),
+        )
+        .unwrap();
+        assert_eq!(on.step, Step::EnableIpAccessLists);
+        let off = conf_control(
             &IpAccessListsPolicy {
                 enabled: Some(false),
                 mode: Some(Mode::Audit),
                 ..Default::default()
             },
-            Mode::Enforce,
+            &pass(Mode::Enforce),
+        )
+        .unwrap();
+        assert_eq!((off.step, off.mode), (Step::WidenAccess, Mode::Audit));
+    }
+
+    #[test]
+    fn facts_describe_the_live_lists_and_the_declared_allow_list() {
+        let d = desired(
+            Management::Exclusive,
+            vec![declared("vpn", api::ListType::Allow, &["10.0.0.0/8"])],
         );
-        assert_eq!((off[0].step, off[0].mode), (Step::WidenAccess, Mode::Audit));
+        let facts = IpAccessLists::facts(
+            &d,
+            &Ok(vec![live("1", "vpn", ListType::Allow, &["10.0.0.1"])]),
+        );
+        assert_eq!(facts[0], Fact::DeclaresAllowList(true));
+        let Fact::IpAccessLists(lists) = &facts[1] else {
+            panic!("lists")
+        };
+        assert_eq!(lists[0].addresses, networks(&["10.0.0.1".into()]));
     }
 }

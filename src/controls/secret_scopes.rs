@@ -4,11 +4,14 @@
 //! themselves and never the secrets: nothing here reads, holds or logs a secret value.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use super::{Action, Change, ControlResult, Read, ReadError, Step, family_mode};
-use crate::api::{ControlState, Management, Mode, SecretPermission, SecretScopePolicy};
+use super::WorkspaceApis;
+use super::family::{Blocked, Effect, Family, Finding, Pass, Planned, Step};
+use super::result::{ReadError, Reason};
+use crate::api::{ControlState, Management, Mode, Policy, SecretPermission, SecretScopePolicy};
 use crate::clients::ApiError;
-use crate::clients::databricks::{AclItem, AclPermission, DatabricksClient};
+use crate::clients::databricks::{AclItem, AclPermission};
 
 const REFERENCES: &[&str] = &[
     "best practices: store and use secrets securely",
@@ -18,44 +21,12 @@ const REFERENCES: &[&str] = &[
 
 pub const MISSING_SCOPE: &str = "scope does not exist; brickwarden manages ACLs, not scopes";
 
-pub fn control_id(scope: &str) -> String {
-    format!("secretScopes/{scope}")
-}
-
 /// What the family read: the names of every scope (one list call) and the ACLs of each declared
 /// scope that exists (one call per scope).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecretScopesRead {
     pub scopes: BTreeSet<String>,
     pub acls: BTreeMap<String, Result<Vec<AclItem>, ReadError>>,
-}
-
-pub fn reads_scopes(policy: &[SecretScopePolicy]) -> bool {
-    !policy.is_empty()
-}
-
-pub async fn observe(
-    client: &DatabricksClient,
-    policy: &[SecretScopePolicy],
-) -> Result<SecretScopesRead, ApiError> {
-    let scopes: BTreeSet<String> = client
-        .list_secret_scopes()
-        .await?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    let reads = policy
-        .iter()
-        .filter(|p| scopes.contains(&p.scope))
-        .map(|p| async move {
-            let acls = client
-                .list_secret_acls(&p.scope)
-                .await
-                .map_err(ReadError::from);
-            (p.scope.clone(), acls)
-        });
-    let acls = futures::future::join_all(reads).await.into_iter().collect();
-    Ok(SecretScopesRead { scopes, acls })
 }
 
 pub fn api_permission(permission: SecretPermission) -> AclPermission {
@@ -90,6 +61,27 @@ fn live_acls(items: &[AclItem]) -> BTreeMap<String, AclPermission> {
         .collect()
 }
 
+/// A scope's ACLs as compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AclsValue {
+    /// Exactly these ACLs.
+    Exactly(BTreeMap<String, AclPermission>),
+    /// At least these ACLs (Additive management).
+    Includes(BTreeMap<String, AclPermission>),
+    /// The scope does not exist.
+    Absent,
+}
+
+impl fmt::Display for AclsValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AclsValue::Exactly(acls) => f.write_str(&show(acls)),
+            AclsValue::Includes(acls) => write!(f, "includes {}", show(acls)),
+            AclsValue::Absent => f.write_str("absent"),
+        }
+    }
+}
+
 fn show(acls: &BTreeMap<String, AclPermission>) -> String {
     if acls.is_empty() {
         return "none".into();
@@ -98,6 +90,246 @@ fn show(acls: &BTreeMap<String, AclPermission>) -> String {
         .map(|(p, perm)| format!("{p}={}", permission_str(*perm)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One ACL change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AclChange {
+    Put {
+        scope: String,
+        principal: String,
+        permission: AclPermission,
+    },
+    Delete {
+        scope: String,
+        principal: String,
+    },
+}
+
+/// The declared scopes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredScopes {
+    pub scopes: Vec<SecretScopePolicy>,
+    /// The resource's mode, which a scope's own `mode` overrides.
+    pub mode: Mode,
+}
+
+impl DesiredScopes {
+    fn scope(&self, name: &str) -> Option<&SecretScopePolicy> {
+        self.scopes.iter().find(|s| s.scope == name)
+    }
+}
+
+/// The ACLs of the declared secret scopes. A control is one scope, by name.
+pub struct SecretScopes;
+
+impl Family for SecretScopes {
+    type Policy = Policy;
+    type Apis = WorkspaceApis;
+    type Desired = DesiredScopes;
+    type Observed = Result<SecretScopesRead, ReadError>;
+    type Control = String;
+    type Value = AclsValue;
+    type Change = AclChange;
+
+    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredScopes> {
+        let scopes = policy.secret_scopes.as_ref().filter(|s| !s.is_empty())?;
+        Some(DesiredScopes {
+            scopes: scopes.clone(),
+            mode: pass.mode,
+        })
+    }
+
+    async fn observe(desired: &DesiredScopes, apis: &WorkspaceApis) -> Self::Observed {
+        let client = &apis.databricks;
+        let scopes: BTreeSet<String> = client
+            .list_secret_scopes()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let reads = desired
+            .scopes
+            .iter()
+            .filter(|p| scopes.contains(&p.scope))
+            .map(|p| async move {
+                let acls = client
+                    .list_secret_acls(&p.scope)
+                    .await
+                    .map_err(ReadError::from);
+                (p.scope.clone(), acls)
+            });
+        let acls = futures::future::join_all(reads).await.into_iter().collect();
+        Ok(SecretScopesRead { scopes, acls })
+    }
+
+    fn evaluate(
+        desired: &DesiredScopes,
+        observed: &Self::Observed,
+        _pass: &Pass,
+    ) -> Vec<Finding<String, AclsValue>> {
+        desired
+            .scopes
+            .iter()
+            .map(|scope| {
+                let control = scope.scope.clone();
+                let want = desired_acls(scope);
+                let management = scope.management.unwrap_or_default();
+                let wanted = match management {
+                    Management::Exclusive => AclsValue::Exactly(want.clone()),
+                    Management::Additive => AclsValue::Includes(want.clone()),
+                };
+                let finding = match observed {
+                    Err(error) => Finding::read_failed(control, error),
+                    Ok(read) if !read.scopes.contains(&scope.scope) => {
+                        Finding::compare(control, wanted, AclsValue::Absent).held(
+                            ControlState::Failed,
+                            Reason::ScopeMissing,
+                            MISSING_SCOPE,
+                        )
+                    }
+                    Ok(read) => match read.acls.get(&scope.scope) {
+                        None => Finding::read_failed(
+                            control,
+                            &ReadError::not_read(format!("the ACLs of scope {}", scope.scope)),
+                        ),
+                        Some(Err(error)) => Finding::read_failed(control, error),
+                        Some(Ok(items)) => {
+                            let have = live_acls(items);
+                            let extra = undeclared(&want, &have);
+                            let compliant = to_put(&want, &have).is_empty()
+                                && (management == Management::Additive || extra.is_empty());
+                            let finding = Finding::judged(
+                                control,
+                                compliant,
+                                wanted,
+                                AclsValue::Exactly(have),
+                            );
+                            if management == Management::Additive && !extra.is_empty() {
+                                finding.with_note(format!(
+                                    "Additive management: undeclared ACLs are never deleted ({})",
+                                    extra.join(", ")
+                                ))
+                            } else {
+                                finding
+                            }
+                        }
+                    },
+                };
+                finding.with_references(REFERENCES)
+            })
+            .collect()
+    }
+
+    /// Per drifted scope: PUT every missing or different ACL first, then (Exclusive only) DELETE
+    /// the undeclared ones, so no principal loses access it is declared to keep.
+    fn plan(
+        desired: &DesiredScopes,
+        observed: &Self::Observed,
+        drifted: &[&Finding<String, AclsValue>],
+        pass: &Pass,
+    ) -> Vec<Planned<String, AclChange>> {
+        let Ok(read) = observed else {
+            return Vec::new();
+        };
+        let mut actions = Vec::new();
+        for finding in drifted {
+            let (Some(scope), Some(Ok(items))) = (
+                desired.scope(&finding.control),
+                read.acls.get(&finding.control),
+            ) else {
+                continue;
+            };
+            let mode = pass.mode_of(scope.mode);
+            let want = desired_acls(scope);
+            let have = live_acls(items);
+            let mut action = |change| {
+                actions.push(Planned {
+                    controls: vec![scope.scope.clone()],
+                    step: Step::Configure,
+                    mode,
+                    change,
+                })
+            };
+            for (principal, permission) in to_put(&want, &have) {
+                action(AclChange::Put {
+                    scope: scope.scope.clone(),
+                    principal,
+                    permission,
+                });
+            }
+            if scope.management == Some(Management::Exclusive) {
+                for principal in undeclared(&want, &have) {
+                    action(AclChange::Delete {
+                        scope: scope.scope.clone(),
+                        principal,
+                    });
+                }
+            }
+        }
+        actions
+    }
+
+    /// Undeclared ACLs are never deleted under Additive management.
+    fn guard(desired: &DesiredScopes, change: &AclChange) -> Option<Blocked> {
+        let AclChange::Delete { scope, .. } = change else {
+            return None;
+        };
+        let exclusive = desired
+            .scope(scope)
+            .is_some_and(|s| s.management == Some(Management::Exclusive));
+        (!exclusive).then(|| {
+            Blocked::new(
+                Reason::AdditiveManagement,
+                "undeclared secret ACLs are never deleted under Additive management",
+            )
+        })
+    }
+
+    async fn execute(change: &AclChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
+        let client = &apis.databricks;
+        match change {
+            AclChange::Put {
+                scope,
+                principal,
+                permission,
+            } => client.put_secret_acl(scope, principal, *permission).await,
+            AclChange::Delete { scope, principal } => {
+                match client.delete_secret_acl(scope, principal).await {
+                    // Already gone (e.g. a retried delete whose first answer was lost).
+                    Err(e) if e.is_not_found() => Ok(()),
+                    other => other,
+                }
+            }
+        }
+    }
+
+    fn control_id(scope: &String) -> String {
+        format!("secretScopes/{scope}")
+    }
+
+    fn describe(change: &AclChange) -> String {
+        match change {
+            AclChange::Put {
+                scope,
+                principal,
+                permission,
+            } => format!(
+                "PUT secret ACL {scope} {principal}={}",
+                permission_str(*permission)
+            ),
+            AclChange::Delete { scope, principal } => {
+                format!("DELETE secret ACL {scope} {principal}")
+            }
+        }
+    }
+
+    fn effects(change: &AclChange) -> Vec<Effect> {
+        match change {
+            AclChange::Delete { .. } => vec![Effect::Destructive],
+            AclChange::Put { .. } => Vec::new(),
+        }
+    }
 }
 
 /// Declared ACLs that are missing or carry another permission.
@@ -122,121 +354,48 @@ fn undeclared(
         .collect()
 }
 
-pub fn evaluate(
-    policy: &[SecretScopePolicy],
-    observed: &Read<SecretScopesRead>,
-) -> Vec<ControlResult> {
-    let Some(read) = observed else {
-        return Vec::new();
-    };
-    policy
-        .iter()
-        .map(|scope| {
-            let id = control_id(&scope.scope);
-            let want = desired_acls(scope);
-            let management = scope.management.unwrap_or_default();
-            let desired = match management {
-                Management::Exclusive => show(&want),
-                Management::Additive => format!("includes {}", show(&want)),
-            };
-            let result = match read {
-                Err(error) => ControlResult::read_failed(&id, error),
-                Ok(read) if !read.scopes.contains(&scope.scope) => ControlResult {
-                    reason: Some("ScopeMissing".into()),
-                    ..ControlResult::with_state(&id, ControlState::Failed, desired, "absent")
-                        .with_message(MISSING_SCOPE)
-                },
-                Ok(read) => match read.acls.get(&scope.scope) {
-                    None => ControlResult::read_failed(
-                        &id,
-                        &ReadError {
-                            status: None,
-                            error_code: None,
-                            message: format!("the ACLs of scope {} were not read", scope.scope),
-                        },
-                    ),
-                    Some(Err(error)) => ControlResult::read_failed(&id, error),
-                    Some(Ok(items)) => {
-                        let have = live_acls(items);
-                        let missing = to_put(&want, &have);
-                        let extra = undeclared(&want, &have);
-                        let compliant = missing.is_empty()
-                            && (management == Management::Additive || extra.is_empty());
-                        let state = if compliant {
-                            ControlState::Compliant
-                        } else {
-                            ControlState::Drifted
-                        };
-                        let result = ControlResult::with_state(&id, state, desired, show(&have));
-                        if management == Management::Additive && !extra.is_empty() {
-                            result.with_message(format!(
-                                "Additive management: undeclared ACLs are never deleted ({})",
-                                extra.join(", ")
-                            ))
-                        } else {
-                            result
-                        }
-                    }
-                },
-            };
-            result.with_references(REFERENCES)
-        })
-        .collect()
-}
-
-/// Per drifted scope: PUT every missing or different ACL first, then (Exclusive only) DELETE the
-/// undeclared ones, so no principal loses access it is declared to keep.
-pub fn plan(
-    policy: &[SecretScopePolicy],
-    workspace_mode: Mode,
-    observed: &Read<SecretScopesRead>,
-    results: &[ControlResult],
-) -> Vec<Action> {
-    let Some(Ok(read)) = observed else {
-        return Vec::new();
-    };
-    let drifted = |id: &str| results.iter().any(|r| r.id == id && r.is_drifted());
-    let mut actions = Vec::new();
-    for scope in policy {
-        let id = control_id(&scope.scope);
-        let Some(Ok(items)) = read.acls.get(&scope.scope) else {
-            continue;
-        };
-        if !drifted(&id) {
-            continue;
-        }
-        let mode = family_mode(workspace_mode, scope.mode);
-        let want = desired_acls(scope);
-        let have = live_acls(items);
-        let action = |change| Action {
-            controls: vec![id.clone()],
-            step: Step::Configure,
-            mode,
-            change,
-        };
-        for (principal, permission) in to_put(&want, &have) {
-            actions.push(action(Change::PutSecretAcl {
-                scope: scope.scope.clone(),
-                principal,
-                permission,
-            }));
-        }
-        if scope.management == Some(Management::Exclusive) {
-            for principal in undeclared(&want, &have) {
-                actions.push(action(Change::DeleteSecretAcl {
-                    scope: scope.scope.clone(),
-                    principal,
-                }));
-            }
-        }
-    }
-    actions
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::SecretAcl;
+    use crate::controls::ControlResult;
+    use crate::controls::testing::{pass, render};
+
+    type Read<T> = Option<Result<T, ReadError>>;
+
+    fn desired(policy: &[SecretScopePolicy]) -> DesiredScopes {
+        DesiredScopes {
+            scopes: policy.to_vec(),
+            mode: Mode::Enforce,
+        }
+    }
+
+    fn evaluate(
+        policy: &[SecretScopePolicy],
+        observed: &Read<SecretScopesRead>,
+    ) -> Vec<ControlResult> {
+        let Some(observed) = observed else {
+            return Vec::new();
+        };
+        render::<SecretScopes>(&SecretScopes::evaluate(
+            &desired(policy),
+            observed,
+            &pass(Mode::Enforce),
+        ))
+    }
+
+    fn plan(
+        policy: &[SecretScopePolicy],
+        observed: &Read<SecretScopesRead>,
+    ) -> Vec<Planned<String, AclChange>> {
+        let Some(observed) = observed else {
+            return Vec::new();
+        };
+        let desired = desired(policy);
+        let findings = SecretScopes::evaluate(&desired, observed, &pass(Mode::Enforce));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        SecretScopes::plan(&desired, observed, &drifted, &pass(Mode::Enforce))
+    }
 
     fn scope(
         name: &str,
@@ -352,9 +511,9 @@ mod tests {
             assert_eq!(results[0].id, "secretScopes/etl");
             assert_eq!(results[0].state, state, "{case}");
             assert!(results[0].references.contains(&"SAT DP-1".to_string()));
-            let described: Vec<String> = plan(&policy, Mode::Enforce, &observed, &results)
+            let described: Vec<String> = plan(&policy, &observed)
                 .iter()
-                .map(|a| a.describe())
+                .map(|a| SecretScopes::describe(&a.change))
                 .collect();
             assert_eq!(described, planned, "{case}");
         }
@@ -399,7 +558,7 @@ mod tests {
         assert_eq!(results[0].state, ControlState::Failed);
         assert_eq!(results[0].message.as_deref(), Some(MISSING_SCOPE));
         assert_eq!(results[0].observed.as_deref(), Some("absent"));
-        assert!(plan(&policy, Mode::Enforce, &observed, &results).is_empty());
+        assert!(plan(&policy, &observed).is_empty());
     }
 
     #[test]
@@ -411,6 +570,7 @@ mod tests {
         let error = ReadError {
             status: Some(500),
             error_code: None,
+            unauthenticated: false,
             message: "boom".into(),
         };
         // The scope list failed: every scope control fails.
@@ -418,8 +578,7 @@ mod tests {
         assert!(
             results
                 .iter()
-                .all(|r| r.state == ControlState::Failed
-                    && r.reason.as_deref() == Some("ReadFailed"))
+                .all(|r| r.state == ControlState::Failed && r.reason == Some(Reason::ReadFailed))
         );
         // One scope's ACLs failed: only that control fails.
         let observed = Some(Ok(SecretScopesRead {
@@ -432,9 +591,9 @@ mod tests {
         let results = evaluate(&policy, &observed);
         let states: Vec<_> = results.iter().map(|r| r.state).collect();
         assert_eq!(states, [ControlState::Failed, ControlState::Drifted]);
-        let actions = plan(&policy, Mode::Enforce, &observed, &results);
+        let actions = plan(&policy, &observed);
         assert_eq!(actions.len(), 1);
-        assert_eq!(actions[0].controls, ["secretScopes/ml"]);
+        assert_eq!(actions[0].controls, ["ml"]);
     }
 
     #[test]
@@ -443,17 +602,30 @@ mod tests {
         audited.mode = Some(Mode::Audit);
         let policy = vec![audited, scope("ml", None, &[("a", S::Read)])];
         let observed = read(&[("etl", items(&[])), ("ml", items(&[]))]);
-        let results = evaluate(&policy, &observed);
-        let modes: Vec<_> = plan(&policy, Mode::Enforce, &observed, &results)
-            .iter()
-            .map(|a| a.mode)
-            .collect();
+        let modes: Vec<_> = plan(&policy, &observed).iter().map(|a| a.mode).collect();
         assert_eq!(modes, [Mode::Audit, Mode::Enforce]);
     }
 
     #[test]
     fn nothing_declared_reads_nothing() {
-        assert!(!reads_scopes(&[]));
-        assert!(evaluate(&[], &None).is_empty());
+        let policy = Policy {
+            secret_scopes: Some(Vec::new()),
+            ..Default::default()
+        };
+        assert!(SecretScopes::desired(&policy, &pass(Mode::Enforce)).is_none());
+    }
+
+    #[test]
+    fn additive_scopes_never_delete() {
+        let d = desired(&[scope("etl", None, &[])]);
+        let delete = AclChange::Delete {
+            scope: "etl".into(),
+            principal: "users".into(),
+        };
+        assert_eq!(
+            SecretScopes::guard(&d, &delete).map(|b| b.reason),
+            Some(Reason::AdditiveManagement)
+        );
+        assert_eq!(SecretScopes::effects(&delete), [Effect::Destructive]);
     }
 }

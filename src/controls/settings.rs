@@ -1,19 +1,23 @@
 //! Workspace settings (`/api/2.0/settings/types/{type}/names/default`): `settings/<name>`.
 //!
 //! Each declared setting is read with one GET; a fix is a PATCH of the object just read, carrying
-//! its etag. The compliance security profile is irreversible: it is only ever turned on.
+//! its etag. The compliance security profile is irreversible: it is only ever turned on (the
+//! engine's guard refuses the [`Effect::TurnsOffIrreversible`] of any change that would).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use super::{Action, Change, ControlResult, ReadError, Step, family_mode};
-use crate::api::{ControlState, Mode, SettingsPolicy};
+use super::WorkspaceApis;
+use super::family::{Effect, Family, Finding, Pass, Planned, Step};
+use super::result::{ReadError, Reason};
+use crate::api::{ControlState, Mode, Policy, SettingsPolicy};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
-    DatabricksClient, RESTRICT_ADMINS_OFF, RESTRICT_ADMINS_ON, Setting, SettingType, SettingValue,
+    RESTRICT_ADMINS_OFF, RESTRICT_ADMINS_ON, Setting, SettingType, SettingValue,
 };
 
 /// What the settings family read: one result per declared setting, so one failed GET fails
-/// only its own control. `None` (in [`super::Observed`]) when no setting is declared.
+/// only its own control.
 pub type SettingsRead = BTreeMap<SettingType, Result<Setting, ReadError>>;
 
 /// The string shown for a value the API did not return.
@@ -90,23 +94,6 @@ pub fn controls(policy: &SettingsPolicy) -> Vec<SettingControl> {
     .collect()
 }
 
-/// Whether any setting is declared, so the family is read.
-pub fn reads_settings(policy: &SettingsPolicy) -> bool {
-    !controls(policy).is_empty()
-}
-
-/// One GET per declared setting, all at once.
-pub async fn observe(client: &DatabricksClient, policy: &SettingsPolicy) -> SettingsRead {
-    let reads = controls(policy).into_iter().map(|c| async move {
-        let read = client
-            .get_setting(c.setting_type)
-            .await
-            .map_err(ReadError::from);
-        (c.setting_type, read)
-    });
-    futures::future::join_all(reads).await.into_iter().collect()
-}
-
 /// How a value is shown: the status string of restrict-admins, `true`/`false` otherwise.
 pub fn render(setting_type: SettingType, on: bool) -> String {
     match (setting_type, on) {
@@ -116,133 +103,193 @@ pub fn render(setting_type: SettingType, on: bool) -> String {
     }
 }
 
-/// The observed value as shown, and whether it is on (a value the API left out is the
-/// default, off).
-fn observed_value(setting: &Setting) -> (String, bool) {
+/// The observed value (a value the API left out is the default, off).
+fn observed_value(setting: &Setting) -> Switch {
     let value = setting.value();
     let shown = match &value {
         // Show an unknown status as the API spelled it rather than as "off".
         SettingValue::RestrictWorkspaceAdmins(m) => m.status.clone(),
         other => other.is_on().map(|on| on.to_string()),
     };
-    (
-        shown.unwrap_or_else(|| UNSET.to_string()),
-        value.is_on().unwrap_or(false),
-    )
+    Switch {
+        on: value.is_on().unwrap_or(false),
+        shown: shown.unwrap_or_else(|| UNSET.to_string()),
+    }
 }
 
-pub fn evaluate(policy: &SettingsPolicy, observed: &Option<SettingsRead>) -> Vec<ControlResult> {
-    let Some(read) = observed else {
-        return Vec::new();
-    };
-    controls(policy)
-        .into_iter()
-        .map(|c| {
-            let id = control_id(c.setting_type);
-            let desired = render(c.setting_type, c.desired);
-            let result = match read.get(&c.setting_type) {
-                None => ControlResult::read_failed(
-                    id,
-                    &ReadError {
-                        status: None,
-                        error_code: None,
-                        message: format!("setting {} was not read", c.setting_type),
-                    },
-                ),
-                Some(Err(error)) => ControlResult::read_failed(id, error),
-                Some(Ok(setting)) => {
-                    let (shown, on) = observed_value(setting);
-                    let state = if on == c.desired {
-                        ControlState::Compliant
-                    } else {
-                        ControlState::Drifted
-                    };
-                    let result = ControlResult::with_state(id, state, desired, shown);
-                    if c.setting_type == SettingType::ComplianceSecurityProfile && on && !c.desired
-                    {
-                        ControlResult {
-                            state: ControlState::Failed,
-                            reason: Some("Irreversible".into()),
-                            message: Some(
+/// A setting's value: whether it is on, and how the API spelled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switch {
+    pub on: bool,
+    pub shown: String,
+}
+
+impl Switch {
+    fn desired(setting_type: SettingType, on: bool) -> Switch {
+        Switch {
+            on,
+            shown: render(setting_type, on),
+        }
+    }
+}
+
+impl fmt::Display for Switch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// A PATCH of a setting, with the object (and etag) just read, turned on or off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingChange {
+    pub read: Setting,
+    pub on: bool,
+}
+
+/// The declared settings with the family's mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredSettings {
+    pub controls: Vec<SettingControl>,
+    pub mode: Mode,
+}
+
+/// The workspace settings API.
+pub struct Settings;
+
+impl Family for Settings {
+    type Policy = Policy;
+    type Apis = WorkspaceApis;
+    type Desired = DesiredSettings;
+    type Observed = SettingsRead;
+    type Control = SettingControl;
+    type Value = Switch;
+    type Change = SettingChange;
+
+    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredSettings> {
+        let p = policy.settings.as_ref()?;
+        let controls = controls(p);
+        (!controls.is_empty()).then(|| DesiredSettings {
+            controls,
+            mode: pass.mode_of(p.mode),
+        })
+    }
+
+    /// One GET per declared setting, all at once.
+    async fn observe(desired: &DesiredSettings, apis: &WorkspaceApis) -> SettingsRead {
+        let reads = desired.controls.iter().map(|c| async move {
+            let read = apis
+                .databricks
+                .get_setting(c.setting_type)
+                .await
+                .map_err(ReadError::from);
+            (c.setting_type, read)
+        });
+        futures::future::join_all(reads).await.into_iter().collect()
+    }
+
+    fn evaluate(
+        desired: &DesiredSettings,
+        observed: &SettingsRead,
+        _pass: &Pass,
+    ) -> Vec<Finding<SettingControl, Switch>> {
+        desired
+            .controls
+            .iter()
+            .map(|c| {
+                let finding = match observed.get(&c.setting_type) {
+                    None => Finding::read_failed(
+                        *c,
+                        &ReadError::not_read(format!("setting {}", c.setting_type)),
+                    ),
+                    Some(Err(error)) => Finding::read_failed(*c, error),
+                    Some(Ok(setting)) => {
+                        let live = observed_value(setting);
+                        let turns_off_profile = c.setting_type
+                            == SettingType::ComplianceSecurityProfile
+                            && live.on
+                            && !c.desired;
+                        let finding = Finding::judged(
+                            *c,
+                            live.on == c.desired,
+                            Switch::desired(c.setting_type, c.desired),
+                            live,
+                        );
+                        if turns_off_profile {
+                            finding.held(
+                                ControlState::Failed,
+                                Reason::Irreversible,
                                 "the compliance security profile cannot be turned off once \
                                  enabled; brickwarden never turns it off: declare true or leave \
-                                 it out"
-                                    .into(),
-                            ),
-                            ..result
+                                 it out",
+                            )
+                        } else {
+                            finding
                         }
-                    } else {
-                        result
                     }
-                }
-            };
-            result.with_references(references(c.setting_type))
-        })
-        .collect()
-}
-
-/// One PATCH per drifted setting, with the setting as read (its etag). The compliance security
-/// profile goes last: turning it on forces other settings on and changes their etags.
-pub fn plan(
-    policy: &SettingsPolicy,
-    workspace_mode: Mode,
-    observed: &Option<SettingsRead>,
-    results: &[ControlResult],
-) -> Vec<Action> {
-    let Some(read) = observed else {
-        return Vec::new();
-    };
-    let mode = family_mode(workspace_mode, policy.mode);
-    let drifted = |id: &str| results.iter().any(|r| r.id == id && r.is_drifted());
-    let mut controls = controls(policy);
-    controls.sort_by_key(|c| c.setting_type == SettingType::ComplianceSecurityProfile);
-    controls
-        .into_iter()
-        .filter(|c| drifted(control_id(c.setting_type)))
-        // Never turn the compliance security profile off, whatever evaluate said.
-        .filter(|c| c.setting_type != SettingType::ComplianceSecurityProfile || c.desired)
-        .filter_map(|c| {
-            let Some(Ok(setting)) = read.get(&c.setting_type) else {
-                return None;
-            };
-            Some(Action {
-                controls: vec![control_id(c.setting_type).to_string()],
-                step: Step::Configure,
-                mode,
-                change: Change::PatchSetting {
-                    read: setting.clone(),
-                    on: c.desired,
-                },
+                };
+                finding.with_references(references(c.setting_type))
             })
-        })
-        .collect()
-}
-
-/// Executes a [`Change::PatchSetting`]: PATCH with the etag read; on a stale etag (409) read
-/// again and retry once.
-pub async fn execute(client: &DatabricksClient, read: &Setting, on: bool) -> Result<(), ApiError> {
-    let setting_type = read.setting_type();
-    if setting_type == SettingType::ComplianceSecurityProfile && !on {
-        return Err(ApiError::InvalidRequest(
-            "the compliance security profile is never turned off".into(),
-        ));
+            .collect()
     }
-    let value = SettingValue::switch(setting_type, on);
-    let mut setting = read.clone();
-    let mask = setting.set_value(&value)?;
-    match client.update_setting(setting_type, &setting, &mask).await {
-        Err(error) if error.is_conflict() => {
-            let mut fresh = client.get_setting(setting_type).await?;
-            if fresh.value().is_on() == Some(on) {
-                return Ok(());
-            }
-            let mask = fresh.set_value(&value)?;
-            client
-                .update_setting(setting_type, &fresh, &mask)
-                .await
-                .map(drop)
+
+    /// One PATCH per drifted setting, with the setting as read (its etag). The compliance
+    /// security profile goes last: turning it on forces other settings on and changes their
+    /// etags.
+    fn plan(
+        desired: &DesiredSettings,
+        observed: &SettingsRead,
+        drifted: &[&Finding<SettingControl, Switch>],
+        _pass: &Pass,
+    ) -> Vec<Planned<SettingControl, SettingChange>> {
+        let mut drifted: Vec<&SettingControl> = drifted.iter().map(|f| &f.control).collect();
+        drifted.sort_by_key(|c| c.setting_type == SettingType::ComplianceSecurityProfile);
+        drifted
+            .into_iter()
+            .filter_map(|c| {
+                let Some(Ok(setting)) = observed.get(&c.setting_type) else {
+                    return None;
+                };
+                Some(Planned {
+                    controls: vec![*c],
+                    step: Step::Configure,
+                    mode: desired.mode,
+                    change: SettingChange {
+                        read: setting.clone(),
+                        on: c.desired,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn execute(change: &SettingChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
+        apis.databricks
+            .switch_setting(&change.read, change.on)
+            .await
+    }
+
+    fn control_id(control: &SettingControl) -> String {
+        control_id(control.setting_type).to_string()
+    }
+
+    fn describe(change: &SettingChange) -> String {
+        let setting_type = change.read.setting_type();
+        format!(
+            "PATCH setting {}={}",
+            setting_type.api_name(),
+            render(setting_type, change.on)
+        )
+    }
+
+    fn effects(change: &SettingChange) -> Vec<Effect> {
+        let irreversible = change.read.setting_type() == SettingType::ComplianceSecurityProfile;
+        if irreversible && !change.on {
+            vec![Effect::TurnsOffIrreversible {
+                what: "the compliance security profile",
+            }]
+        } else {
+            Vec::new()
         }
-        other => other.map(drop),
     }
 }
 
@@ -251,6 +298,35 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use super::*;
+    use crate::controls::ControlResult;
+    use crate::controls::testing::{pass, render as render_all};
+
+    fn desired(policy: &SettingsPolicy) -> Option<DesiredSettings> {
+        let policy = Policy {
+            settings: Some(policy.clone()),
+            ..Default::default()
+        };
+        Settings::desired(&policy, &pass(Mode::Enforce))
+    }
+
+    fn evaluate(policy: &SettingsPolicy, read: &Option<SettingsRead>) -> Vec<ControlResult> {
+        let (Some(desired), Some(read)) = (desired(policy), read) else {
+            return Vec::new();
+        };
+        render_all::<Settings>(&Settings::evaluate(&desired, read, &pass(Mode::Enforce)))
+    }
+
+    fn plan(
+        policy: &SettingsPolicy,
+        read: &Option<SettingsRead>,
+    ) -> Vec<Planned<SettingControl, SettingChange>> {
+        let (Some(desired), Some(read)) = (desired(policy), read) else {
+            return Vec::new();
+        };
+        let findings = Settings::evaluate(&desired, read, &pass(Mode::Enforce));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        Settings::plan(&desired, read, &drifted, &pass(Mode::Enforce))
+    }
 
     fn setting(setting_type: SettingType, value: Value) -> Setting {
         let mut raw = Map::new();
@@ -311,7 +387,7 @@ mod tests {
                 "settings/disableLegacyDbfs"
             ]
         );
-        assert!(!reads_settings(&SettingsPolicy::default()));
+        assert!(desired(&SettingsPolicy::default()).is_none());
         assert!(evaluate(&p, &None).is_empty());
     }
 
@@ -349,21 +425,22 @@ mod tests {
                     Some(render(setting_type, on).as_str())
                 );
                 assert!(!r.references.is_empty(), "{case}");
-                let actions = plan(&p, Mode::Enforce, &read, &results);
+                let actions = plan(&p, &read);
                 assert_eq!(actions.len(), usize::from(planned), "{case}");
                 if let Some(action) = actions.first() {
-                    assert_eq!(action.controls, [control_id(setting_type)]);
                     assert_eq!(
-                        action.describe(),
+                        Settings::control_id(&action.controls[0]),
+                        control_id(setting_type)
+                    );
+                    assert_eq!(
+                        Settings::describe(&action.change),
                         format!(
                             "PATCH setting {}={}",
                             setting_type.api_name(),
                             render(setting_type, desired)
                         )
                     );
-                    let Change::PatchSetting { read, on } = &action.change else {
-                        panic!("{case}: {:?}", action.change);
-                    };
+                    let SettingChange { read, on } = &action.change;
                     assert_eq!((read.etag(), *on), (Some("etag-1"), desired));
                 }
             }
@@ -390,13 +467,27 @@ mod tests {
             SettingType::ComplianceSecurityProfile,
             message(SettingType::ComplianceSecurityProfile, true),
         );
-        let mut results = evaluate(&p, &read);
+        let results = evaluate(&p, &read);
         assert_eq!(results[0].state, ControlState::Failed);
-        assert_eq!(results[0].reason.as_deref(), Some("Irreversible"));
+        assert_eq!(results[0].reason, Some(Reason::Irreversible));
         assert!(results[0].message.as_deref().unwrap().contains("never"));
-        // Even a result forced to Drifted plans nothing.
-        results[0].state = ControlState::Drifted;
-        assert!(plan(&p, Mode::Enforce, &read, &results).is_empty());
+        assert!(plan(&p, &read).is_empty());
+        // A change that would turn it off says so, for the engine's guard.
+        let Some(Some(Ok(setting))) =
+            read.map(|r| r.get(&SettingType::ComplianceSecurityProfile).cloned())
+        else {
+            panic!("read")
+        };
+        let off = SettingChange {
+            read: setting,
+            on: false,
+        };
+        assert_eq!(
+            Settings::effects(&off),
+            [Effect::TurnsOffIrreversible {
+                what: "the compliance security profile"
+            }]
+        );
     }
 
     #[test]
@@ -436,6 +527,7 @@ mod tests {
         let error = ReadError {
             status: Some(403),
             error_code: Some("PERMISSION_DENIED".into()),
+            unauthenticated: false,
             message: "no".into(),
         };
         let read = Some(BTreeMap::from([
@@ -457,8 +549,8 @@ mod tests {
                 ("settings/enhancedSecurityMonitoring", ControlState::Drifted)
             ]
         );
-        assert_eq!(results[0].reason.as_deref(), Some("ReadFailed"));
-        let actions = plan(&p, Mode::Enforce, &read, &results);
+        assert_eq!(results[0].reason, Some(Reason::ReadFailed));
+        let actions = plan(&p, &read);
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].mode, Mode::Audit, "the family's mode wins");
         // A setting missing from the read is a failure, not drift.
@@ -483,10 +575,9 @@ mod tests {
         .map(|t| (t, Ok(setting(t, message(t, false)))))
         .collect();
         let read = Some(read);
-        let results = evaluate(&p, &read);
-        let order: Vec<_> = plan(&p, Mode::Enforce, &read, &results)
+        let order: Vec<_> = plan(&p, &read)
             .iter()
-            .map(|a| a.controls[0].clone())
+            .map(|a| control_id(a.controls[0].setting_type))
             .collect();
         assert_eq!(
             order,

@@ -1,23 +1,27 @@
-//! Token policy: `tokens/enabled`, `tokens/maxLifetimeDays`, `tokens/permissions`,
-//! `tokens/revoke`.
+//! Token policy: `tokens/permissions` and `tokens/revoke` (`tokens/enabled` and
+//! `tokens/maxLifetimeDays` are workspace-conf keys, read and written with the others).
 
 use std::collections::BTreeSet;
+use std::fmt;
 
-use super::{Action, Change, ConfControl, ControlResult, Read, Step, family_mode};
-use crate::api::{ControlState, Management, Mode, Principal, TokensPolicy};
+use super::WorkspaceApis;
+use super::family::{Effect, Family, Finding, Pass, Planned, Step};
+use super::result::ReadError;
+use super::workspace_conf::ConfControl;
+use crate::api::{Management, Mode, Policy, Principal, TokensPolicy};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
-    AccessControlRequest, AccessControlResponse, DatabricksClient, TokenInfo, TokenPermissions,
+    AccessControlRequest, AccessControlResponse, TokenInfo, TokenPermissions,
 };
 
 pub const CAN_USE: &str = "CAN_USE";
-const PERMISSIONS_ID: &str = "tokens/permissions";
-const REVOKE_ID: &str = "tokens/revoke";
 const REFERENCES: &[&str] = &["best practices: token management"];
+const REVOKE_REFERENCES: &[&str] = &["best practices: token management", "SAT IA-4", "SAT IA-6"];
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-pub fn conf_controls(policy: &TokensPolicy, workspace_mode: Mode) -> Vec<ConfControl> {
-    let mode = family_mode(workspace_mode, policy.mode);
+/// `enableTokensConfig` and `maxTokenLifetimeDays`.
+pub fn conf_controls(policy: &TokensPolicy, pass: &Pass) -> Vec<ConfControl> {
+    let mode = pass.mode_of(policy.mode);
     let enabled = policy.enabled.map(|enabled| ConfControl {
         id: "tokens/enabled".into(),
         key: "enableTokensConfig".into(),
@@ -46,15 +50,6 @@ pub struct TokenInventory {
     /// Ids of the caller's own tokens: never revoked, since one of them may be the very token
     /// brickwarden authenticates with.
     pub own: BTreeSet<String>,
-}
-
-/// All tokens and the caller's own, read together (only when a revocation rule is on).
-pub async fn observe(client: &DatabricksClient) -> Result<TokenInventory, ApiError> {
-    let (tokens, own) = tokio::try_join!(client.list_tokens(), client.list_own_tokens())?;
-    Ok(TokenInventory {
-        tokens,
-        own: own.into_iter().map(|t| t.token_id).collect(),
-    })
 }
 
 pub fn reads_permissions(policy: &TokensPolicy) -> bool {
@@ -128,80 +123,6 @@ fn join(set: &BTreeSet<String>) -> String {
     }
 }
 
-pub fn evaluate(
-    policy: &TokensPolicy,
-    permissions: &Read<TokenPermissions>,
-    tokens: &Read<TokenInventory>,
-    now_ms: i64,
-) -> Vec<ControlResult> {
-    let mut results = Vec::new();
-    if let Some(desired) = &policy.permissions {
-        let result = match permissions {
-            None => None,
-            Some(Err(error)) => Some(ControlResult::read_failed(PERMISSIONS_ID, error)),
-            Some(Ok(live)) => {
-                let want: BTreeSet<String> = desired.can_use.iter().map(principal_name).collect();
-                let have = direct_grants(live, CAN_USE);
-                Some(match desired.management.unwrap_or_default() {
-                    Management::Exclusive => {
-                        ControlResult::compare(PERMISSIONS_ID, join(&want), join(&have))
-                    }
-                    Management::Additive => {
-                        let state = if want.is_subset(&have) {
-                            ControlState::Compliant
-                        } else {
-                            ControlState::Drifted
-                        };
-                        ControlResult::with_state(
-                            PERMISSIONS_ID,
-                            state,
-                            format!("includes {}", join(&want)),
-                            join(&have),
-                        )
-                    }
-                })
-            }
-        };
-        results.extend(result.map(|r| r.with_references(REFERENCES)));
-    }
-    if reads_tokens(policy) {
-        let result = match tokens {
-            None => None,
-            Some(Err(error)) => Some(ControlResult::read_failed(REVOKE_ID, error)),
-            Some(Ok(live)) => {
-                let offending = revocable(policy, live, now_ms);
-                let observed = if offending.is_empty() {
-                    "none".to_string()
-                } else {
-                    format!(
-                        "{} token(s): {}",
-                        offending.len(),
-                        offending
-                            .iter()
-                            .map(|(t, why)| format!("{} ({why})", t.token_id))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                let kept = kept_own(policy, live, now_ms);
-                let result = ControlResult::compare(REVOKE_ID, "none", observed);
-                Some(if kept == 0 {
-                    result
-                } else {
-                    result.with_message(format!(
-                        "{kept} token(s) of brickwarden's own identity match a rule and are kept: \
-                         one may be the token it authenticates with"
-                    ))
-                })
-            }
-        };
-        results.extend(result.map(|r| {
-            r.with_references(&["best practices: token management", "SAT IA-4", "SAT IA-6"])
-        }));
-    }
-    results
-}
-
 /// Tokens an opted-in revocation rule applies to, with the rule, except brickwarden's own.
 fn revocable<'a>(
     policy: &TokensPolicy,
@@ -248,92 +169,402 @@ fn matching<'a>(
         .collect()
 }
 
-pub fn plan(
-    policy: &TokensPolicy,
-    workspace_mode: Mode,
-    permissions: &Read<TokenPermissions>,
-    tokens: &Read<TokenInventory>,
-    results: &[ControlResult],
-    now_ms: i64,
-) -> Vec<Action> {
-    let mode = family_mode(workspace_mode, policy.mode);
-    let drifted = |id: &str| results.iter().any(|r| r.id == id && r.is_drifted());
-    let mut actions = Vec::new();
-    if let (Some(desired), Some(Ok(live)), true) =
-        (&policy.permissions, permissions, drifted(PERMISSIONS_ID))
-    {
-        let have = direct_grants(live, CAN_USE);
-        let change = match desired.management.unwrap_or_default() {
-            Management::Exclusive => {
-                let want: BTreeSet<String> = desired.can_use.iter().map(principal_name).collect();
-                // PUT replaces the whole list: keep every grant that is not CAN_USE (e.g. the
-                // admins' CAN_MANAGE) exactly as it is.
-                let mut acl: Vec<AccessControlRequest> = live
-                    .access_control_list
+/// The controls of the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenControl {
+    Permissions,
+    Revoke,
+}
+
+/// What the controls compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenValue {
+    /// Exactly these principals hold CAN_USE.
+    Grants(BTreeSet<String>),
+    /// At least these principals hold CAN_USE (Additive management).
+    Includes(BTreeSet<String>),
+    /// Tokens an opted-in revocation rule applies to, with the rule.
+    Revocable(Vec<(String, String)>),
+}
+
+impl fmt::Display for TokenValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenValue::Grants(set) => f.write_str(&join(set)),
+            TokenValue::Includes(set) => write!(f, "includes {}", join(set)),
+            TokenValue::Revocable(tokens) if tokens.is_empty() => f.write_str("none"),
+            TokenValue::Revocable(tokens) => write!(
+                f,
+                "{} token(s): {}",
+                tokens.len(),
+                tokens
                     .iter()
-                    .flat_map(|entry| {
-                        entry
-                            .all_permissions
-                            .iter()
-                            .filter(|p| !p.inherited.unwrap_or(false))
-                            .filter_map(|p| {
-                                let level = p.permission_level.as_deref()?;
-                                (level != CAN_USE).then(|| AccessControlRequest {
-                                    user_name: entry.user_name.clone(),
-                                    group_name: entry.group_name.clone(),
-                                    service_principal_name: entry.service_principal_name.clone(),
-                                    permission_level: level.to_string(),
-                                })
-                            })
-                    })
-                    .collect();
-                acl.extend(desired.can_use.iter().map(|p| request_for(p, CAN_USE)));
-                Change::SetTokenPermissions {
-                    acl,
-                    removed: have.difference(&want).cloned().collect(),
-                }
-            }
-            Management::Additive => Change::AddTokenPermissions(
-                desired
-                    .can_use
-                    .iter()
-                    .filter(|p| !have.contains(&principal_name(p)))
-                    .map(|p| request_for(p, CAN_USE))
-                    .collect(),
+                    .map(|(id, why)| format!("{id} ({why})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-        };
-        actions.push(Action {
-            controls: vec![PERMISSIONS_ID.into()],
-            step: Step::Configure,
-            mode,
-            change,
-        });
-    }
-    if let (Some(Ok(live)), true) = (tokens, drifted(REVOKE_ID)) {
-        for (token, why) in revocable(policy, live, now_ms) {
-            actions.push(Action {
-                controls: vec![REVOKE_ID.into()],
-                step: Step::Revoke,
-                mode,
-                change: Change::RevokeToken {
-                    token_id: token.token_id.clone(),
-                    owner: token
-                        .created_by_username
-                        .clone()
-                        .unwrap_or_else(|| "unknown owner".into()),
-                    why,
-                },
-            });
         }
     }
-    actions
+}
+
+/// One change to who may use tokens, or to the tokens themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenChange {
+    /// PUT: the grant list becomes exactly this.
+    SetPermissions {
+        acl: Vec<AccessControlRequest>,
+        removed: Vec<String>,
+    },
+    /// PATCH: these grants are added.
+    AddPermissions(Vec<AccessControlRequest>),
+    Revoke {
+        token_id: String,
+        owner: String,
+        why: String,
+    },
+}
+
+/// The token policy with its mode resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredTokens {
+    pub policy: TokensPolicy,
+    pub mode: Mode,
+}
+
+/// What the family read: the grants when declared, the tokens when a revocation rule is on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokensRead {
+    pub permissions: Option<Result<TokenPermissions, ReadError>>,
+    pub inventory: Option<Result<TokenInventory, ReadError>>,
+}
+
+/// Who may use personal access tokens, and which tokens are revoked.
+pub struct Tokens;
+
+impl Family for Tokens {
+    type Policy = Policy;
+    type Apis = WorkspaceApis;
+    type Desired = DesiredTokens;
+    type Observed = TokensRead;
+    type Control = TokenControl;
+    type Value = TokenValue;
+    type Change = TokenChange;
+
+    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredTokens> {
+        let p = policy
+            .tokens
+            .as_ref()
+            .filter(|p| reads_permissions(p) || reads_tokens(p))?;
+        Some(DesiredTokens {
+            policy: p.clone(),
+            mode: pass.mode_of(p.mode),
+        })
+    }
+
+    async fn observe(desired: &DesiredTokens, apis: &WorkspaceApis) -> TokensRead {
+        let client = &apis.databricks;
+        let (permissions, inventory) = tokio::join!(
+            async {
+                if !reads_permissions(&desired.policy) {
+                    return None;
+                }
+                Some(
+                    client
+                        .get_token_permissions()
+                        .await
+                        .map_err(ReadError::from),
+                )
+            },
+            async {
+                if !reads_tokens(&desired.policy) {
+                    return None;
+                }
+                let read = tokio::try_join!(client.list_tokens(), client.list_own_tokens());
+                Some(
+                    read.map(|(tokens, own)| TokenInventory {
+                        tokens,
+                        own: own.into_iter().map(|t| t.token_id).collect(),
+                    })
+                    .map_err(ReadError::from),
+                )
+            }
+        );
+        TokensRead {
+            permissions,
+            inventory,
+        }
+    }
+
+    fn evaluate(
+        desired: &DesiredTokens,
+        observed: &TokensRead,
+        pass: &Pass,
+    ) -> Vec<Finding<TokenControl, TokenValue>> {
+        let policy = &desired.policy;
+        let now_ms = pass.now.as_millisecond();
+        let mut findings = Vec::new();
+        if let (Some(declared), Some(read)) = (&policy.permissions, &observed.permissions) {
+            let control = TokenControl::Permissions;
+            let finding = match read {
+                Err(error) => Finding::read_failed(control, error),
+                Ok(live) => {
+                    let want: BTreeSet<String> =
+                        declared.can_use.iter().map(principal_name).collect();
+                    let have = direct_grants(live, CAN_USE);
+                    match declared.management.unwrap_or_default() {
+                        Management::Exclusive => Finding::compare(
+                            control,
+                            TokenValue::Grants(want),
+                            TokenValue::Grants(have),
+                        ),
+                        Management::Additive => Finding::judged(
+                            control,
+                            want.is_subset(&have),
+                            TokenValue::Includes(want),
+                            TokenValue::Grants(have),
+                        ),
+                    }
+                }
+            };
+            findings.push(finding.with_references(REFERENCES));
+        }
+        if let Some(read) = &observed.inventory {
+            let control = TokenControl::Revoke;
+            let finding = match read {
+                Err(error) => Finding::read_failed(control, error),
+                Ok(live) => {
+                    let offending = revocable(policy, live, now_ms)
+                        .into_iter()
+                        .map(|(t, why)| (t.token_id.clone(), why))
+                        .collect();
+                    let finding = Finding::compare(
+                        control,
+                        TokenValue::Revocable(Vec::new()),
+                        TokenValue::Revocable(offending),
+                    );
+                    match kept_own(policy, live, now_ms) {
+                        0 => finding,
+                        kept => finding.with_note(format!(
+                            "{kept} token(s) of brickwarden's own identity match a rule and are \
+                             kept: one may be the token it authenticates with"
+                        )),
+                    }
+                }
+            };
+            findings.push(finding.with_references(REVOKE_REFERENCES));
+        }
+        findings
+    }
+
+    fn plan(
+        desired: &DesiredTokens,
+        observed: &TokensRead,
+        drifted: &[&Finding<TokenControl, TokenValue>],
+        pass: &Pass,
+    ) -> Vec<Planned<TokenControl, TokenChange>> {
+        let policy = &desired.policy;
+        let planned = |control, step, change| Planned {
+            controls: vec![control],
+            step,
+            mode: desired.mode,
+            change,
+        };
+        let mut actions = Vec::new();
+        for finding in drifted {
+            match finding.control {
+                TokenControl::Permissions => {
+                    let (Some(declared), Some(Ok(live))) =
+                        (&policy.permissions, &observed.permissions)
+                    else {
+                        continue;
+                    };
+                    let change = permissions_change(declared, live);
+                    actions.push(planned(TokenControl::Permissions, Step::Configure, change));
+                }
+                TokenControl::Revoke => {
+                    let Some(Ok(live)) = &observed.inventory else {
+                        continue;
+                    };
+                    for (token, why) in revocable(policy, live, pass.now.as_millisecond()) {
+                        let change = TokenChange::Revoke {
+                            token_id: token.token_id.clone(),
+                            owner: token
+                                .created_by_username
+                                .clone()
+                                .unwrap_or_else(|| "unknown owner".into()),
+                            why,
+                        };
+                        actions.push(planned(TokenControl::Revoke, Step::Revoke, change));
+                    }
+                }
+            }
+        }
+        actions
+    }
+
+    async fn execute(change: &TokenChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
+        let client = &apis.databricks;
+        match change {
+            TokenChange::SetPermissions { acl, .. } => {
+                client.set_token_permissions(acl).await.map(drop)
+            }
+            TokenChange::AddPermissions(acl) => {
+                client.update_token_permissions(acl).await.map(drop)
+            }
+            TokenChange::Revoke { token_id, .. } => client.delete_token(token_id).await,
+        }
+    }
+
+    fn control_id(control: &TokenControl) -> String {
+        match control {
+            TokenControl::Permissions => "tokens/permissions",
+            TokenControl::Revoke => "tokens/revoke",
+        }
+        .to_string()
+    }
+
+    fn describe(change: &TokenChange) -> String {
+        match change {
+            TokenChange::SetPermissions { acl, removed } => {
+                let mut line = format!(
+                    "PUT token permissions CAN_USE=[{}]",
+                    acl.iter()
+                        .filter(|a| a.permission_level == CAN_USE)
+                        .map(principal_of_request)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                if !removed.is_empty() {
+                    line.push_str(&format!(
+                        "; removes CAN_USE from {} and deletes their tokens",
+                        removed.join(", ")
+                    ));
+                }
+                line
+            }
+            TokenChange::AddPermissions(acl) => format!(
+                "PATCH token permissions add CAN_USE for {}",
+                acl.iter()
+                    .map(principal_of_request)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            TokenChange::Revoke {
+                token_id,
+                owner,
+                why,
+            } => format!("DELETE token {token_id} of {owner} ({why})"),
+        }
+    }
+
+    /// Removing CAN_USE deletes that principal's tokens: as destructive as revoking them.
+    fn effects(change: &TokenChange) -> Vec<Effect> {
+        match change {
+            TokenChange::SetPermissions { removed, .. } if !removed.is_empty() => {
+                vec![Effect::Destructive]
+            }
+            TokenChange::Revoke { .. } => vec![Effect::Destructive],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The grant change that makes `live` meet `declared`.
+fn permissions_change(
+    declared: &crate::api::TokenPermissionsPolicy,
+    live: &TokenPermissions,
+) -> TokenChange {
+    let have = direct_grants(live, CAN_USE);
+    match declared.management.unwrap_or_default() {
+        Management::Exclusive => {
+            let want: BTreeSet<String> = declared.can_use.iter().map(principal_name).collect();
+            // PUT replaces the whole list: keep every grant that is not CAN_USE (e.g. the
+            // admins' CAN_MANAGE) exactly as it is.
+            let mut acl: Vec<AccessControlRequest> = live
+                .access_control_list
+                .iter()
+                .flat_map(|entry| {
+                    entry
+                        .all_permissions
+                        .iter()
+                        .filter(|p| !p.inherited.unwrap_or(false))
+                        .filter_map(|p| {
+                            let level = p.permission_level.as_deref()?;
+                            (level != CAN_USE).then(|| AccessControlRequest {
+                                user_name: entry.user_name.clone(),
+                                group_name: entry.group_name.clone(),
+                                service_principal_name: entry.service_principal_name.clone(),
+                                permission_level: level.to_string(),
+                            })
+                        })
+                })
+                .collect();
+            acl.extend(declared.can_use.iter().map(|p| request_for(p, CAN_USE)));
+            TokenChange::SetPermissions {
+                acl,
+                removed: have.difference(&want).cloned().collect(),
+            }
+        }
+        Management::Additive => TokenChange::AddPermissions(
+            declared
+                .can_use
+                .iter()
+                .filter(|p| !have.contains(&principal_name(p)))
+                .map(|p| request_for(p, CAN_USE))
+                .collect(),
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{TokenPermissionsPolicy, TokenRevocation};
+    use crate::api::{ControlState, TokenPermissionsPolicy, TokenRevocation};
     use crate::clients::databricks::Permission;
+    use crate::controls::ControlResult;
+    use crate::controls::testing::{pass_at, render};
+
+    type Read<T> = Option<Result<T, ReadError>>;
+
+    fn desired(policy: &TokensPolicy) -> DesiredTokens {
+        DesiredTokens {
+            policy: policy.clone(),
+            mode: Mode::Enforce,
+        }
+    }
+
+    fn evaluate(
+        policy: &TokensPolicy,
+        permissions: &Read<TokenPermissions>,
+        inventory: &Read<TokenInventory>,
+        now_ms: i64,
+    ) -> Vec<ControlResult> {
+        let observed = TokensRead {
+            permissions: permissions.clone(),
+            inventory: inventory.clone(),
+        };
+        render::<Tokens>(&Tokens::evaluate(
+            &desired(policy),
+            &observed,
+            &pass_at(now_ms),
+        ))
+    }
+
+    fn plan(
+        policy: &TokensPolicy,
+        permissions: &Read<TokenPermissions>,
+        inventory: &Read<TokenInventory>,
+        now_ms: i64,
+    ) -> Vec<Planned<TokenControl, TokenChange>> {
+        let observed = TokensRead {
+            permissions: permissions.clone(),
+            inventory: inventory.clone(),
+        };
+        let desired = desired(policy);
+        let findings = Tokens::evaluate(&desired, &observed, &pass_at(now_ms));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        Tokens::plan(&desired, &observed, &drifted, &pass_at(now_ms))
+    }
 
     fn group(name: &str) -> Principal {
         Principal {
@@ -386,9 +617,9 @@ mod tests {
             results[0].observed.as_deref(),
             Some("group:data-engineers, group:users")
         );
-        let actions = plan(&p, Mode::Enforce, &observed, &None, &results, 0);
+        let actions = plan(&p, &observed, &None, 0);
         assert_eq!(actions.len(), 1);
-        let Change::SetTokenPermissions { acl, removed } = &actions[0].change else {
+        let TokenChange::SetPermissions { acl, removed } = &actions[0].change else {
             panic!("{actions:?}")
         };
         assert_eq!(removed, &["group:users".to_string()]);
@@ -397,7 +628,8 @@ mod tests {
             "admins keep CAN_MANAGE"
         );
         assert!(acl.contains(&AccessControlRequest::group("data-engineers", CAN_USE)));
-        assert!(actions[0].describe().contains("deletes their tokens"));
+        assert!(Tokens::describe(&actions[0].change).contains("deletes their tokens"));
+        assert_eq!(Tokens::effects(&actions[0].change), [Effect::Destructive]);
     }
 
     #[test]
@@ -406,10 +638,10 @@ mod tests {
         let observed = live(vec![grant("users", CAN_USE, false)]);
         let results = evaluate(&p, &observed, &None, 0);
         assert_eq!(results[0].state, ControlState::Drifted);
-        let actions = plan(&p, Mode::Enforce, &observed, &None, &results, 0);
+        let actions = plan(&p, &observed, &None, 0);
         assert_eq!(
             actions[0].change,
-            Change::AddTokenPermissions(vec![AccessControlRequest::group(
+            TokenChange::AddPermissions(vec![AccessControlRequest::group(
                 "data-engineers",
                 CAN_USE
             )])
@@ -421,7 +653,7 @@ mod tests {
         ]);
         let results = evaluate(&p, &satisfied, &None, 0);
         assert_eq!(results[0].state, ControlState::Compliant);
-        assert!(plan(&p, Mode::Enforce, &satisfied, &None, &results, 0).is_empty());
+        assert!(plan(&p, &satisfied, &None, 0).is_empty());
     }
 
     #[test]
@@ -470,12 +702,11 @@ mod tests {
                 }),
                 ..Default::default()
             };
-            let results = evaluate(&p, &None, &tokens, now);
-            let actions = plan(&p, Mode::Enforce, &None, &tokens, &results, now);
+            let actions = plan(&p, &None, &tokens, now);
             let revoked: Vec<_> = actions
                 .iter()
                 .map(|a| match &a.change {
-                    Change::RevokeToken { token_id, .. } => token_id.as_str(),
+                    TokenChange::Revoke { token_id, .. } => token_id.as_str(),
                     _ => "?",
                 })
                 .collect();
@@ -510,10 +741,10 @@ mod tests {
                 .unwrap()
                 .contains("1 token(s) of brickwarden's own identity")
         );
-        let actions = plan(&p, Mode::Enforce, &None, &tokens, &results, now);
+        let actions = plan(&p, &None, &tokens, now);
         assert_eq!(actions.len(), 1);
         assert!(
-            matches!(&actions[0].change, Change::RevokeToken { token_id, .. } if token_id == "theirs")
+            matches!(&actions[0].change, TokenChange::Revoke { token_id, .. } if token_id == "theirs")
         );
 
         // Only its own tokens left: compliant, with the reason they stay.

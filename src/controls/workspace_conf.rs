@@ -1,13 +1,18 @@
 //! Workspace-conf controls: `/api/2.0/workspace-conf` keys, compared as the API's strings.
 //!
-//! Every family's conf keys are evaluated and planned here, so one PATCH carries all the
-//! configuration changes of a pass (except `enableIpAccessLists`, which the IP access list
-//! family orders around its list changes).
+//! Several families keep switches in workspace-conf (`enableIpAccessLists`,
+//! `enableTokensConfig`, `maxTokenLifetimeDays`, the `workspaceConf` keys). Each declares them as
+//! [`ConfControl`]s, and this family reads them all in one `?keys=` call and writes them in one
+//! PATCH per step (turning IP access lists on is ordered around the list changes).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use super::{Action, Change, ConfControl, ConfWrite, ControlResult, Read, Step, family_mode};
-use crate::api::{Mode, WorkspaceConfPolicy};
+use super::family::{Effect, Fact, Family, Finding, Pass, Planned, Step};
+use super::result::ReadError;
+use super::{WorkspaceApis, ip_access_lists, tokens};
+use crate::api::{ControlState, Mode, Policy, WorkspaceConfPolicy};
+use crate::clients::ApiError;
 
 /// One typed key of `spec.policy.workspaceConf`.
 struct Key {
@@ -142,9 +147,23 @@ pub fn typed_keys() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|k| k.key)
 }
 
+/// A workspace-conf key that a control manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfControl {
+    pub id: String,
+    pub key: String,
+    pub desired: String,
+    /// The value Databricks applies when the key was never set, if that counts as set.
+    pub unset_means: Option<&'static str>,
+    pub references: &'static [&'static str],
+    pub mode: Mode,
+    /// Which step of the plan the change belongs to (enabling IP access lists is ordered).
+    pub step: Step,
+}
+
 /// The conf controls of `spec.policy.workspaceConf`.
-pub fn conf_controls(policy: &WorkspaceConfPolicy, workspace_mode: Mode) -> Vec<ConfControl> {
-    let mode = family_mode(workspace_mode, policy.mode);
+pub fn conf_controls(policy: &WorkspaceConfPolicy, pass: &Pass) -> Vec<ConfControl> {
+    let mode = pass.mode_of(policy.mode);
     let typed = KEYS.iter().filter_map(|k| {
         (k.get)(policy).map(|desired| ConfControl {
             id: format!("workspaceConf/{}", k.key),
@@ -175,76 +194,209 @@ pub fn conf_controls(policy: &WorkspaceConfPolicy, workspace_mode: Mode) -> Vec<
 /// The string shown for a key that was never set.
 pub const UNSET: &str = "unset";
 
-/// Evaluates conf controls against one `?keys=` read.
-pub fn evaluate(
-    controls: &[ConfControl],
-    observed: &Read<BTreeMap<String, Option<String>>>,
-) -> Vec<ControlResult> {
-    controls
-        .iter()
-        .map(|c| {
-            let result = match observed {
-                None => unreachable!("conf keys are read whenever a conf control exists"),
-                Some(Err(error)) => ControlResult::read_failed(&c.id, error),
-                Some(Ok(values)) => match values.get(&c.key) {
-                    // The key is missing from the answer: the API did not accept it.
-                    None => ControlResult::with_state(
-                        &c.id,
-                        crate::api::ControlState::Failed,
-                        &c.desired,
-                        UNSET,
-                    )
-                    .with_message(format!("workspace-conf did not return key {}", c.key)),
-                    Some(value) => {
-                        let effective = value.as_deref().or(c.unset_means);
-                        let mut result = ControlResult::compare(
-                            &c.id,
-                            &c.desired,
-                            value.as_deref().unwrap_or(UNSET),
-                        );
-                        if effective == Some(c.desired.as_str()) {
-                            result.state = crate::api::ControlState::Compliant;
-                        }
-                        result
-                    }
-                },
-            };
-            result.with_references(c.references)
-        })
-        .collect()
+/// A workspace-conf value as the API returns it; `None`: never set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfValue(pub Option<String>);
+
+impl fmt::Display for ConfValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_deref().unwrap_or(UNSET))
+    }
 }
 
-/// One PATCH per step for the drifted keys.
-pub fn plan(controls: &[ConfControl], results: &[ControlResult]) -> Vec<Action> {
-    let mut by_step: BTreeMap<(Step, Mode), (Vec<String>, Vec<ConfWrite>)> = BTreeMap::new();
-    for control in controls {
-        let drifted = results.iter().any(|r| r.id == control.id && r.is_drifted());
-        if !drifted {
-            continue;
-        }
-        let entry = by_step.entry((control.step, control.mode)).or_default();
-        entry.0.push(control.id.clone());
-        entry.1.push(ConfWrite {
-            control: control.id.clone(),
-            key: control.key.clone(),
-            value: control.desired.clone(),
-        });
+/// Every conf key of the policy, and the keys read only for other families' rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredConf {
+    pub controls: Vec<ConfControl>,
+    /// Read, never written: `enableIpAccessLists` whenever the lists are managed, so the lockout
+    /// guard knows whether they are enforced even when the policy does not manage that switch.
+    pub watched: Vec<&'static str>,
+}
+
+impl DesiredConf {
+    /// The keys of one `?keys=` read, sorted and unique.
+    pub fn keys(&self) -> Vec<&str> {
+        let keys: BTreeSet<&str> = self
+            .controls
+            .iter()
+            .map(|c| c.key.as_str())
+            .chain(self.watched.iter().copied())
+            .collect();
+        keys.into_iter().collect()
     }
-    by_step
-        .into_iter()
-        .map(|((step, mode), (ids, values))| Action {
-            controls: ids,
-            step,
-            mode,
-            change: Change::PatchConf(values),
-        })
-        .collect()
+}
+
+/// One key of a workspace-conf PATCH and the control it fixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfWrite {
+    pub control: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// The workspace-conf family.
+pub struct WorkspaceConf;
+
+impl Family for WorkspaceConf {
+    type Policy = Policy;
+    type Apis = WorkspaceApis;
+    type Desired = DesiredConf;
+    type Observed = Result<BTreeMap<String, Option<String>>, ReadError>;
+    type Control = ConfControl;
+    type Value = ConfValue;
+    /// One PATCH carrying every key of a step.
+    type Change = Vec<ConfWrite>;
+
+    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredConf> {
+        let mut controls = Vec::new();
+        if let Some(p) = &policy.ip_access_lists {
+            controls.extend(ip_access_lists::conf_control(p, pass));
+        }
+        if let Some(p) = &policy.tokens {
+            controls.extend(tokens::conf_controls(p, pass));
+        }
+        if let Some(p) = &policy.workspace_conf {
+            controls.extend(conf_controls(p, pass));
+        }
+        let watched = policy
+            .ip_access_lists
+            .as_ref()
+            .filter(|p| ip_access_lists::reads_lists(p))
+            .map(|_| ip_access_lists::ENABLE_KEY)
+            .into_iter()
+            .collect::<Vec<_>>();
+        (!controls.is_empty() || !watched.is_empty()).then_some(DesiredConf { controls, watched })
+    }
+
+    async fn observe(
+        desired: &DesiredConf,
+        apis: &WorkspaceApis,
+    ) -> Result<BTreeMap<String, Option<String>>, ReadError> {
+        Ok(apis.databricks.get_conf(&desired.keys()).await?)
+    }
+
+    fn evaluate(
+        desired: &DesiredConf,
+        observed: &Self::Observed,
+        _pass: &Pass,
+    ) -> Vec<Finding<ConfControl, ConfValue>> {
+        desired
+            .controls
+            .iter()
+            .map(|c| {
+                let want = ConfValue(Some(c.desired.clone()));
+                let finding = match observed {
+                    Err(error) => Finding::read_failed(c.clone(), error),
+                    // The key is missing from the answer: the API did not accept it.
+                    Ok(values) => match values.get(&c.key) {
+                        None => Finding {
+                            state: ControlState::Failed,
+                            ..Finding::compare(c.clone(), want, ConfValue(None))
+                        }
+                        .with_note(format!("workspace-conf did not return key {}", c.key)),
+                        Some(value) => {
+                            let effective = value.as_deref().or(c.unset_means);
+                            let compliant = effective == Some(c.desired.as_str());
+                            Finding::judged(c.clone(), compliant, want, ConfValue(value.clone()))
+                        }
+                    },
+                };
+                finding.with_references(c.references)
+            })
+            .collect()
+    }
+
+    /// One PATCH per step and mode for the drifted keys.
+    fn plan(
+        _desired: &DesiredConf,
+        _observed: &Self::Observed,
+        drifted: &[&Finding<ConfControl, ConfValue>],
+        _pass: &Pass,
+    ) -> Vec<Planned<ConfControl, Vec<ConfWrite>>> {
+        let mut by_step: BTreeMap<(Step, Mode), Planned<ConfControl, Vec<ConfWrite>>> =
+            BTreeMap::new();
+        for finding in drifted {
+            let c = &finding.control;
+            let planned = by_step.entry((c.step, c.mode)).or_insert_with(|| Planned {
+                controls: Vec::new(),
+                step: c.step,
+                mode: c.mode,
+                change: Vec::new(),
+            });
+            planned.controls.push(c.clone());
+            planned.change.push(ConfWrite {
+                control: c.id.clone(),
+                key: c.key.clone(),
+                value: c.desired.clone(),
+            });
+        }
+        by_step.into_values().collect()
+    }
+
+    async fn execute(change: &Vec<ConfWrite>, apis: &WorkspaceApis) -> Result<(), ApiError> {
+        let values: BTreeMap<String, String> = change
+            .iter()
+            .map(|w| (w.key.clone(), w.value.clone()))
+            .collect();
+        apis.databricks.set_conf(&values).await
+    }
+
+    fn control_id(control: &ConfControl) -> String {
+        control.id.clone()
+    }
+
+    fn describe(change: &Vec<ConfWrite>) -> String {
+        format!(
+            "PATCH workspace-conf {}",
+            change
+                .iter()
+                .map(|w| format!("{}={}", w.key, w.value))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    }
+
+    /// For a batched PATCH only that control's key, so a status message names what concerns it.
+    fn describe_for(change: &Vec<ConfWrite>, control: &ConfControl) -> String {
+        if change.len() <= 1 {
+            return Self::describe(change);
+        }
+        let own: Vec<String> = change
+            .iter()
+            .filter(|w| w.control == control.id)
+            .map(|w| format!("{}={}", w.key, w.value))
+            .collect();
+        format!(
+            "PATCH workspace-conf {} (with {} other keys)",
+            own.join(" "),
+            change.len() - own.len()
+        )
+    }
+
+    fn effects(change: &Vec<ConfWrite>) -> Vec<Effect> {
+        change
+            .iter()
+            .filter(|w| w.key == ip_access_lists::ENABLE_KEY)
+            .map(|w| Effect::EnablesIpAccessLists(w.value == "true"))
+            .collect()
+    }
+
+    fn facts(_desired: &DesiredConf, observed: &Self::Observed) -> Vec<Fact> {
+        match observed {
+            Ok(values) => values
+                .get(ip_access_lists::ENABLE_KEY)
+                .map(|v| Fact::IpAccessListsEnabled(v.as_deref() == Some("true")))
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ControlState;
+    use crate::controls::testing::{pass, render};
 
     fn policy() -> WorkspaceConfPolicy {
         WorkspaceConfPolicy {
@@ -256,21 +408,36 @@ mod tests {
         }
     }
 
-    fn observed(pairs: &[(&str, Option<&str>)]) -> Read<BTreeMap<String, Option<String>>> {
-        Some(Ok(pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
-            .collect()))
+    fn desired(mode: Mode) -> DesiredConf {
+        let policy = Policy {
+            workspace_conf: Some(policy()),
+            ..Default::default()
+        };
+        WorkspaceConf::desired(&policy, &pass(mode)).expect("conf controls")
     }
 
-    fn state_of(results: &[ControlResult], id: &str) -> ControlState {
-        results.iter().find(|r| r.id == id).expect(id).state
+    fn observed(pairs: &[(&str, Option<&str>)]) -> <WorkspaceConf as Family>::Observed {
+        Ok(pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect())
+    }
+
+    fn results(
+        desired: &DesiredConf,
+        observed: &<WorkspaceConf as Family>::Observed,
+    ) -> Vec<crate::controls::ControlResult> {
+        render::<WorkspaceConf>(&WorkspaceConf::evaluate(
+            desired,
+            observed,
+            &pass(Mode::Enforce),
+        ))
     }
 
     #[test]
     fn only_declared_keys_become_controls() {
-        let controls = conf_controls(&policy(), Mode::Enforce);
-        let ids: Vec<_> = controls.iter().map(|c| c.id.as_str()).collect();
+        let desired = desired(Mode::Enforce);
+        let ids: Vec<_> = desired.controls.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,
             [
@@ -280,11 +447,31 @@ mod tests {
                 "workspaceConf/enableWorkspaceFilesystem"
             ]
         );
+        assert!(desired.watched.is_empty());
+    }
+
+    #[test]
+    fn managed_lists_watch_their_enablement() {
+        let policy = Policy {
+            ip_access_lists: Some(crate::api::IpAccessListsPolicy {
+                lists: Some(Vec::new()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let desired = WorkspaceConf::desired(&policy, &pass(Mode::Enforce)).expect("watched");
+        assert!(desired.controls.is_empty());
+        assert_eq!(desired.keys(), [ip_access_lists::ENABLE_KEY]);
+        let facts = WorkspaceConf::facts(
+            &desired,
+            &observed(&[(ip_access_lists::ENABLE_KEY, Some("true"))]),
+        );
+        assert_eq!(facts, [Fact::IpAccessListsEnabled(true)]);
     }
 
     #[test]
     fn evaluates_strings_and_unset_semantics() {
-        let controls = conf_controls(&policy(), Mode::Enforce);
+        let desired = desired(Mode::Enforce);
         let table = [
             // (exportNotebook, maxUserInactiveDays, jobViewAcls, fs) -> drifted ids
             (
@@ -312,7 +499,7 @@ mod tests {
                 ("enableJobViewAcls", values[2]),
                 ("enableWorkspaceFilesystem", values[3]),
             ]);
-            let results = evaluate(&controls, &read);
+            let results = results(&desired, &read);
             let got: Vec<_> = results
                 .iter()
                 .filter(|r| r.is_drifted())
@@ -324,8 +511,10 @@ mod tests {
 
     #[test]
     fn unset_is_shown_as_unset_even_when_it_counts_as_compliant() {
-        let controls = conf_controls(&policy(), Mode::Enforce);
-        let results = evaluate(&controls, &observed(&[("enableJobViewAcls", None)]));
+        let results = results(
+            &desired(Mode::Enforce),
+            &observed(&[("enableJobViewAcls", None)]),
+        );
         let acl = results
             .iter()
             .find(|r| r.id == "workspaceConf/enableJobViewAcls")
@@ -334,39 +523,47 @@ mod tests {
         assert_eq!(acl.observed.as_deref(), Some(UNSET));
         assert_eq!(acl.references, ["SAT INFO-8"]);
         // A key the API left out of its answer is a failure, not drift.
-        assert_eq!(
-            state_of(&results, "workspaceConf/enableExportNotebook"),
-            ControlState::Failed
-        );
+        let export = results
+            .iter()
+            .find(|r| r.id == "workspaceConf/enableExportNotebook")
+            .unwrap();
+        assert_eq!(export.state, ControlState::Failed);
     }
 
     #[test]
     fn read_failure_fails_every_conf_control() {
-        let controls = conf_controls(&policy(), Mode::Enforce);
-        let error = super::super::ReadError {
+        let error = ReadError {
             status: Some(403),
             error_code: Some("PERMISSION_DENIED".into()),
+            unauthenticated: false,
             message: "no".into(),
         };
-        let results = evaluate(&controls, &Some(Err(error)));
+        let results = results(&desired(Mode::Enforce), &Err(error));
         assert!(results.iter().all(|r| r.state == ControlState::Failed));
+        assert!(results.iter().all(|r| r.error.is_some()));
     }
 
     #[test]
     fn plans_one_patch_with_all_drifted_keys() {
-        let controls = conf_controls(&policy(), Mode::Audit);
+        let desired = desired(Mode::Audit);
         let read = observed(&[
             ("enableExportNotebook", Some("true")),
             ("maxUserInactiveDays", Some("90")),
             ("enableJobViewAcls", Some("false")),
             ("enableWorkspaceFilesystem", Some("true")),
         ]);
-        let actions = plan(&controls, &evaluate(&controls, &read));
+        let findings = WorkspaceConf::evaluate(&desired, &read, &pass(Mode::Audit));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        let actions = WorkspaceConf::plan(&desired, &read, &drifted, &pass(Mode::Audit));
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].mode, Mode::Audit);
         assert_eq!(
-            actions[0].describe(),
+            WorkspaceConf::describe(&actions[0].change),
             "PATCH workspace-conf enableExportNotebook=false enableJobViewAcls=true"
+        );
+        assert_eq!(
+            WorkspaceConf::describe_for(&actions[0].change, &actions[0].controls[1]),
+            "PATCH workspace-conf enableJobViewAcls=true (with 1 other keys)"
         );
     }
 

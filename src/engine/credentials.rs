@@ -91,5 +91,9 @@ pub fn connect(
     };
     let databricks = DatabricksClient::new(host, credential, options.clone())
         .map_err(|e| CredentialError::Client(e.to_string()))?;
-    Ok(Connections { databricks, arm })
+    Ok(Connections {
+        databricks,
+        arm,
+        azure_resource_id: spec.azure_resource_id.clone(),
+    })
 }
