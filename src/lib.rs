@@ -11,5 +11,6 @@ pub mod clients;
 pub mod controller;
 pub mod controls;
 pub mod engine;
+pub mod lock;
 pub mod metrics;
 pub mod telemetry;

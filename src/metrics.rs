@@ -209,8 +209,8 @@ impl Metrics {
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
+        // Writing to a String cannot fail; were it to, a partial exposition is still served.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
 
@@ -236,10 +236,7 @@ impl Metrics {
                 .set(i64::from(drifted));
             current.insert(result.id.clone());
         }
-        let previous = self
-            .reported_controls
-            .lock()
-            .expect("metrics lock")
+        let previous = crate::lock::lock(&self.reported_controls)
             .insert(ws.clone(), current.clone())
             .unwrap_or_default();
         for gone in previous.difference(&current) {
@@ -312,7 +309,7 @@ impl Metrics {
 
     /// Drops every per-workspace series (when this replica stops leading).
     pub fn forget_all_workspaces(&self) {
-        self.reported_controls.lock().expect("metrics lock").clear();
+        crate::lock::lock(&self.reported_controls).clear();
         self.control_drift.clear();
         self.workspace_controls.clear();
         self.reconcile_errors.clear();
@@ -331,10 +328,7 @@ impl Metrics {
             namespace: namespace.into(),
             workspace: workspace.into(),
         };
-        let controls = self
-            .reported_controls
-            .lock()
-            .expect("metrics lock")
+        let controls = crate::lock::lock(&self.reported_controls)
             .remove(&ws)
             .unwrap_or_default();
         for id in controls {

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! `brickwarden plan` and `apply` as a user runs them: the binary, the files in `examples/`, and a
 //! `brickwarden emulator` process, with credentials from the standard environment variables.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Integration tests of `brickwarden::clients` against the in-process emulator.
 //!
 //! Each test starts its own emulator on an ephemeral port, so journals and injected faults

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! End-to-end tests of `brickwarden run`: the real binary as a child process, against the shared
 //! test control plane (etcd + kube-apiserver) and an in-process Databricks emulator.
 //!

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Smoke test of the integration-test control plane (tests/support/controlplane.rs):
 //! a real etcd + kube-apiserver answers kubectl, and helm and promtool run.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Deployment artefacts against a real kube-apiserver (tests/support/controlplane.rs):
 //!
 //! * the generated CRDs install and become Established, and their OpenAPI + CEL validation

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! HTTP-level tests of the emulator: admin API (faults, latency, journal, state dump, direct
 //! state changes), token expiry, IP access list enforcement, error envelopes and shutdown.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Runs the official Databricks SDK for Python against the emulator: starts an emulator
 //! in-process, prepares the pinned virtualenv with `scripts/python-env.sh` and runs
 //! `pytest tests/sdk`. Fails (never skips) when Python or the virtualenv cannot be set up.

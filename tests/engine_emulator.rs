@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! The reconcile pipeline against the emulator over real HTTP: Audit reports without writing,
 //! Enforce remediates, the lockout guard and Additive management hold, and a compliant workspace
 //! costs reads only (asserted on the emulator's request journal).

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! The settings, secret scope and azure families through the whole pipeline
 //! (`brickwarden::engine::reconcile`) against the in-process emulator.
 //!

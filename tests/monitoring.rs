@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! `deploy/monitoring/`: the alert rules of the PrometheusRule pass `promtool check rules` and
 //! their unit tests (`promtool test rules`), every alert has a severity, annotations, a runbook
 //! section and firing and silent unit tests, the Grafana dashboard is well formed, and every

@@ -372,6 +372,11 @@ fn default_diagnostic_name() -> String {
 impl Policy {
     /// Merges `overrides` over `self` field by field (a JSON merge patch): scalars and lists in
     /// `overrides` replace, objects merge recursively, absent fields keep the base value.
+    #[expect(
+        clippy::expect_used,
+        reason = "a Policy is plain data: it serializes, and a merge patch of two serialized \
+                  policies (objects merge, values replace) deserializes as one"
+    )]
     pub fn merged_with(&self, overrides: &Policy) -> Policy {
         let mut base = serde_json::to_value(self).expect("policy serializes");
         json_patch::merge(

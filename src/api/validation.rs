@@ -19,6 +19,10 @@ struct CompiledCrd {
 }
 
 impl CompiledCrd {
+    #[expect(
+        clippy::expect_used,
+        reason = "the CRDs are derived at compile time and their schemas are tested to compile"
+    )]
     fn new(crd: CustomResourceDefinition) -> CompiledCrd {
         let schema = serde_json::to_value(
             crd.spec.versions[0]

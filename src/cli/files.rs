@@ -39,6 +39,10 @@ impl Inputs {
     }
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the built-in baselines are compiled in and parsed by unit tests"
+)]
 pub fn built_in_baselines() -> Vec<SecurityBaseline> {
     BUILT_IN_BASELINES
         .iter()

@@ -145,6 +145,7 @@ impl Credential {
 }
 
 /// The Entra ID authority: `AZURE_AUTHORITY_HOST` if set and valid, else the public cloud.
+#[expect(clippy::expect_used, reason = "a constant URL, parsed in a unit test")]
 pub fn default_authority_host() -> Url {
     std::env::var(AZURE_AUTHORITY_HOST_ENV)
         .ok()

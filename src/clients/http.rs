@@ -128,8 +128,8 @@ pub struct RateLimit {
 impl Default for RateLimit {
     fn default() -> Self {
         Self {
-            requests_per_second: NonZeroU32::new(10).expect("non-zero"),
-            burst: NonZeroU32::new(20).expect("non-zero"),
+            requests_per_second: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
         }
     }
 }

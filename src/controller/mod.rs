@@ -332,10 +332,17 @@ pub fn shutdown_on_signals() -> Shutdown {
     };
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install SIGTERM handler");
+        let sigterm = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => term.recv().await,
+                Err(error) => {
+                    warn!(%error, "cannot install the SIGTERM handler; only an interrupt stops");
+                    std::future::pending().await
+                }
+            }
+        };
         tokio::select! {
-            _ = term.recv() => info!("SIGTERM received"),
+            _ = sigterm => info!("SIGTERM received"),
             _ = tokio::signal::ctrl_c() => info!("interrupt received"),
         }
         on_signal.trigger();

@@ -79,18 +79,15 @@ impl Context {
     pub fn forget_deleted(&self, live: &[Arc<DatabricksWorkspace>]) {
         let live: std::collections::HashSet<Key> =
             live.iter().map(|w| ObjectRef::from_obj(&**w)).collect();
-        let gone: Vec<Key> = self
-            .connections
-            .lock()
-            .expect("lock")
+        let gone: Vec<Key> = crate::lock::lock(&self.connections)
             .keys()
             .filter(|k| !live.contains(k))
             .cloned()
             .collect();
         for key in gone {
             info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
-            self.connections.lock().expect("lock").remove(&key);
-            self.failures.lock().expect("lock").remove(&key);
+            crate::lock::lock(&self.connections).remove(&key);
+            crate::lock::lock(&self.failures).remove(&key);
             self.metrics
                 .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
         }
@@ -113,7 +110,7 @@ impl Context {
             .map(|s| s.expose_secret().to_string())
             .hash(&mut hasher);
         let fingerprint = hasher.finish();
-        if let Some((f, c)) = self.connections.lock().expect("lock").get(key)
+        if let Some((f, c)) = crate::lock::lock(&self.connections).get(key)
             && *f == fingerprint
         {
             return Ok(c.clone());
@@ -131,9 +128,7 @@ impl Context {
                 reason: not_ready::INVALID_SPEC,
                 message: e.to_string(),
             })?;
-        self.connections
-            .lock()
-            .expect("lock")
+        crate::lock::lock(&self.connections)
             .insert(key.clone(), (fingerprint, connections.clone()));
         Ok(connections)
     }
@@ -152,10 +147,7 @@ pub async fn reconcile(ws: Arc<DatabricksWorkspace>, ctx: Arc<Context>) -> Resul
     ctx.metrics
         .record_reconcile(started.elapsed(), result.is_ok());
     if result.is_ok() {
-        ctx.failures
-            .lock()
-            .expect("lock")
-            .remove(&ObjectRef::from_obj(&*ws));
+        crate::lock::lock(&ctx.failures).remove(&ObjectRef::from_obj(&*ws));
     }
     result
 }
@@ -411,7 +403,7 @@ async fn publish(
 pub fn error_policy(ws: Arc<DatabricksWorkspace>, error: &Error, ctx: Arc<Context>) -> Action {
     let key = ObjectRef::from_obj(&*ws);
     let attempts = {
-        let mut failures = ctx.failures.lock().expect("lock");
+        let mut failures = crate::lock::lock(&ctx.failures);
         let n = failures.entry(key).or_insert(0);
         *n += 1;
         *n

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! A real Kubernetes control plane (etcd + kube-apiserver) for integration tests.
 //!
 //! Include it from an integration test with

@@ -268,7 +268,9 @@ impl Setting {
         if !target.is_object() {
             *target = Value::Object(Map::new());
         }
-        let target = target.as_object_mut().expect("object");
+        let Value::Object(target) = target else {
+            unreachable!("replaced by an object above")
+        };
         let mut mask = Vec::new();
         if let Value::Object(updates) = value.to_json() {
             for (k, v) in updates {
