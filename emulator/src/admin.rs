@@ -5,6 +5,8 @@
 //!   `DELETE` clears it.
 //! * `POST /_emulator/faults` — inject a fault ([`FaultSpec`]); `GET` lists active faults;
 //!   `DELETE` clears them.
+//! * `GET /_emulator/workspaces` — `[{id, host, workspaceId, azureResourceId, sku}]`: `host` is
+//!   the workspace's base URL, `workspaceId` its numeric id.
 //! * `GET /_emulator/state` — every workspace's state; `GET /_emulator/state/{ws}` — one.
 //! * `PATCH /_emulator/state/{ws}` — set state directly, bypassing validation and guards
 //!   (`workspace_conf`, `ip_access_lists`, `settings`, `arm`), e.g. to lock the caller out.
@@ -38,6 +40,7 @@ pub fn router() -> Router<App> {
             "/_emulator/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
         )
+        .route("/_emulator/workspaces", get(list_workspaces))
         .route("/_emulator/state", get(all_state))
         .route("/_emulator/state/{ws}", get(state).patch(patch_state))
         .route("/_emulator/reset", post(reset))
@@ -116,8 +119,32 @@ async fn clear_faults(State(app): State<App>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn all_state(State(app): State<App>) -> Json<Value> {
+/// `GET /_emulator/workspaces`.
+pub fn workspaces(app: &App) -> Value {
     let world = app.world();
+    let items: Vec<Value> = world
+        .workspaces
+        .values()
+        .map(|ws| {
+            json!({
+                "id": ws.name,
+                "host": ws.url,
+                "workspaceId": ws.workspace_id,
+                "azureResourceId": super::arm::resource_id(&ws.name),
+                "sku": ws.sku(),
+            })
+        })
+        .collect();
+    json!(items)
+}
+
+async fn list_workspaces(State(app): State<App>) -> Json<Value> {
+    Json(workspaces(&app))
+}
+
+async fn all_state(State(app): State<App>) -> Json<Value> {
+    let mut world = app.world();
+    super::arm::settle(&mut world);
     let all: Map<String, Value> = world
         .workspaces
         .iter()
@@ -136,7 +163,8 @@ fn unknown_workspace(name: &str) -> ApiError {
 }
 
 async fn state(State(app): State<App>, Path(p): Path<WsPath>) -> Result<Json<Value>, ApiError> {
-    let world = app.world();
+    let mut world = app.world();
+    super::arm::settle(&mut world);
     let ws = world
         .workspaces
         .get(&p.ws)
@@ -225,6 +253,7 @@ pub fn apply_patch(ws: &mut Workspace, patch: StatePatch) -> Result<(), ApiError
                 })?;
             record.value = value;
             record.version += 1;
+            record.written = true;
         }
     }
     if let Some(arm_patch) = patch.arm {

@@ -42,7 +42,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl App {
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
-        let world = World::seed(config.workspaces, &base_url);
+        let world = World::seed(config.workspaces, &config.standard_workspaces, &base_url);
         Self(Arc::new(Shared {
             config,
             base_url,
@@ -87,7 +87,11 @@ impl App {
 
     /// Back to the seeded state: workspaces, issued tokens, journal and faults.
     pub fn reset(&self) {
-        *self.world() = World::seed(self.0.config.workspaces, &self.0.base_url);
+        *self.world() = World::seed(
+            self.0.config.workspaces,
+            &self.0.config.standard_workspaces,
+            &self.0.base_url,
+        );
         self.journal().clear();
         self.faults().clear();
     }
@@ -163,6 +167,25 @@ fn is_public(rel: &str) -> bool {
     )
 }
 
+/// The Premium-only API a Standard-tier workspace refuses, if `rel` is one. Azure Databricks
+/// pricing (Premium tier features): IP access lists, access control of tokens and secrets
+/// (token permissions, secret ACLs) and the workspace security settings.
+fn premium_only_feature(rel: &str) -> Option<&'static str> {
+    const PREMIUM: &[(&str, &str)] = &[
+        ("/api/2.0/ip-access-lists", "IP access lists"),
+        (
+            "/api/2.0/permissions/authorization/tokens",
+            "Token permissions",
+        ),
+        ("/api/2.0/secrets/acls/", "Secret access control"),
+        ("/api/2.0/settings/", "The workspace settings API"),
+    ];
+    PREMIUM
+        .iter()
+        .find(|(prefix, _)| rel.starts_with(prefix))
+        .map(|(_, feature)| *feature)
+}
+
 fn fault_response(area: &Area, fault: &Fault) -> Response {
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match area {
@@ -189,16 +212,23 @@ fn gate_workspace(
     };
     if !ws.ip_allowed(ip) {
         let shown = super::access::caller_ipv4(ip).map(IpAddr::V4).unwrap_or(ip);
-        return Err(ApiError::permission_denied(format!(
-            "Source IP address: {shown} is blocked by Databricks IP ACL for workspace: {}",
-            ws.workspace_id
-        )));
+        return Err(ApiError::gateway(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Source IP address: {shown} is blocked by Databricks IP ACL for workspace: {}",
+                ws.workspace_id
+            ),
+        ));
     }
     if is_public(rel) {
         return Ok(None);
     }
+    let standard = ws.sku() == "standard";
     let token = auth::bearer(request.headers());
     let principal = auth::authenticate_workspace(&mut world, &app.config().token, name, token)?;
+    if standard && let Some(feature) = premium_only_feature(rel) {
+        return Err(ApiError::premium_only(feature));
+    }
     Ok(Some(Caller {
         workspace: name.to_string(),
         principal,
@@ -261,6 +291,9 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
         (_, Area::Arm { .. }) => {
             principal = auth::bearer(request.headers())
                 .and_then(|t| app.world().issued.get(t).map(|i| i.client_id.clone()));
+            if let Some(error) = fault.as_ref().and_then(|f| f.operation_error.clone()) {
+                request.extensions_mut().insert(error);
+            }
             next.run(request).await
         }
         _ => next.run(request).await,

@@ -125,11 +125,11 @@ pub fn authenticate_workspace(
     token: Option<&str>,
 ) -> Result<Principal, ApiError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(ApiError::unauthenticated(
-            "Credential was not sent or was of an unsupported type for this API.",
-        ));
+        return Err(ApiError::no_credentials());
     };
-    let invalid = || ApiError::unauthenticated("Invalid access token.");
+    // Every refused token gets the same gateway answer as on the real service: 403
+    // `{"error_code": 403, "message": "Invalid access token."}` (see `ApiError::gateway`).
+    let invalid = ApiError::invalid_token;
     let now = now_ms();
     let issued = world.issued.get(token).cloned();
     let ws = world.workspaces.get_mut(workspace).ok_or_else(invalid)?;
@@ -141,9 +141,7 @@ pub fn authenticate_workspace(
     }
     if let Some(record) = ws.tokens.iter().find(|t| t.value == token) {
         if record.is_expired(now) {
-            return Err(ApiError::unauthenticated(
-                "Invalid access token: the token has expired.",
-            ));
+            return Err(invalid());
         }
         if !ws.tokens_enabled() {
             return Err(ApiError::permission_denied(
@@ -164,16 +162,10 @@ pub fn authenticate_workspace(
     match &issued.audience {
         Audience::AzureDatabricks => {}
         Audience::Workspace(w) if w == workspace => {}
-        _ => {
-            return Err(ApiError::unauthenticated(
-                "Invalid access token: the token was issued for a different audience.",
-            ));
-        }
+        _ => return Err(invalid()),
     }
     if issued.expires_at <= now / 1000 {
-        return Err(ApiError::unauthenticated(
-            "Invalid access token: the token has expired.",
-        ));
+        return Err(invalid());
     }
     Ok(ws.ensure_principal(
         PrincipalKind::ServicePrincipal,
@@ -267,7 +259,7 @@ mod tests {
 
     #[test]
     fn workspace_auth_rules() {
-        let mut world = World::seed(2, "http://x");
+        let mut world = World::seed(2, &[], "http://x");
         let p = authenticate_workspace(&mut world, "pat", "ws-1", Some("pat")).unwrap();
         assert_eq!(p.name, ADMIN_USER);
         assert_eq!(
@@ -277,7 +269,14 @@ mod tests {
                 .as_u16(),
             401
         );
-        assert!(authenticate_workspace(&mut world, "pat", "ws-1", Some("nope")).is_err());
+        let bad = authenticate_workspace(&mut world, "pat", "ws-1", Some("nope")).unwrap_err();
+        assert_eq!(bad.status.as_u16(), 403);
+        assert_eq!(
+            bad.body(),
+            json!({"error_code": 403, "message": "Invalid access token."})
+        );
+        let none = authenticate_workspace(&mut world, "pat", "ws-1", None).unwrap_err();
+        assert_eq!(none.body()["error_code"], 401);
         let t = issue(
             &mut world,
             Audience::Workspace("ws-1".into()),

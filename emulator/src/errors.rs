@@ -17,6 +17,10 @@ pub struct ApiError {
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
+    /// The workspace gateway (authentication, IP access lists) answers with the HTTP status as
+    /// a JSON number in `error_code` (`{"error_code": 403, "message": "Invalid access token."}`),
+    /// unlike the API services behind it, whose codes are strings.
+    pub numeric_code: bool,
 }
 
 impl ApiError {
@@ -27,7 +31,50 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            numeric_code: false,
         }
+    }
+
+    /// An error of the workspace gateway: `error_code` is the HTTP status, as a number.
+    /// Observed real answers (quoted in public bug reports and client code):
+    /// `401 {"error_code":401,"message":"Credential was not sent or was of an unsupported type
+    /// for this API."}`, `403 {"error_code":403,"message":"Invalid access token."}` and
+    /// `403 {"error_code":403,"message":"Source IP address: X is blocked by Databricks IP ACL for
+    /// workspace: N"}`. databricks-sdk-py maps them by status (no string code to match):
+    /// `Unauthenticated` for 401, `PermissionDenied` for 403.
+    pub fn gateway(status: StatusCode, message: impl Into<String>) -> Self {
+        let mut err = Self::new(status, &status.as_u16().to_string(), message);
+        err.numeric_code = true;
+        err
+    }
+
+    /// 401: no credentials (or an unsupported scheme).
+    pub fn no_credentials() -> Self {
+        Self::gateway(
+            StatusCode::UNAUTHORIZED,
+            "Credential was not sent or was of an unsupported type for this API.",
+        )
+    }
+
+    /// 403: a bearer token the workspace does not accept (unknown, expired, revoked, issued for
+    /// another workspace or audience).
+    pub fn invalid_token() -> Self {
+        Self::gateway(StatusCode::FORBIDDEN, "Invalid access token.")
+    }
+
+    /// 403 `FEATURE_DISABLED`: a Premium-only API on a Standard-tier workspace.
+    ///
+    /// `FEATURE_DISABLED` is the code Databricks uses for "a feature unavailable for the
+    /// workspace" (databricks-sdk-py `jobs.TerminationCodeCode.FEATURE_DISABLED`); the exact
+    /// status and wording of the Standard-tier refusal is not documented publicly.
+    pub fn premium_only(feature: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "FEATURE_DISABLED",
+            format!(
+                "{feature} is not available in your pricing tier: it requires the Premium tier."
+            ),
+        )
     }
 
     /// 400 `INVALID_PARAMETER_VALUE`.
@@ -109,6 +156,25 @@ impl ApiError {
         err
     }
 
+    /// 404 `NOT_FOUND` for a settings PATCH without an etag on a setting nobody wrote; the
+    /// current etag travels in an `ErrorInfo` detail, as with [`ApiError::stale_etag`].
+    pub fn missing_setting(setting: &str, current_etag: &str) -> Self {
+        let mut err = Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!(
+                "Setting {setting} does not exist yet: retry with the etag in the error details."
+            ),
+        );
+        err.details = Some(json!([{
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "NOT_FOUND",
+            "domain": "settings.databricks.com",
+            "metadata": {"etag": current_etag}
+        }]));
+        err
+    }
+
     /// An injected fault (429/503/5xx...) with the envelope the real service uses.
     pub fn fault(status: StatusCode, retry_after: Option<u64>) -> Self {
         let (code, message) = match status.as_u16() {
@@ -144,7 +210,12 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Value {
-        let mut body = json!({"error_code": self.error_code, "message": self.message});
+        let code = if self.numeric_code {
+            json!(self.status.as_u16())
+        } else {
+            json!(self.error_code)
+        };
+        let mut body = json!({"error_code": code, "message": self.message});
         if let Some(details) = &self.details {
             body["details"] = details.clone();
         }

@@ -1,6 +1,8 @@
 //! Fault injection behind `POST /_emulator/faults`: the next `count` requests matching a
 //! service (`ws-N`, `arm`, `aad`), a method and a path prefix get a status (429/503 with
-//! `Retry-After` and the service's error envelope), added latency, or both.
+//! `Retry-After` and the service's error envelope), added latency, or both; or, for an ARM
+//! PUT/PATCH, an `operation_error`: the request is accepted as usual and its long-running
+//! operation ends `Failed` with that error.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,18 @@ pub struct FaultSpec {
     pub retry_after_seconds: Option<u64>,
     /// Delay before answering.
     pub latency_ms: Option<u64>,
+    /// ARM only: accept the PUT/PATCH, then end its long-running operation `Failed` with this
+    /// error (status 0 or absent).
+    pub operation_error: Option<OperationError>,
+}
+
+/// The error an ARM long-running operation ends with (`{"code", "message"}`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationError {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
 }
 
 /// An active fault.
@@ -36,6 +50,8 @@ pub struct Fault {
     pub remaining: u32,
     pub retry_after_seconds: Option<u64>,
     pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_error: Option<OperationError>,
 }
 
 #[derive(Debug, Default)]
@@ -54,8 +70,11 @@ impl Faults {
             ));
         }
         let latency_ms = spec.latency_ms.unwrap_or(0);
-        if status == 0 && latency_ms == 0 {
-            return Err("a fault needs a status or a latency_ms".into());
+        if status == 0 && latency_ms == 0 && spec.operation_error.is_none() {
+            return Err("a fault needs a status, a latency_ms or an operation_error".into());
+        }
+        if status != 0 && spec.operation_error.is_some() {
+            return Err("operation_error answers the request normally: leave status out".into());
         }
         let count = spec.count.unwrap_or(1);
         if count == 0 {
@@ -74,6 +93,12 @@ impl Faults {
             remaining: count,
             retry_after_seconds,
             latency_ms,
+            operation_error: spec.operation_error.map(|mut e| {
+                if e.message.is_empty() {
+                    e.message = "The operation failed (injected by the emulator).".into();
+                }
+                e
+            }),
         };
         self.active.push(fault.clone());
         Ok(fault)

@@ -49,7 +49,16 @@ pub struct EmulatorConfig {
     pub client_secret: String,
     /// Lifetime of access tokens issued by the token endpoints.
     pub token_lifetime: Duration,
+    /// Which workspaces (by index: 2 is `ws-2`) are on the Standard pricing tier, where the
+    /// Premium-only APIs are refused; every other workspace is Premium.
+    pub standard_workspaces: Vec<usize>,
+    /// How long an ARM long-running operation (workspace PUT/PATCH) stays `InProgress`.
+    pub arm_operation_delay: Duration,
 }
+
+/// The Standard-tier workspace by default: `ws-2`. `ws-1` and `ws-3` stay Premium because the
+/// examples run the `highly-secure` baseline (Premium-only controls) against `ws-3`.
+pub const DEFAULT_STANDARD_WORKSPACE: usize = 2;
 
 impl Default for EmulatorConfig {
     fn default() -> Self {
@@ -58,6 +67,8 @@ impl Default for EmulatorConfig {
             token: "dapi-emulator".to_string(),
             client_secret: "emulator-secret".to_string(),
             token_lifetime: Duration::from_secs(3600),
+            standard_workspaces: vec![DEFAULT_STANDARD_WORKSPACE],
+            arm_operation_delay: Duration::from_millis(200),
         }
     }
 }
@@ -146,11 +157,14 @@ impl Emulator {
 
     /// In-process read of a workspace's state (same JSON as `GET /_emulator/state/{name}`).
     pub fn state(&self, name: &str) -> Option<serde_json::Value> {
-        self.app
-            .world()
-            .workspaces
-            .get(name)
-            .map(state::Workspace::dump)
+        let mut world = self.app.world();
+        arm::settle(&mut world);
+        world.workspaces.get(name).map(state::Workspace::dump)
+    }
+
+    /// The served workspaces as `GET /_emulator/workspaces` lists them.
+    pub fn workspace_list(&self) -> serde_json::Value {
+        admin::workspaces(&self.app)
     }
 
     /// In-process read of the journal (same entries as `GET /_emulator/requests`).
@@ -228,6 +242,13 @@ pub struct EmulatorArgs {
     /// Lifetime in seconds of access tokens the token endpoints issue.
     #[arg(long, default_value_t = 3600)]
     pub token_lifetime_seconds: u64,
+    /// Index of a Standard-tier workspace (repeatable; default 2, i.e. ws-2). The others are
+    /// Premium.
+    #[arg(long = "standard-workspace", default_values_t = [DEFAULT_STANDARD_WORKSPACE])]
+    pub standard_workspaces: Vec<usize>,
+    /// How long an ARM long-running operation (workspace PUT/PATCH) stays InProgress, in ms.
+    #[arg(long, default_value_t = 200)]
+    pub arm_operation_delay_ms: u64,
 }
 
 impl From<&EmulatorArgs> for EmulatorConfig {
@@ -237,6 +258,8 @@ impl From<&EmulatorArgs> for EmulatorConfig {
             token: args.token.clone(),
             client_secret: args.client_secret.clone(),
             token_lifetime: Duration::from_secs(args.token_lifetime_seconds),
+            standard_workspaces: args.standard_workspaces.clone(),
+            arm_operation_delay: Duration::from_millis(args.arm_operation_delay_ms),
         }
     }
 }
@@ -277,7 +300,7 @@ pub fn summary(emulator: &Emulator) -> String {
         emulator.authority_host()
     ));
     out.push_str(&format!(
-        "\nAdmin API (no auth): {base}/_emulator\n  GET    {base}/_emulator/requests     request journal (DELETE clears)\n  POST   {base}/_emulator/faults       inject faults (GET lists, DELETE clears)\n  GET    {base}/_emulator/state/ws-1   state dump (PATCH sets state directly)\n  POST   {base}/_emulator/reset        back to the seeded state\n",
+        "\nAdmin API (no auth): {base}/_emulator\n  GET    {base}/_emulator/workspaces   the workspaces (id, host, workspaceId, azureResourceId, sku)\n  GET    {base}/_emulator/requests     request journal (DELETE clears)\n  POST   {base}/_emulator/faults       inject faults (GET lists, DELETE clears)\n  GET    {base}/_emulator/state/ws-1   state dump (PATCH sets state directly)\n  POST   {base}/_emulator/reset        back to the seeded state\n",
         base = emulator.base_url()
     ));
     out

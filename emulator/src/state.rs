@@ -197,6 +197,8 @@ pub struct SettingRecord {
     /// The inner message (e.g. `{"status": "ALLOW_ALL"}` for `restrict_workspace_admins`).
     pub value: Value,
     pub version: u64,
+    /// Whether anyone ever wrote it (a fresh workspace's settings are platform defaults).
+    pub written: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -233,14 +235,22 @@ pub struct Workspace {
     pub secret_scopes: BTreeMap<String, SecretScope>,
     pub arm: Value,
     pub diagnostic_settings: BTreeMap<String, Value>,
+    /// The ARM long-running operation under way on this workspace, if any.
+    pub arm_operation: Option<String>,
     next_principal_id: u64,
 }
 
 impl Workspace {
-    /// A freshly provisioned workspace: insecure defaults, two old tokens, one secret scope.
-    /// Everything is derived from `index`, so two emulators seed identical state.
+    /// A freshly provisioned Premium workspace `ws-{index}`: insecure defaults, two old
+    /// tokens, one secret scope. Everything is derived from `index`, so two emulators seed
+    /// identical state.
     pub fn seed(index: usize, base_url: &str) -> Self {
-        let name = format!("ws-{index}");
+        Self::seed_named(&format!("ws-{index}"), index, "premium", base_url)
+    }
+
+    /// Like [`Workspace::seed`], with a name and pricing tier of its own (ARM creates).
+    pub fn seed_named(name: &str, index: usize, sku: &str, base_url: &str) -> Self {
+        let name = name.to_string();
         let workspace_id = 1_234_567_890_000_000 + index as u64 * 1_111;
         let url = format!("{base_url}/ws/{name}");
         let now = now_ms();
@@ -325,7 +335,6 @@ impl Workspace {
                 secrets,
             },
         );
-        let sku = if index == 3 { "standard" } else { "premium" };
         Self {
             arm: arm::seed_resource(&name, workspace_id, sku, &url),
             name,
@@ -340,6 +349,7 @@ impl Workspace {
             settings: settings::initial_settings(),
             secret_scopes,
             diagnostic_settings: BTreeMap::new(),
+            arm_operation: None,
             next_principal_id: 4_000_000_000_000_100,
         }
     }
@@ -474,15 +484,29 @@ pub struct IssuedToken {
 pub struct World {
     pub workspaces: BTreeMap<String, Workspace>,
     pub issued: HashMap<String, IssuedToken>,
+    /// ARM long-running operations by id (kept after they finish, for their status URLs).
+    pub arm_operations: HashMap<String, arm::Operation>,
 }
 
 impl World {
-    pub fn seed(workspaces: usize, base_url: &str) -> Self {
+    /// Workspaces `ws-1`..`ws-{workspaces}`; those whose index is in `standard` are on the
+    /// Standard tier, the others Premium.
+    pub fn seed(workspaces: usize, standard: &[usize], base_url: &str) -> Self {
         Self {
             workspaces: (1..=workspaces)
-                .map(|i| (format!("ws-{i}"), Workspace::seed(i, base_url)))
+                .map(|i| {
+                    let sku = if standard.contains(&i) {
+                        "standard"
+                    } else {
+                        "premium"
+                    };
+                    let name = format!("ws-{i}");
+                    let ws = Workspace::seed_named(&name, i, sku, base_url);
+                    (name, ws)
+                })
                 .collect(),
             issued: HashMap::new(),
+            arm_operations: HashMap::new(),
         }
     }
 
@@ -510,9 +534,11 @@ mod tests {
     }
 
     #[test]
-    fn third_workspace_is_standard() {
-        assert_eq!(Workspace::seed(3, "http://x").sku(), "standard");
-        assert_eq!(Workspace::seed(1, "http://x").sku(), "premium");
+    fn standard_workspaces_are_chosen_by_index() {
+        let world = World::seed(3, &[2], "http://x");
+        assert_eq!(world.workspaces["ws-2"].sku(), "standard");
+        assert_eq!(world.workspaces["ws-1"].sku(), "premium");
+        assert_eq!(world.workspaces["ws-3"].sku(), "premium");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `/api/2.0/ip-access-lists`: list, create, get, replace (PUT), update (PATCH), delete.
 //!
 //! Lists are inert until workspace-conf `enableIpAccessLists` is `"true"`. While enforced, a
-//! write that would block the caller's own IP is refused with `400 INVALID_STATE`.
+//! write that would block the caller's own IP is refused with `400 INVALID_STATE`. A
+//! `(list_type, label)` pair names at most one list: creating or renaming into a pair that
+//! exists is refused with `400 RESOURCE_ALREADY_EXISTS` (DESIGN, "API facts").
 
 use std::net::IpAddr;
 
@@ -90,6 +92,27 @@ fn check_candidate(ws: &Workspace, candidate: &[IpAccessList], ip: IpAddr) -> Re
     Ok(())
 }
 
+/// Refuses a list whose `(list_type, label)` another list (not `except`) already has.
+fn check_unique(
+    ws: &Workspace,
+    list_type: ListType,
+    label: &str,
+    except: Option<usize>,
+) -> Result<(), ApiError> {
+    let taken = ws
+        .ip_access_lists
+        .iter()
+        .enumerate()
+        .any(|(i, l)| Some(i) != except && l.list_type == list_type && l.label == label);
+    if taken {
+        return Err(ApiError::already_exists(format!(
+            "IP access list with type {} and label {label} already exists",
+            list_type.as_str()
+        )));
+    }
+    Ok(())
+}
+
 fn find(ws: &Workspace, list_id: &str) -> Result<usize, ApiError> {
     ws.ip_access_lists
         .iter()
@@ -108,6 +131,7 @@ pub fn create(
     let list_type = validate_type(req.list_type.as_deref())?;
     let ip_addresses = req.ip_addresses.unwrap_or_default();
     validate_addresses(&ip_addresses)?;
+    check_unique(ws, list_type, &label, None)?;
     let now = now_ms();
     let list = IpAccessList {
         list_id: uuid::Uuid::new_v4().to_string(),
@@ -160,6 +184,7 @@ pub fn modify(
         }
     }
     validate_addresses(&list.ip_addresses)?;
+    check_unique(ws, list.list_type, &list.label, Some(idx))?;
     list.address_count = list.ip_addresses.len();
     list.updated_at = now_ms();
     list.updated_by = caller.principal.id;
@@ -284,6 +309,31 @@ mod tests {
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
         let err = create(&mut ws, &c, req(" ", "ALLOW", &[])).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
+    }
+
+    #[test]
+    fn type_and_label_name_one_list() {
+        let mut ws = Workspace::seed(1, "http://x");
+        let c = caller(&ws);
+        create(&mut ws, &c, req("corp", "ALLOW", &["10.0.0.0/8"])).unwrap();
+        let err = create(&mut ws, &c, req("corp", "ALLOW", &["11.0.0.0/8"])).unwrap_err();
+        assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
+        assert_eq!(err.status.as_u16(), 400);
+        // Same label, other type: a different list.
+        let block = create(&mut ws, &c, req("corp", "BLOCK", &["1.2.3.4"])).unwrap();
+        let err = modify(
+            &mut ws,
+            &c,
+            &block.list_id,
+            req("corp", "ALLOW", &[]),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
+        // Replacing a list with its own type and label is fine.
+        let mut same = req("corp", "BLOCK", &["1.2.3.5"]);
+        same.enabled = Some(true);
+        modify(&mut ws, &c, &block.list_id, same, true).unwrap();
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! `/api/2.0/settings/types/{type}/names/default`: etag-guarded settings objects.
 //!
 //! GET returns `{<field>: {...}, etag, setting_name: "default"}`. PATCH takes
-//! `{allow_missing, field_mask, setting: {<field>: {...}, etag}}`; a missing or stale etag
-//! answers `409 RESOURCE_CONFLICT` with the fresh etag in an `ErrorInfo` detail. Every write
+//! `{allow_missing, field_mask, setting: {<field>: {...}, etag}}`. Without an etag, a setting
+//! nobody ever wrote answers `404 NOT_FOUND` and one that was written `409 RESOURCE_CONFLICT`;
+//! a stale etag answers `409 RESOURCE_CONFLICT`. Both carry the current etag in an `ErrorInfo`
+//! detail, and both mean "retry with that etag": terraform-provider-databricks
+//! `settings/generic_setting_test.go` (`TestQueryCreateDefaultNameSetting`: an update with an
+//! empty etag gets 404 `NOT_FOUND` whose `ErrorInfo.metadata.etag` it retries with;
+//! `TestQueryUpdateDefaultNameSettingWithConflict`: 409 `RESOURCE_CONFLICT`, same retry). Every write
 //! changes the etag. The compliance security profile cannot be turned off once on, and turning
 //! it on forces enhanced security monitoring and automatic cluster update on, as the real
 //! service does.
@@ -64,7 +69,11 @@ pub const SETTINGS: &[SettingDesc] = &[
     },
 ];
 
-const COMPLIANCE_STANDARDS: &[&str] = &[
+/// databricks-sdk-py `settings.ComplianceStandard`, plus `ARC_AMPE` (CMS Acceptable Risk
+/// Controls for ACA, Medicaid and Partner Entities), which the Databricks SDK generator's newer
+/// `ComplianceStandard` enum has.
+pub const COMPLIANCE_STANDARDS: &[&str] = &[
+    "ARC_AMPE",
     "CANADA_PROTECTED_B",
     "CYBER_ESSENTIAL_PLUS",
     "FEDRAMP_HIGH",
@@ -138,6 +147,7 @@ pub fn initial_settings() -> BTreeMap<String, SettingRecord> {
             let record = SettingRecord {
                 value: default_value(d.setting_type),
                 version: 1,
+                written: false,
             };
             (d.setting_type.to_string(), record)
         })
@@ -187,6 +197,7 @@ fn write(ws: &mut Workspace, setting_type: &str, value: Value) {
     if let Some(r) = ws.settings.get_mut(setting_type) {
         r.value = value;
         r.version += 1;
+        r.written = true;
     }
 }
 
@@ -206,6 +217,10 @@ fn lookup(setting_type: &str, name: &str) -> Result<&'static SettingDesc, ApiErr
 
 fn check_etag(ws: &Workspace, d: &SettingDesc, given: Option<&str>) -> Result<(), ApiError> {
     let current = etag(ws, d);
+    let given = given.filter(|g| !g.is_empty());
+    if given.is_none() && !record(ws, d).written {
+        return Err(ApiError::missing_setting(d.setting_type, &current));
+    }
     if given != Some(current.as_str()) {
         return Err(ApiError::stale_etag(d.setting_type, &current));
     }
@@ -555,7 +570,7 @@ mod tests {
         assert_eq!(err.status.as_u16(), 409);
         assert_eq!(err.error_code, "RESOURCE_CONFLICT");
         assert_eq!(err.body()["details"][0]["metadata"]["etag"], out["etag"]);
-        // Missing etag is stale too.
+        // Missing etag on a written setting: stale too.
         let err = patch(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
@@ -567,6 +582,32 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 409);
+    }
+
+    #[test]
+    fn never_written_setting_without_etag_is_not_found_with_the_etag() {
+        let mut w = ws();
+        let current = get(&w, DISABLE_LEGACY_DBFS, "default").unwrap()["etag"].clone();
+        let body = json!({"disable_legacy_dbfs": {"value": true}});
+        let err = patch(
+            &mut w,
+            DISABLE_LEGACY_DBFS,
+            "default",
+            req(body.clone(), "disable_legacy_dbfs.value"),
+        )
+        .unwrap_err();
+        assert_eq!(err.status.as_u16(), 404);
+        assert_eq!(err.error_code, "NOT_FOUND");
+        assert_eq!(err.body()["details"][0]["metadata"]["etag"], current);
+        let mut retry = body;
+        retry["etag"] = current;
+        patch(
+            &mut w,
+            DISABLE_LEGACY_DBFS,
+            "default",
+            req(retry, "disable_legacy_dbfs.value"),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -178,7 +178,8 @@ pub fn permissions_json(ws: &Workspace) -> Value {
         acl.push(entry);
     }
     json!({
-        "object_id": "authorization/tokens",
+        // The object id carries a leading slash, as in the real answer (DESIGN, "API facts").
+        "object_id": "/authorization/tokens",
         "object_type": "tokens",
         "access_control_list": acl,
     })
@@ -206,12 +207,8 @@ fn parse_acl(entries: Vec<AccessControlRequest>) -> Result<Vec<(AclPrincipal, St
         let is_admins = principal == AclPrincipal::Group("admins".into());
         match level.as_str() {
             "CAN_USE" if !is_admins => out.push((principal, level)),
-            "CAN_MANAGE" if is_admins => {}
-            "CAN_USE" => {
-                return Err(ApiError::invalid_parameter(
-                    "The admins group always has CAN_MANAGE on tokens and cannot be changed",
-                ));
-            }
+            "CAN_MANAGE" if is_admins => out.push((principal, level)),
+            "CAN_USE" => return Err(admins_downgrade("CAN_USE")),
             "CAN_MANAGE" => {
                 return Err(ApiError::invalid_parameter(
                     "Permission CAN_MANAGE on tokens is reserved for the admins group",
@@ -225,6 +222,16 @@ fn parse_acl(entries: Vec<AccessControlRequest>) -> Result<Vec<(AclPrincipal, St
         }
     }
     Ok(out)
+}
+
+/// The refusal of a change that would take `admins` below `CAN_MANAGE`. The wording is the
+/// real service's, as quoted by terraform-provider-databricks (`permissions/update/
+/// customizers.go`, `AddAdmin`: "Prevent \"Cannot change permissions for group 'admins' to
+/// None.\""), which adds `admins` CAN_MANAGE to every PUT for that reason.
+fn admins_downgrade(to: &str) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Cannot change permissions for group 'admins' to {to}."
+    ))
 }
 
 /// Deletes tokens whose owners lost `CAN_USE`; returns the deleted ids.
@@ -257,11 +264,18 @@ pub fn set_permissions(
     replace: bool,
 ) -> Result<Value, ApiError> {
     let entries = parse_acl(req.access_control_list.unwrap_or_default())?;
+    let admins = AclPrincipal::Group("admins".into());
+    // PUT replaces the whole ACL, so it must name admins with CAN_MANAGE; PATCH adds.
+    if replace && !entries.iter().any(|(p, _)| *p == admins) {
+        return Err(admins_downgrade("None"));
+    }
     if replace {
         ws.token_acl.clear();
     }
     for (principal, level) in entries {
-        ws.token_acl.insert(principal, level);
+        if principal != admins {
+            ws.token_acl.insert(principal, level);
+        }
     }
     revoke_unpermitted(ws);
     Ok(permissions_json(ws))
@@ -457,6 +471,13 @@ mod tests {
         Workspace::seed(1, "http://x")
     }
 
+    /// A PUT body: `entries` plus the `admins` CAN_MANAGE every replace must carry.
+    fn put_acl(entries: &[(&str, &str, &str)]) -> PermissionsRequest {
+        let mut all = entries.to_vec();
+        all.push(("group", "admins", "CAN_MANAGE"));
+        acl(&all)
+    }
+
     fn acl(entries: &[(&str, &str, &str)]) -> PermissionsRequest {
         PermissionsRequest {
             access_control_list: Some(
@@ -477,7 +498,7 @@ mod tests {
     fn initial_permissions_have_admins_and_users() {
         let w = ws();
         let p = permissions_json(&w);
-        assert_eq!(p["object_id"], "authorization/tokens");
+        assert_eq!(p["object_id"], "/authorization/tokens");
         assert_eq!(p["object_type"], "tokens");
         assert_eq!(p["access_control_list"][0]["group_name"], "admins");
         assert_eq!(
@@ -492,10 +513,20 @@ mod tests {
         let mut w = ws();
         assert_eq!(w.tokens.len(), 2);
         // Replace users with data-engineers: alice is in data-engineers, keeps her token.
-        set_permissions(&mut w, acl(&[("group", "data-engineers", "CAN_USE")]), true).unwrap();
+        set_permissions(
+            &mut w,
+            put_acl(&[("group", "data-engineers", "CAN_USE")]),
+            true,
+        )
+        .unwrap();
         assert_eq!(w.tokens.len(), 2);
         // Replace with bob only: alice loses CAN_USE, her token goes; admin keeps his.
-        set_permissions(&mut w, acl(&[("user", "bob@example.com", "CAN_USE")]), true).unwrap();
+        set_permissions(
+            &mut w,
+            put_acl(&[("user", "bob@example.com", "CAN_USE")]),
+            true,
+        )
+        .unwrap();
         assert_eq!(w.tokens.len(), 1);
         assert_eq!(w.tokens[0].owner_name, "admin@example.com");
     }
@@ -508,8 +539,18 @@ mod tests {
         let err =
             set_permissions(&mut w, acl(&[("group", "admins", "CAN_USE")]), true).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = set_permissions(&mut w, acl(&[("user", "x", "CAN_MANAGE")]), true).unwrap_err();
+        let err =
+            set_permissions(&mut w, put_acl(&[("user", "x", "CAN_MANAGE")]), true).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
+        // A PUT that leaves admins out would drop their CAN_MANAGE: refused, nothing changes.
+        let before = permissions_json(&w);
+        let err = set_permissions(&mut w, acl(&[("user", "bob@example.com", "CAN_USE")]), true)
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Cannot change permissions for group 'admins' to None."
+        );
+        assert_eq!(permissions_json(&w), before);
         // admins CAN_MANAGE in a PUT is accepted and stays.
         let p = set_permissions(&mut w, acl(&[("group", "admins", "CAN_MANAGE")]), true).unwrap();
         assert_eq!(p["access_control_list"].as_array().unwrap().len(), 1);
@@ -545,7 +586,12 @@ mod tests {
         let mut w = ws();
         let bob = w.principal_by_name("bob@example.com").unwrap().clone();
         create_token(&mut w, &bob, &bob, Some(60), None).unwrap();
-        set_permissions(&mut w, acl(&[("group", "data-engineers", "CAN_USE")]), true).unwrap();
+        set_permissions(
+            &mut w,
+            put_acl(&[("group", "data-engineers", "CAN_USE")]),
+            true,
+        )
+        .unwrap();
         let err = create_token(&mut w, &bob, &bob, Some(60), None).unwrap_err();
         assert_eq!(err.error_code, "PERMISSION_DENIED");
         w.conf

@@ -1,7 +1,10 @@
 //! `/api/2.0/workspace-conf`: `GET ?keys=a,b` and `PATCH {key: "value"}`.
 //!
 //! Values are always strings. Unknown keys answer `400 Invalid keys: ["x"]` (a JSON array,
-//! which is what the Terraform provider parses); values a key does not accept answer
+//! which is what the Terraform provider parses: `parseInvalidKeysFromError` in
+//! terraform-provider-databricks `workspace/resource_workspace_conf.go` unmarshals the text
+//! after `Invalid keys: ` as JSON and re-reads the valid keys); one unknown key fails the whole
+//! batched GET. Values a key does not accept answer
 //! `400 Some values are not allowed: {"key":"value"}`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,45 +28,39 @@ enum Kind {
 }
 
 /// Every key the emulator knows, with what it accepts and its value on a fresh workspace
-/// (`None`: never set, read back as `null`).
+/// (`None`: never set, read back as `null`). A new workspace has set none of them: a key reads
+/// `null` until someone writes it, and `null` means the platform default (see DESIGN, "API
+/// facts": never-set keys read as `null`).
 const KEYS: &[(&str, Kind, Option<&str>)] = &[
     ("enableIpAccessLists", Kind::Bool, None),
-    ("enableTokensConfig", Kind::Bool, Some("true")),
+    ("enableTokensConfig", Kind::Bool, None),
     ("maxTokenLifetimeDays", Kind::Int { min: 0, max: 730 }, None),
-    ("enableExportNotebook", Kind::Bool, Some("true")),
-    ("enableResultsDownloading", Kind::Bool, Some("true")),
-    ("enableNotebookTableClipboard", Kind::Bool, Some("true")),
-    ("enableUploadDataUis", Kind::Bool, Some("true")),
-    ("mlflowRunArtifactDownloadEnabled", Kind::Bool, Some("true")),
+    ("enableExportNotebook", Kind::Bool, None),
+    ("enableResultsDownloading", Kind::Bool, None),
+    ("enableNotebookTableClipboard", Kind::Bool, None),
+    ("enableUploadDataUis", Kind::Bool, None),
+    ("mlflowRunArtifactDownloadEnabled", Kind::Bool, None),
     ("enableWebTerminal", Kind::Bool, None),
-    ("enableDbfsFileBrowser", Kind::Bool, Some("true")),
-    ("enableVerboseAuditLogs", Kind::Bool, Some("false")),
-    ("enable-X-Frame-Options", Kind::Bool, Some("true")),
-    ("enable-X-Content-Type-Options", Kind::Bool, Some("true")),
-    ("enable-X-XSS-Protection", Kind::Bool, Some("true")),
+    ("enableDbfsFileBrowser", Kind::Bool, None),
+    ("enableVerboseAuditLogs", Kind::Bool, None),
+    ("enable-X-Frame-Options", Kind::Bool, None),
+    ("enable-X-Content-Type-Options", Kind::Bool, None),
+    ("enable-X-XSS-Protection", Kind::Bool, None),
     ("maxUserInactiveDays", Kind::Int { min: 1, max: 3650 }, None),
     (
         "storeInteractiveNotebookResultsInCustomerAccount",
         Kind::Bool,
-        Some("false"),
+        None,
     ),
-    ("enableFileStoreEndpoint", Kind::Bool, Some("true")),
+    ("enableFileStoreEndpoint", Kind::Bool, None),
     ("enableJobViewAcls", Kind::Bool, None),
     ("enforceClusterViewAcls", Kind::Bool, None),
     ("enforceWorkspaceViewAcls", Kind::Bool, None),
-    ("enableProjectTypeInWorkspace", Kind::Bool, Some("true")),
+    ("enableProjectTypeInWorkspace", Kind::Bool, None),
     ("enforceUserIsolation", Kind::Bool, None),
-    (
-        "enableDeprecatedGlobalInitScripts",
-        Kind::Bool,
-        Some("false"),
-    ),
-    (
-        "enableDeprecatedClusterNamedInitScripts",
-        Kind::Bool,
-        Some("false"),
-    ),
-    ("enableWorkspaceFilesystem", Kind::Bool, Some("true")),
+    ("enableDeprecatedGlobalInitScripts", Kind::Bool, None),
+    ("enableDeprecatedClusterNamedInitScripts", Kind::Bool, None),
+    ("enableWorkspaceFilesystem", Kind::Bool, None),
     ("enableHlsRuntime", Kind::Bool, None),
     ("enableDcs", Kind::Bool, None),
     ("enableGp3", Kind::Bool, None),
@@ -231,7 +228,11 @@ mod tests {
         let got = get(&ws, "enableIpAccessLists, enableTokensConfig").unwrap();
         assert_eq!(
             Value::Object(got),
-            json!({"enableIpAccessLists": null, "enableTokensConfig": "true"})
+            json!({"enableIpAccessLists": null, "enableTokensConfig": null})
+        );
+        assert!(
+            ws.conf.values().all(Option::is_none),
+            "a new workspace set no key"
         );
     }
 
