@@ -419,6 +419,9 @@ fn backoff(attempts: u32, jitter: f64) -> Duration {
 }
 
 #[cfg(test)]
+mod apiserver_tests;
+
+#[cfg(test)]
 mod tests {
     use super::backoff;
     use std::time::Duration;
