@@ -57,6 +57,6 @@ fi
 log "installing $(grep -cv '^\s*\(#\|$\)' "$requirements") pinned requirements"
 "$python_bin" -m pip install --disable-pip-version-check --quiet --upgrade pip >&2 || true
 "$python_bin" -m pip install --disable-pip-version-check --quiet -r "$requirements" >&2
-"$python_bin" -c 'import databricks.sdk, pytest, requests' >&2
+"$python_bin" -c 'import databricks.sdk, pytest, requests, azure.mgmt.databricks, azure.mgmt.monitor' >&2
 echo "$wanted" >"$stamp"
 echo "$python_bin"

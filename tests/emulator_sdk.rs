@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
-//! Runs the official Databricks SDK for Python against the emulator: starts an emulator
-//! in-process, prepares the pinned virtualenv with `scripts/python-env.sh` and runs
-//! `pytest tests/sdk`. Fails (never skips) when Python or the virtualenv cannot be set up.
+//! Runs the official Databricks SDK for Python, and the Azure SDKs for Python
+//! (`azure-mgmt-databricks`, `azure-mgmt-monitor`) against the emulator's `/arm`, against the
+//! emulator: starts an emulator in-process (ws-2 on the Standard tier), prepares the pinned
+//! virtualenv with `scripts/python-env.sh` and runs `pytest tests/sdk`. Fails (never skips) when Python or the virtualenv cannot be set up.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -48,6 +49,7 @@ async fn official_python_sdk_works_against_the_emulator() {
         workspaces: 3,
         token: PAT.to_string(),
         client_secret: CLIENT_SECRET.to_string(),
+        standard_workspaces: vec![2],
         ..EmulatorConfig::default()
     };
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), config)
@@ -79,7 +81,7 @@ async fn official_python_sdk_works_against_the_emulator() {
         .env("EMULATOR_ARM_RESOURCE_ID", emulator.arm_resource_id("ws-1"))
         .env(
             "EMULATOR_ARM_RESOURCE_ID_STANDARD",
-            emulator.arm_resource_id("ws-3"),
+            emulator.arm_resource_id("ws-2"),
         );
 
     let output = tokio::time::timeout(Duration::from_secs(480), cmd.output())

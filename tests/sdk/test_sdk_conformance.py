@@ -4,17 +4,18 @@ Run against a running emulator (``tests/emulator_sdk.rs`` starts one and sets th
 
     EMULATOR_BASE_URL   http://127.0.0.1:PORT
     EMULATOR_WS_URL     {base}/ws/ws-1 (premium)
-    EMULATOR_WS2_URL    {base}/ws/ws-2
+    EMULATOR_WS2_URL    {base}/ws/ws-2 (standard tier: Premium-only APIs refused)
     EMULATOR_TOKEN      the accepted PAT
     EMULATOR_CLIENT_SECRET  the accepted OAuth / Entra ID client secret
     EMULATOR_ARM_URL, EMULATOR_AUTHORITY_HOST, EMULATOR_TENANT_ID,
-    EMULATOR_ARM_RESOURCE_ID (ws-1), EMULATOR_ARM_RESOURCE_ID_STANDARD (ws-3, standard tier)
+    EMULATOR_ARM_RESOURCE_ID (ws-1), EMULATOR_ARM_RESOURCE_ID_STANDARD (ws-2, standard tier)
 
 Every test starts from the seeded state (``POST /_emulator/reset``).
 """
 
 import os
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -29,7 +30,6 @@ from databricks.sdk.errors import (
     ResourceAlreadyExists,
     ResourceConflict,
     ResourceDoesNotExist,
-    Unauthenticated,
 )
 from databricks.sdk.service import settings as st
 from databricks.sdk.service import workspace as wsvc
@@ -66,6 +66,12 @@ def sdk(**kwargs) -> WorkspaceClient:
 
 def client(host=WS, token=TOKEN) -> WorkspaceClient:
     return sdk(host=host, token=token, auth_type="pat")
+
+
+# A replace (PUT) must keep the admins group's CAN_MANAGE, or the service refuses it. The SDK's
+# TokenPermissionLevel only has CAN_USE, so the level is given as a stand-in with `.value`
+# (all `as_dict` reads).
+ADMINS_MANAGE = st.TokenAccessControlRequest(group_name="admins", permission_level=SimpleNamespace(value="CAN_MANAGE"))
 
 
 @pytest.fixture
@@ -112,11 +118,25 @@ def test_sdk_starts_and_probes_host_metadata(w):
     assert w.config.workspace_id  # filled in from /.well-known/databricks-config
 
 
-def test_bad_token_is_unauthenticated():
-    with pytest.raises(Unauthenticated):
+def test_bad_token_is_refused_like_the_real_gateway():
+    # The workspace gateway answers a token it does not accept with 403 and a *numeric*
+    # error_code: {"error_code": 403, "message": "Invalid access token."}. databricks-sdk-py
+    # finds no string code to map and falls back to the status: PermissionDenied.
+    with pytest.raises(PermissionDenied) as err:
         client(token="dapi-wrong").current_user.me()
-    with pytest.raises(Unauthenticated):
+    assert err.value.error_code == 403
+    assert str(err.value).startswith("Invalid access token.")
+    with pytest.raises(PermissionDenied):
         client(token="dapi-wrong").ip_access_lists.list().__next__()
+    r = requests.get(f"{WS}/api/2.0/ip-access-lists", headers={"Authorization": "Bearer dapi-wrong"}, timeout=10)
+    assert r.status_code == 403 and r.json() == {"error_code": 403, "message": "Invalid access token."}
+    # No credentials at all: 401, numeric code too.
+    r = requests.get(f"{WS}/api/2.0/ip-access-lists", timeout=10)
+    assert r.status_code == 401
+    assert r.json() == {
+        "error_code": 401,
+        "message": "Credential was not sent or was of an unsupported type for this API.",
+    }
 
 
 def test_oauth_m2m():
@@ -124,12 +144,12 @@ def test_oauth_m2m():
     me = m2m.current_user.me()
     assert me.user_name == "ci-service-principal"
     # The service principal is a workspace admin and can manage the workspace.
-    assert m2m.workspace_conf.get_status(keys="enableTokensConfig") == {"enableTokensConfig": "true"}
+    assert m2m.workspace_conf.get_status(keys="enableTokensConfig") == {"enableTokensConfig": None}
     token_calls = [e for e in journal(workspace="ws-1") if e["path"] == "/oidc/v1/token"]
     assert token_calls and token_calls[0]["status"] == 200
     # A workspace's OAuth token is not valid in another workspace.
     token = m2m.config.oauth_token().access_token
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(PermissionDenied):
         client(host=WS2, token=token).current_user.me()
 
 
@@ -143,7 +163,7 @@ def test_entra_id_tokens_by_audience():
     assert client(token=dbx).current_user.me().user_name == "brickwarden-ci"
     assert client(host=WS2, token=dbx).current_user.me().user_name == "brickwarden-ci"
     arm = entra_token(ARM_SCOPE)
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(PermissionDenied):
         client(token=arm).current_user.me()
     # Workload identity: any JWT-shaped client assertion.
     r = requests.post(
@@ -198,6 +218,14 @@ def test_ip_access_lists_crud(w):
         ["192.0.2.0/24"],
     )
     assert [l.list_id for l in w.ip_access_lists.list()] == [created.list_id]
+    # One list per (list_type, label).
+    with pytest.raises(ResourceAlreadyExists) as err:
+        w.ip_access_lists.create(label="blocked", list_type=st.ListType.BLOCK, ip_addresses=["192.0.2.9"])
+    assert err.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    other = w.ip_access_lists.create(label="blocked", list_type=st.ListType.ALLOW, ip_addresses=["192.0.2.9"])
+    with pytest.raises(ResourceAlreadyExists):
+        w.ip_access_lists.update(other.ip_access_list.list_id, list_type=st.ListType.BLOCK)
+    w.ip_access_lists.delete(other.ip_access_list.list_id)
     w.ip_access_lists.delete(created.list_id)
     with pytest.raises(ResourceDoesNotExist):
         w.ip_access_lists.get(created.list_id)
@@ -247,6 +275,7 @@ def test_locked_out_caller_gets_403_but_admin_api_works(w):
     with pytest.raises(PermissionDenied) as err:
         w.workspace_conf.get_status(keys="enableIpAccessLists")
     assert "blocked by Databricks IP ACL" in str(err.value)
+    assert err.value.error_code == 403  # numeric, as the gateway answers
     # Other workspaces are unaffected.
     assert client(host=WS2).workspace_conf.get_status(keys="enableIpAccessLists") == {"enableIpAccessLists": None}
     state = requests.get(f"{BASE}/_emulator/state/ws-1", timeout=10).json()
@@ -260,22 +289,21 @@ def test_locked_out_caller_gets_403_but_admin_api_works(w):
 def test_workspace_conf(w):
     keys = "enableIpAccessLists,enableTokensConfig,maxTokenLifetimeDays,enableExportNotebook,enableVerboseAuditLogs"
     conf = w.workspace_conf.get_status(keys=keys)
-    assert conf == {
-        "enableIpAccessLists": None,
-        "enableTokensConfig": "true",
-        "maxTokenLifetimeDays": None,
-        "enableExportNotebook": "true",
-        "enableVerboseAuditLogs": "false",
-    }
+    # A new workspace has set none of them: never-set keys read as null (the platform default).
+    assert conf == {k: None for k in keys.split(",")}
     w.workspace_conf.set_status({"enableExportNotebook": "false", "maxTokenLifetimeDays": "90", "enable-X-Frame-Options": "true"})
     conf = w.workspace_conf.get_status(keys="enableExportNotebook,maxTokenLifetimeDays,enable-X-Frame-Options")
     assert conf == {"enableExportNotebook": "false", "maxTokenLifetimeDays": "90", "enable-X-Frame-Options": "true"}
 
 
 def test_workspace_conf_invalid_keys_and_values(w):
+    # One unknown (or retired) key fails the whole batched read, with the JSON list the
+    # Terraform provider parses; the rest can be read again without it.
     with pytest.raises(BadRequest) as err:
         w.workspace_conf.get_status(keys="enableIpAccessLists,enableByocUi")
     assert str(err.value) == 'Invalid keys: ["enableByocUi"]'
+    assert err.value.error_code == "BAD_REQUEST"
+    assert w.workspace_conf.get_status(keys="enableIpAccessLists") == {"enableIpAccessLists": None}
     with pytest.raises(BadRequest) as err:
         w.workspace_conf.set_status({"noSuchKey": "true"})
     assert 'Invalid keys: ["noSuchKey"]' in str(err.value)
@@ -309,7 +337,7 @@ def test_tokens_lifecycle(w):
     assert got.comment == "brickwarden test"
     assert [t.token_id for t in w.token_management.list(created_by_username="alice@example.com")]
     w.tokens.delete(info.token_id)
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(PermissionDenied):
         w_new.current_user.me()
     with pytest.raises(ResourceDoesNotExist):
         w.token_management.get(info.token_id)
@@ -331,7 +359,7 @@ def test_token_lifetime_bound_and_disabled_tokens(w):
 
 def test_token_permissions(w):
     perms = w.token_management.get_permissions()
-    assert perms.object_id == "authorization/tokens"
+    assert perms.object_id == "/authorization/tokens"
     assert perms.object_type == "tokens"
     by_group = {a.group_name: a for a in perms.access_control_list if a.group_name}
     assert set(by_group) == {"admins", "users"}
@@ -342,10 +370,12 @@ def test_token_permissions(w):
 
     alice_tokens = [t.token_id for t in w.token_management.list(created_by_username="alice@example.com")]
     assert alice_tokens
-    # Replace: only data-engineers (alice is a member) keeps CAN_USE.
+    # Replace: only data-engineers (alice is a member) keeps CAN_USE. A replace must keep
+    # admins' CAN_MANAGE, so it names it.
     perms = w.token_management.set_permissions(
         access_control_list=[
-            st.TokenAccessControlRequest(group_name="data-engineers", permission_level=st.TokenPermissionLevel.CAN_USE)
+            st.TokenAccessControlRequest(group_name="data-engineers", permission_level=st.TokenPermissionLevel.CAN_USE),
+            ADMINS_MANAGE,
         ]
     )
     groups = {a.group_name for a in perms.access_control_list if a.group_name}
@@ -361,17 +391,28 @@ def test_token_permissions(w):
     # Removing alice's CAN_USE deletes her tokens, as the real service does.
     w.token_management.set_permissions(
         access_control_list=[
-            st.TokenAccessControlRequest(user_name="bob@example.com", permission_level=st.TokenPermissionLevel.CAN_USE)
+            st.TokenAccessControlRequest(user_name="bob@example.com", permission_level=st.TokenPermissionLevel.CAN_USE),
+            ADMINS_MANAGE,
         ]
     )
     assert list(w.token_management.list(created_by_username="alice@example.com")) == []
-    # The admins group cannot be downgraded.
+    # The admins group cannot be downgraded, nor left out of a replace (which would drop its
+    # CAN_MANAGE): the message the Terraform provider quotes.
     with pytest.raises(InvalidParameterValue):
         w.token_management.set_permissions(
             access_control_list=[
                 st.TokenAccessControlRequest(group_name="admins", permission_level=st.TokenPermissionLevel.CAN_USE)
             ]
         )
+    before = w.token_management.get_permissions()
+    with pytest.raises(InvalidParameterValue) as err:
+        w.token_management.set_permissions(
+            access_control_list=[
+                st.TokenAccessControlRequest(user_name="bob@example.com", permission_level=st.TokenPermissionLevel.CAN_USE)
+            ]
+        )
+    assert str(err.value) == "Cannot change permissions for group 'admins' to None."
+    assert w.token_management.get_permissions() == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,6 +455,24 @@ def test_restrict_workspace_admins(w):
     deleted = api.delete(etag=new.etag)
     assert deleted.etag and deleted.etag != new.etag
     assert api.get().restrict_workspace_admins.status == st.RestrictWorkspaceAdminsMessageStatus.ALLOW_ALL
+
+
+def test_settings_patch_without_etag_on_never_written_setting(w):
+    # Like the real service (terraform-provider-databricks settings/generic_setting_test.go):
+    # 404 NOT_FOUND carrying the current etag, then the retry with it succeeds.
+    api = w.settings.disable_legacy_dbfs
+    setting = st.DisableLegacyDbfs(disable_legacy_dbfs=st.BooleanMessage(value=True))
+    with pytest.raises(NotFound) as err:
+        api.update(allow_missing=True, setting=setting, field_mask="disable_legacy_dbfs.value")
+    assert err.value.error_code == "NOT_FOUND"
+    etag = err.value.get_error_info()[0].metadata["etag"]
+    assert etag == api.get().etag
+    setting.etag = etag
+    assert api.update(allow_missing=True, setting=setting, field_mask="disable_legacy_dbfs.value").disable_legacy_dbfs.value
+    # Written now: a missing etag is a conflict like a stale one.
+    setting.etag = None
+    with pytest.raises(ResourceConflict):
+        api.update(allow_missing=True, setting=setting, field_mask="disable_legacy_dbfs.value")
 
 
 def test_automatic_cluster_update(w):
@@ -510,6 +569,40 @@ def test_disable_legacy_dbfs(w):
 
 
 # ---------------------------------------------------------------------------------------------
+# Pricing tiers
+
+
+def test_standard_tier_refuses_premium_only_apis():
+    std = client(host=WS2)
+    calls = {
+        "ip access lists": lambda: list(std.ip_access_lists.list()),
+        "token permissions": std.token_management.get_permissions,
+        "secret acls": lambda: list(std.secrets.list_acls("etl")),
+        "settings": std.settings.restrict_workspace_admins.get,
+    }
+    for what, call in calls.items():
+        with pytest.raises(PermissionDenied) as err:
+            call()
+        assert err.value.error_code == "FEATURE_DISABLED", what
+        assert "pricing tier" in str(err.value), what
+    # What Standard has keeps working.
+    assert std.workspace_conf.get_status(keys="enableTokensConfig") == {"enableTokensConfig": None}
+    assert [s.name for s in std.secrets.list_scopes()] == ["etl"]
+    assert list(std.token_management.list())
+    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
+    assert {w["id"]: w["sku"] for w in listed} == {"ws-1": "premium", "ws-2": "standard", "ws-3": "premium"}
+
+
+def test_emulator_workspace_list():
+    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
+    first = listed[0]
+    assert set(first) == {"id", "host", "workspaceId", "azureResourceId", "sku"}
+    assert first["id"] == "ws-1" and first["host"] == WS and first["azureResourceId"] == RESOURCE_ID
+    assert isinstance(first["workspaceId"], int)
+    assert client(host=first["host"]).get_workspace_id() == first["workspaceId"]
+
+
+# ---------------------------------------------------------------------------------------------
 # Secrets
 
 
@@ -580,6 +673,17 @@ def arm(method: str, path: str, token: str, api_version: str = ARM_VERSION, **kw
     )
 
 
+def wait_operation(url: str, token: str) -> dict:
+    """Polls an Azure-AsyncOperation URL until its status is terminal."""
+    for _ in range(100):
+        r = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 200, r.text
+        if r.json()["status"] != "InProgress":
+            return r.json()
+        time.sleep(0.1)
+    raise AssertionError(f"operation {url} never finished")
+
+
 def test_arm_workspace_get_put_patch():
     token = entra_token(ARM_SCOPE)
     r = arm("GET", RESOURCE_ID, token)
@@ -605,13 +709,24 @@ def test_arm_workspace_get_put_patch():
     }
     r = arm("PUT", RESOURCE_ID, token, json=res)
     assert r.status_code == 200, r.text
+    # Long-running: the answer says Updating and where to poll.
+    assert r.json()["properties"]["provisioningState"] == "Updating"
+    assert int(r.headers["Retry-After"]) >= 1 and r.headers["Location"]
+    status_url = r.headers["Azure-AsyncOperation"]
+    assert status_url.startswith(ARM)
+    # A second write while the operation runs: 409 Conflict.
+    busy = arm("PUT", RESOURCE_ID, token, json=res)
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "Conflict"
+    wait_operation(status_url, token)
     again = arm("GET", RESOURCE_ID, token).json()
+    assert again["properties"]["provisioningState"] == "Succeeded"
     assert again["properties"]["parameters"]["enableNoPublicIp"]["value"] is True
     assert again["properties"]["publicNetworkAccess"] == "Disabled"
     assert again["properties"]["encryption"]["entities"]["managedServices"]["keyVaultProperties"]["keyName"] == "k"
 
     r = arm("PATCH", RESOURCE_ID, token, json={"tags": {"owner": "platform"}})
     assert r.status_code == 200 and r.json()["tags"] == {"owner": "platform"}
+    assert wait_operation(r.headers["Azure-AsyncOperation"], token)["status"] == "Succeeded"
 
 
 def test_arm_errors():
