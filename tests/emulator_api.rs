@@ -17,6 +17,7 @@ async fn start(token_lifetime: Duration) -> Emulator {
         token: PAT.into(),
         client_secret: SECRET.into(),
         token_lifetime,
+        ..EmulatorConfig::default()
     };
     Emulator::start("127.0.0.1:0".parse().unwrap(), config)
         .await
@@ -103,7 +104,7 @@ async fn injected_429_carries_retry_after_then_requests_succeed() {
         assert!(body["message"].is_string());
     }
     // Other workspaces and paths were never affected; the fault is used up.
-    let (status, _) = ws_get(&c, &emu, "ws-2", "/api/2.0/ip-access-lists", PAT).await;
+    let (status, _) = ws_get(&c, &emu, "ws-3", "/api/2.0/ip-access-lists", PAT).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", PAT).await;
     assert_eq!(status, StatusCode::OK);
@@ -196,7 +197,7 @@ async fn injected_latency_delays_without_changing_the_answer() {
     .await;
     assert!(started.elapsed() >= Duration::from_millis(400));
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"enableTokensConfig": "true"}));
+    assert_eq!(body, json!({"enableTokensConfig": null}));
     let started = Instant::now();
     ws_get(
         &c,
@@ -286,7 +287,7 @@ async fn journal_records_requests_in_order_without_secrets() {
                 "ws-1".into(),
                 "GET".into(),
                 "/api/2.0/token/list".into(),
-                401
+                403
             ),
         ]
     );
@@ -373,7 +374,8 @@ async fn state_dump_has_every_family_and_no_token_values() {
     );
     assert_eq!(dump["secret_scopes"][0]["name"], "etl");
     assert_eq!(dump["arm"]["sku"]["name"], "premium");
-    assert_eq!(emu.state("ws-3").unwrap()["sku"], "standard");
+    assert_eq!(emu.state("ws-2").unwrap()["sku"], "standard");
+    assert_eq!(emu.state("ws-3").unwrap()["sku"], "premium");
     assert!(emu.state("ws-9").is_none());
     let (status, all) = json_of(
         c.get(format!("{}/_emulator/state", emu.base_url()))
@@ -459,8 +461,12 @@ async fn issued_tokens_expire() {
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/preview/scim/v2/Me", &access).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error_code"], "UNAUTHENTICATED");
+    // An expired token: the gateway's 403 with a numeric code.
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        json!({"error_code": 403, "message": "Invalid access token."})
+    );
     let (status, body) = json_of(
         c.get(&arm_url)
             .bearer_auth(&arm_access)
@@ -499,7 +505,7 @@ async fn locked_out_caller_gets_403_and_admin_api_recovers() {
     for token in [PAT, "no-such-token"] {
         let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", token).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        assert_eq!(body["error_code"], "PERMISSION_DENIED");
+        assert_eq!(body["error_code"], 403);
         assert!(
             body["message"]
                 .as_str()
@@ -507,7 +513,7 @@ async fn locked_out_caller_gets_403_and_admin_api_recovers() {
                 .contains("127.0.0.1 is blocked")
         );
     }
-    let (status, _) = ws_get(&c, &emu, "ws-2", "/api/2.0/ip-access-lists", PAT).await;
+    let (status, _) = ws_get(&c, &emu, "ws-3", "/api/2.0/ip-access-lists", PAT).await;
     assert_eq!(status, StatusCode::OK);
     let resp = c
         .post(format!("{}/_emulator/reset", emu.base_url()))
@@ -526,7 +532,24 @@ async fn error_envelopes() {
     let c = http();
     let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/token/list", "").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error_code"], "UNAUTHENTICATED");
+    assert_eq!(
+        body,
+        json!({"error_code": 401, "message": "Credential was not sent or was of an unsupported type for this API."})
+    );
+    let (status, body) = ws_get(&c, &emu, "ws-1", "/api/2.0/token/list", "dapi-wrong").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error_code"], 403);
+    // Premium-only APIs on the Standard workspace (ws-2).
+    for path in [
+        "/api/2.0/ip-access-lists",
+        "/api/2.0/permissions/authorization/tokens",
+        "/api/2.0/secrets/acls/list?scope=etl",
+        "/api/2.0/settings/types/restrict_workspace_admins/names/default",
+    ] {
+        let (status, body) = ws_get(&c, &emu, "ws-2", path, PAT).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(body["error_code"], "FEATURE_DISABLED", "{path}");
+    }
     let resp = c
         .get(format!("{}/api/2.0/token/list", emu.workspace_url("ws-1")))
         .send()
@@ -624,6 +647,103 @@ async fn error_envelopes() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
     emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn workspace_list_names_hosts_ids_and_tiers() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let listed: Value = c
+        .get(format!("{}/_emulator/workspaces", emu.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, emu.workspace_list());
+    let items = listed.as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["id"], "ws-1");
+    assert_eq!(items[0]["host"], emu.workspace_url("ws-1"));
+    assert!(items[0]["workspaceId"].is_u64());
+    assert_eq!(items[0]["azureResourceId"], emu.arm_resource_id("ws-1"));
+    let tiers: Vec<&str> = items.iter().map(|w| w["sku"].as_str().unwrap()).collect();
+    assert_eq!(tiers, ["premium", "standard", "premium"]);
+}
+
+#[tokio::test]
+async fn arm_put_is_a_long_running_operation() {
+    let emu = start(Duration::from_secs(3600)).await;
+    let c = http();
+    let token: Value = c
+        .post(format!(
+            "{}/{TENANT_ID}/oauth2/v2.0/token",
+            emu.authority_host()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "arm-test"),
+            ("client_secret", SECRET),
+            ("scope", "https://management.azure.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let url = format!(
+        "{}{}?api-version=2026-01-01",
+        emu.arm_url(),
+        emu.arm_resource_id("ws-1")
+    );
+    let (_, mut res) = json_of(c.get(&url).bearer_auth(&token).send().await.unwrap()).await;
+    res["properties"]["publicNetworkAccess"] = json!("Disabled");
+    let resp = c
+        .put(&url)
+        .bearer_auth(&token)
+        .json(&res)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let async_url = resp.headers()["azure-asyncoperation"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let (_, body) = json_of(resp).await;
+    assert_eq!(body["properties"]["provisioningState"], "Updating");
+    // While it runs: InProgress, 202 on Location, 409 for another write.
+    let (_, op) = json_of(c.get(&async_url).bearer_auth(&token).send().await.unwrap()).await;
+    assert_eq!(op["status"], "InProgress");
+    let (status, _) = json_of(c.get(&location).bearer_auth(&token).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, err) = json_of(
+        c.put(&url)
+            .bearer_auth(&token)
+            .json(&res)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "Conflict");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, op) = json_of(c.get(&async_url).bearer_auth(&token).send().await.unwrap()).await;
+    assert_eq!(op["status"], "Succeeded");
+    let (status, done) = json_of(c.get(&location).bearer_auth(&token).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(done["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(done["properties"]["publicNetworkAccess"], "Disabled");
+    assert_eq!(
+        emu.state("ws-1").unwrap()["arm"]["properties"]["provisioningState"],
+        "Succeeded"
+    );
 }
 
 #[tokio::test]
