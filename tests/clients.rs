@@ -387,14 +387,17 @@ async fn bad_pat_is_typed_unauthenticated() {
     let bad = "dapi-wrong-token-0000";
     let client = h.databricks(Credential::PersonalAccessToken(bad.into()));
     let err = client.list_ip_access_lists().await.unwrap_err();
+    // The workspace gateway answers an invalid token with 403 `Invalid access token.`
+    // (numeric error_code), which is an authentication failure, not a permission one.
     assert!(err.is_unauthenticated(), "{err:?}");
-    assert_eq!(err.status(), Some(401));
+    assert!(!err.is_permission_denied(), "{err:?}");
+    assert_eq!(err.status(), Some(403));
     assert_eq!(err.service(), Some("databricks"));
     assert_no_secret(&format!("{err} {err:?}"), &[bad, PAT]);
     // A PAT cannot be refreshed: exactly one attempt.
     assert_eq!(
         h.statuses("GET", "/api/2.0/ip-access-lists").await,
-        vec![401]
+        vec![403]
     );
 }
 
@@ -586,7 +589,7 @@ async fn creates_are_not_retried_on_server_errors() {
 #[tokio::test]
 async fn per_host_rate_limit_spaces_requests() {
     let h = start(EmulatorConfig {
-        workspaces: 2,
+        workspaces: 3,
         ..EmulatorConfig::default()
     })
     .await;
@@ -604,7 +607,8 @@ async fn per_host_rate_limit_spaces_requests() {
         )
         .unwrap()
     };
-    let (a, b) = (client("ws-1"), client("ws-2"));
+    // Two Premium workspaces (ws-2 is the Standard one, without IP access lists).
+    let (a, b) = (client("ws-1"), client("ws-3"));
     let started = Instant::now();
     for i in 0..6 {
         let client = if i % 2 == 0 { &a } else { &b };
@@ -783,7 +787,12 @@ async fn tokens_and_permissions() {
             .iter()
             .any(|a| a.group_name.as_deref() == Some("users"))
     );
-    let perms = client.set_token_permissions(&[]).await.unwrap();
+    // A PUT replaces the list; it must keep the admins' CAN_MANAGE, which the service refuses
+    // to drop.
+    let perms = client
+        .set_token_permissions(&[AccessControlRequest::group("admins", "CAN_MANAGE")])
+        .await
+        .unwrap();
     assert!(
         !perms
             .access_control_list
@@ -870,13 +879,14 @@ async fn arm_workspace_get_put_and_diagnostic_settings() {
 #[tokio::test]
 async fn workspaces_are_isolated_by_path_prefix() {
     let h = start(EmulatorConfig {
-        workspaces: 2,
+        workspaces: 3,
         ..EmulatorConfig::default()
     })
     .await;
     let ws1 = h.pat_client();
+    // ws-3, not the Standard-tier ws-2, which has no IP access lists.
     let ws2 = DatabricksClient::new(
-        h.workspace_url("ws-2"),
+        h.workspace_url("ws-3"),
         Credential::PersonalAccessToken(PAT.into()),
         h.options(),
     )

@@ -765,7 +765,7 @@ fn missing_secret_is_reported_and_isolated() {
         ns,
         "good",
         label,
-        &env.ws_url("ws-2"),
+        &env.ws_url("ws-3"),
         "pat",
         "",
     ));
@@ -788,7 +788,7 @@ fn missing_secret_is_reported_and_isolated() {
     assert!(message.contains("absent"), "{message}");
     wait_ready_compliant(ns, "good", &ctl);
     assert_eq!(
-        env.conf("ws-2", "enableExportNotebook").as_deref(),
+        env.conf("ws-3", "enableExportNotebook").as_deref(),
         Some("false")
     );
     assert_eq!(
@@ -807,13 +807,14 @@ fn missing_secret_is_reported_and_isolated() {
     let mark = env.mark();
     env.emu()
         .inject_fault(brickwarden_emulator::FaultSpec {
-            workspace: Some("ws-2".into()),
+            workspace: Some("ws-3".into()),
             path_prefix: Some("/api/2.0/workspace-conf".into()),
             method: Some("GET".into()),
             status: Some(429),
             count: Some(1),
             retry_after_seconds: Some(0),
             latency_ms: None,
+            ..Default::default()
         })
         .expect("inject 429");
     poke(ns, "good");
@@ -822,7 +823,7 @@ fn missing_secret_is_reported_and_isolated() {
         "a 429 then a retried read",
         || ctl.tail(),
         || {
-            let seen = env.requests_since("ws-2", mark);
+            let seen = env.requests_since("ws-3", mark);
             let throttled = seen
                 .iter()
                 .position(|(_, p, s)| p == "/api/2.0/workspace-conf" && *s == 429)?;
@@ -1187,20 +1188,21 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
     // The list creation answers slowly: the first controller is killed while it waits.
     env.emu()
         .inject_fault(brickwarden_emulator::FaultSpec {
-            workspace: Some("ws-2".into()),
+            workspace: Some("ws-3".into()),
             path_prefix: Some("/api/2.0/ip-access-lists".into()),
             method: Some("POST".into()),
             status: None,
             count: Some(1),
             retry_after_seconds: None,
             latency_ms: Some(2000),
+            ..Default::default()
         })
         .expect("inject latency");
     apply(&workspace_yaml(
         ns,
         name,
         label,
-        &env.ws_url("ws-2"),
+        &env.ws_url("ws-3"),
         "pat",
         "",
     ));
@@ -1211,7 +1213,7 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
         "the first controller to start reconciling",
         || first.tail(),
         || {
-            env.requests_since("ws-2", 0)
+            env.requests_since("ws-3", 0)
                 .iter()
                 .any(|(m, p, _)| m == "GET" && p == "/api/2.0/ip-access-lists")
                 .then_some(())
@@ -1222,7 +1224,7 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
 
     let second = Controller::start(ns, lease, "restart-b", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &second);
-    let state = env.emu().state("ws-2").expect("state");
+    let state = env.emu().state("ws-3").expect("state");
     let lists = state["ip_access_lists"].as_array().expect("lists").clone();
     let ctl_lists = lists.iter().filter(|l| l["label"] == "ctl").count();
     assert_eq!(
@@ -1232,7 +1234,7 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
         second.tail()
     );
     let creates = env
-        .requests_since("ws-2", 0)
+        .requests_since("ws-3", 0)
         .into_iter()
         .filter(|(m, p, status)| m == "POST" && p == "/api/2.0/ip-access-lists" && *status < 300)
         .count();

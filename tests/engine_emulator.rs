@@ -274,11 +274,12 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
         "lists stay off"
     );
 
-    // Without it, Databricks' INVALID_STATE is surfaced as blocked, not retried.
+    // Without it, Databricks' INVALID_STATE is surfaced as blocked, not retried (ws-3: a
+    // Premium workspace whose lists are untouched by the first half).
     clear_journal(&emulator).await;
     let report = engine::reconcile(
         &target(Mode::Enforce, excluding, &[]),
-        &connections(&emulator, "ws-2"),
+        &connections(&emulator, "ws-3"),
         Apply::Enforce,
     )
     .await;
@@ -288,7 +289,7 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
         matches!(&blocked[0].outcome, Outcome::Blocked { message, .. } if message.contains("INVALID_STATE") || message.contains("will not be allowed")),
         "{blocked:?}"
     );
-    let conf_patches = writes(&emulator, "ws-2")
+    let conf_patches = writes(&emulator, "ws-3")
         .into_iter()
         .filter(|(_, p)| p.starts_with("/api/2.0/workspace-conf"))
         .count();

@@ -327,7 +327,8 @@ async fn stale_setting_etag_is_reread_and_retried_once() {
         json!({"settings": {"restrictWorkspaceAdmins": true}}),
     ));
     let pass = target.pass(jiff::Timestamp::now());
-    let mut stages = engine::workspace_stages(&target.policy, &pass);
+    let workspace = engine::workspace_of(&target, &connections);
+    let mut stages = engine::workspace_stages(&workspace, &pass);
     engine::observe(&mut stages, &connections).await;
     let facts = engine::evaluate(&mut stages, &pass);
     let actions = engine::plan(&mut stages, &pass);
@@ -690,7 +691,8 @@ async fn customer_managed_keys_do_not_apply_to_standard_tier() {
     let h = start().await;
     let policy =
         json!({"azure": {"customerManagedKeys": {"managedServices": true, "managedDisks": true}}});
-    let (target, connections) = h.connect(h.spec("ws-3", Auth::EntraSecret, true, policy));
+    // ws-2 is the emulator's Standard-tier workspace.
+    let (target, connections) = h.connect(h.spec("ws-2", Auth::EntraSecret, true, policy));
     let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
     let cmk = control(&report, "azure/customerManagedKeys");
     assert_eq!(cmk.state, ControlState::NotApplicable);
@@ -759,5 +761,91 @@ async fn disabling_public_access_needs_private_network() {
     assert_eq!(
         props["publicNetworkAccess"], "Enabled",
         "public access stays open"
+    );
+}
+
+/// On a workspace with an ARM resource the compliance security profile, enhanced security
+/// monitoring and automatic cluster update are ARM properties: one pass that also closes public
+/// network access makes one GET and one PUT of the workspace resource, waits for its operation,
+/// and writes nothing to the settings API.
+#[tokio::test]
+async fn security_profile_goes_through_arm_with_the_network_change_in_one_put() {
+    let h = start().await;
+    let policy = json!({
+        "settings": {
+            "complianceSecurityProfile": true,
+            "enhancedSecurityMonitoring": true,
+            "automaticClusterUpdate": true,
+        },
+        "azure": {"publicNetworkAccess": "Disabled"},
+    });
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::EntraSecret, true, policy));
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    for id in [
+        "settings/complianceSecurityProfile",
+        "settings/enhancedSecurityMonitoring",
+        "settings/automaticClusterUpdate",
+        "azure/publicNetworkAccess",
+    ] {
+        assert_eq!(
+            state_of(&report, id),
+            ControlState::Remediated,
+            "{id}: {report:#?}"
+        );
+    }
+    let writes = h.writes().await;
+    let arm_puts: Vec<_> = writes
+        .iter()
+        .filter(|(ws, m, p, _)| ws == "arm" && m == "PUT" && p.contains("/workspaces/"))
+        .collect();
+    assert_eq!(arm_puts.len(), 1, "one PUT of the workspace: {writes:?}");
+    assert!(
+        writes
+            .iter()
+            .all(|(_, _, p, _)| !p.contains("/api/2.0/settings")),
+        "nothing goes to the settings API: {writes:?}"
+    );
+    let resource = h.state("ws-1").await;
+    let compliance = &resource["arm"]["properties"]["enhancedSecurityCompliance"];
+    assert_eq!(
+        compliance["complianceSecurityProfile"]["value"], "Enabled",
+        "{resource:#}"
+    );
+    assert_eq!(compliance["enhancedSecurityMonitoring"]["value"], "Enabled");
+    assert_eq!(compliance["automaticClusterUpdate"]["value"], "Enabled");
+
+    // The next pass reads and writes nothing more than the one ARM read.
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert!(!report.drifted(), "{report:#?}");
+    assert!(h.writes().await.is_empty());
+}
+
+/// The compliance security profile is never turned off through ARM either: declared off while
+/// on, it is reported `Irreversible`, and the other properties of the pass still change.
+#[tokio::test]
+async fn the_security_profile_is_never_turned_off_through_arm() {
+    let h = start().await;
+    let on = json!({"settings": {"complianceSecurityProfile": true}});
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::EntraSecret, true, on));
+    engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let off = json!({
+        "settings": {"complianceSecurityProfile": false},
+        "azure": {"noPublicIp": true},
+    });
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::EntraSecret, true, off));
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let csp = control(&report, "settings/complianceSecurityProfile");
+    assert_eq!(csp.state, ControlState::Failed);
+    assert_eq!(csp.reason.map(|r| r.as_str()), Some("Irreversible"));
+    assert_eq!(
+        state_of(&report, "azure/noPublicIp"),
+        ControlState::Remediated
+    );
+    let resource = h.state("ws-1").await;
+    assert_eq!(
+        resource["arm"]["properties"]["enhancedSecurityCompliance"]["complianceSecurityProfile"]["value"],
+        "Enabled"
     );
 }

@@ -99,6 +99,12 @@ pub struct ArmWorkspace {
     pub managed_services_key_source: Option<String>,
     /// `properties.encryption.entities.managedDisk.keySource`.
     pub managed_disk_key_source: Option<String>,
+    /// `properties.enhancedSecurityCompliance.complianceSecurityProfile.value`.
+    pub compliance_security_profile: Option<String>,
+    /// `properties.enhancedSecurityCompliance.enhancedSecurityMonitoring.value`.
+    pub enhanced_security_monitoring: Option<String>,
+    /// `properties.enhancedSecurityCompliance.automaticClusterUpdate.value`.
+    pub automatic_cluster_update: Option<String>,
     /// The resource as ARM returned it; edit this and PUT it back.
     pub raw: Value,
 }
@@ -124,6 +130,15 @@ impl ArmWorkspace {
                 "/properties/encryption/entities/managedServices/keySource",
             ),
             managed_disk_key_source: s("/properties/encryption/entities/managedDisk/keySource"),
+            compliance_security_profile: s(
+                "/properties/enhancedSecurityCompliance/complianceSecurityProfile/value",
+            ),
+            enhanced_security_monitoring: s(
+                "/properties/enhancedSecurityCompliance/enhancedSecurityMonitoring/value",
+            ),
+            automatic_cluster_update: s(
+                "/properties/enhancedSecurityCompliance/automaticClusterUpdate/value",
+            ),
             raw,
         }
     }
@@ -143,11 +158,58 @@ pub struct WorkspaceUpdate {
     pub enable_no_public_ip: Option<bool>,
     /// `properties.publicNetworkAccess`: `Enabled` or `Disabled`.
     pub public_network_access: Option<String>,
+    /// `properties.enhancedSecurityCompliance.complianceSecurityProfile.value` (the compliance
+    /// standards already set are kept).
+    pub compliance_security_profile: Option<bool>,
+    /// `properties.enhancedSecurityCompliance.enhancedSecurityMonitoring.value`.
+    pub enhanced_security_monitoring: Option<bool>,
+    /// `properties.enhancedSecurityCompliance.automaticClusterUpdate.value`.
+    pub automatic_cluster_update: Option<bool>,
 }
 
 impl WorkspaceUpdate {
     pub fn is_empty(&self) -> bool {
         *self == WorkspaceUpdate::default()
+    }
+
+    /// This update with `other`'s properties added (`other` wins where both set one).
+    pub fn merged(self, other: WorkspaceUpdate) -> WorkspaceUpdate {
+        WorkspaceUpdate {
+            enable_no_public_ip: other.enable_no_public_ip.or(self.enable_no_public_ip),
+            public_network_access: other.public_network_access.or(self.public_network_access),
+            compliance_security_profile: other
+                .compliance_security_profile
+                .or(self.compliance_security_profile),
+            enhanced_security_monitoring: other
+                .enhanced_security_monitoring
+                .or(self.enhanced_security_monitoring),
+            automatic_cluster_update: other
+                .automatic_cluster_update
+                .or(self.automatic_cluster_update),
+        }
+    }
+
+    /// This update without the properties `part` sets.
+    pub fn without(&self, part: &WorkspaceUpdate) -> WorkspaceUpdate {
+        fn keep<T: Clone>(mine: &Option<T>, theirs: &Option<T>) -> Option<T> {
+            if theirs.is_some() { None } else { mine.clone() }
+        }
+        WorkspaceUpdate {
+            enable_no_public_ip: keep(&self.enable_no_public_ip, &part.enable_no_public_ip),
+            public_network_access: keep(&self.public_network_access, &part.public_network_access),
+            compliance_security_profile: keep(
+                &self.compliance_security_profile,
+                &part.compliance_security_profile,
+            ),
+            enhanced_security_monitoring: keep(
+                &self.enhanced_security_monitoring,
+                &part.enhanced_security_monitoring,
+            ),
+            automatic_cluster_update: keep(
+                &self.automatic_cluster_update,
+                &part.automatic_cluster_update,
+            ),
+        }
     }
 
     pub fn closes_public_access(&self) -> bool {
@@ -165,6 +227,30 @@ impl WorkspaceUpdate {
         }
         if let Some(access) = &self.public_network_access {
             properties.insert("publicNetworkAccess".into(), Value::from(access.as_str()));
+        }
+        let switch =
+            |on: bool| serde_json::json!({"value": if on { "Enabled" } else { "Disabled" }});
+        let mut compliance = serde_json::Map::new();
+        for (name, value) in [
+            (
+                "complianceSecurityProfile",
+                self.compliance_security_profile,
+            ),
+            (
+                "enhancedSecurityMonitoring",
+                self.enhanced_security_monitoring,
+            ),
+            ("automaticClusterUpdate", self.automatic_cluster_update),
+        ] {
+            if let Some(on) = value {
+                compliance.insert(name.into(), switch(on));
+            }
+        }
+        if !compliance.is_empty() {
+            properties.insert(
+                "enhancedSecurityCompliance".into(),
+                Value::Object(compliance),
+            );
         }
         serde_json::json!({ "properties": properties })
     }
@@ -362,23 +448,67 @@ impl ArmClient {
             .query("api-version", WORKSPACE_API_VERSION)
             .json(workspace)?;
         let response = self.http.send(spec).await?;
-        if self.await_operation(&response).await? || response.body.is_empty() {
-            return self.get_workspace(resource_id).await;
+        let polled = self.await_operation(&response).await?;
+        let workspace = if polled || response.body.is_empty() {
+            self.settled_workspace(resource_id).await?
+        } else {
+            let answered = ArmWorkspace::from_raw(response.json()?);
+            if is_terminal(answered.provisioning_state.as_deref()) {
+                answered
+            } else {
+                // No operation to poll, but the resource itself is still updating.
+                self.settled_workspace(resource_id).await?
+            }
+        };
+        if workspace
+            .provisioning_state
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("Failed"))
+        {
+            return Err(ApiError::Api {
+                service: SERVICE_ARM,
+                endpoint: WORKSPACE,
+                status: 200,
+                error_code: Some("ProvisioningFailed".into()),
+                message: "the workspace update ended with provisioningState Failed".into(),
+                retry_after: None,
+            });
         }
-        Ok(ArmWorkspace::from_raw(response.json()?))
+        Ok(workspace)
     }
 
-    /// Changes the properties of `update` and nothing else: GET the full resource, merge the
-    /// update into it, PUT all of it back (ARM's PATCH would change tags only), and wait for the
-    /// operation.
+    /// GETs the workspace until its `provisioningState` is terminal, so that brickwarden never
+    /// starts a PUT while another operation runs (ARM answers 409 `Conflict` then).
+    pub async fn settled_workspace(&self, resource_id: &str) -> Result<ArmWorkspace, ApiError> {
+        let started = Instant::now();
+        loop {
+            let workspace = self.get_workspace(resource_id).await?;
+            if is_terminal(workspace.provisioning_state.as_deref()) {
+                return Ok(workspace);
+            }
+            self.wait(self.poll.interval, started)?;
+            tokio::time::sleep(self.poll.interval).await;
+        }
+    }
+
+    /// Changes the properties of `update` and nothing else: GET the full resource once no
+    /// operation runs on it, merge the update into it, PUT all of it back (ARM's PATCH would
+    /// change tags only), and wait for the operation. A `409 Conflict` (an operation started
+    /// between the read and the write) is waited out and the change made once more.
     pub async fn update_workspace(
         &self,
         resource_id: &str,
         update: &WorkspaceUpdate,
     ) -> Result<(), ApiError> {
-        let mut raw = self.get_workspace(resource_id).await?.raw;
-        json_patch::merge(&mut raw, &update.merge_patch());
-        self.put_workspace(resource_id, &raw).await.map(drop)
+        let put = async || {
+            let mut raw = self.settled_workspace(resource_id).await?.raw;
+            json_patch::merge(&mut raw, &update.merge_patch());
+            self.put_workspace(resource_id, &raw).await.map(drop)
+        };
+        match put().await {
+            Err(error) if error.is_conflict() => put().await,
+            other => other,
+        }
     }
 
     pub async fn get_diagnostic_setting(
@@ -449,7 +579,8 @@ impl ArmClient {
                 .await?;
             return Ok(true);
         }
-        if response.status.as_u16() == 202
+        // A `Location` without `Azure-AsyncOperation` is polled on 201 as on 202.
+        if matches!(response.status.as_u16(), 201 | 202)
             && let Some(url) = response.header("location")
         {
             let url = self.operation_url(url)?;
@@ -550,6 +681,15 @@ enum OperationState {
 }
 
 /// Reads an async-operation body: `{status: InProgress|Succeeded|Failed|Canceled, error?}`.
+/// Whether a `provisioningState` is final (absent counts as final: nothing to wait for).
+fn is_terminal(state: Option<&str>) -> bool {
+    state.is_none_or(|s| {
+        ["Succeeded", "Failed", "Canceled"]
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(s))
+    })
+}
+
 fn operation_state(body: &Value) -> OperationState {
     let status = body
         .get("status")
@@ -620,6 +760,7 @@ mod tests {
         let update = WorkspaceUpdate {
             enable_no_public_ip: Some(true),
             public_network_access: Some("Disabled".into()),
+            ..Default::default()
         };
         assert!(update.closes_public_access() && !update.is_empty());
         json_patch::merge(&mut raw, &update.merge_patch());

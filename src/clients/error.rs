@@ -172,6 +172,17 @@ impl ApiError {
         }
     }
 
+    /// The workspace's pricing tier lacks the API (a Standard workspace asked for a Premium
+    /// feature): `FEATURE_DISABLED`, or a message naming the pricing tier.
+    pub fn is_tier_refusal(&self) -> bool {
+        match self {
+            ApiError::Api { message, .. } => {
+                self.code_is(&["FEATURE_DISABLED"]) || message.contains("pricing tier")
+            }
+            _ => false,
+        }
+    }
+
     /// 403: authenticated but not allowed.
     pub fn is_permission_denied(&self) -> bool {
         (self.status() == Some(403) || self.code_is(&["PERMISSION_DENIED"]))

@@ -318,6 +318,7 @@ mod tests {
             status: None,
             error_code: None,
             unauthenticated: false,
+            needs_premium: false,
             message: "connection refused".into(),
         });
         r.controls[0].message = Some("connection refused".into());
@@ -333,6 +334,7 @@ mod tests {
             status: Some(401),
             error_code: Some("UNAUTHENTICATED".into()),
             unauthenticated: true,
+            needs_premium: false,
             message: "databricks /api/2.0/workspace-conf: 401 UNAUTHENTICATED".into(),
         });
         let status = reconciled(None, None, &r, at(1));

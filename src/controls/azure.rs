@@ -9,17 +9,18 @@
 
 use std::fmt;
 
-use super::WorkspaceApis;
 use super::family::{Effect, Fact, Family, Finding, Pass, Planned, Split, Step};
 use super::result::{ReadError, Reason};
+use super::settings::{self, IN_ARM_ON_AZURE, SettingControl, Switch};
+use super::{Workspace, WorkspaceApis};
 use crate::api::{
-    AzurePolicy, ControlState, CustomerManagedKeys, DiagnosticLogs, Mode, Policy,
-    PublicNetworkAccess,
+    AzurePolicy, ControlState, CustomerManagedKeys, DiagnosticLogs, Mode, PublicNetworkAccess,
 };
 use crate::clients::ApiError;
 use crate::clients::arm::{
     ArmWorkspace, DiagnosticSetting, WorkspaceUpdate, diagnostic_setting_body,
 };
+use crate::clients::databricks::SettingType;
 
 /// Why the azure controls do not apply to a workspace without an ARM resource id.
 pub const NO_RESOURCE_ID: &str = "needs spec.azureResourceId and an Entra ID identity \
@@ -64,11 +65,15 @@ pub enum AzureControl {
     InfrastructureEncryption,
     CustomerManagedKeys,
     DiagnosticLogs,
+    /// A security profile setting, which on Azure lives in `enhancedSecurityCompliance`
+    /// (its control id stays `settings/<name>`).
+    Security(SettingType),
 }
 
 impl AzureControl {
     pub fn id(self) -> &'static str {
         match self {
+            AzureControl::Security(setting_type) => settings::control_id(setting_type),
             AzureControl::NoPublicIp => "azure/noPublicIp",
             AzureControl::PublicNetworkAccess => "azure/publicNetworkAccess",
             AzureControl::VnetInjection => "azure/vnetInjection",
@@ -80,6 +85,7 @@ impl AzureControl {
 
     fn references(self) -> &'static [&'static str] {
         match self {
+            AzureControl::Security(setting_type) => settings::references(setting_type),
             AzureControl::NoPublicIp => NPIP,
             AzureControl::PublicNetworkAccess => PRIVATE_LINK,
             AzureControl::VnetInjection => VNET,
@@ -131,6 +137,8 @@ pub enum AzureValue {
         destination: String,
         logs: Vec<String>,
     },
+    /// A security profile setting.
+    Setting(Switch),
     /// A diagnostic setting with no log enabled.
     NoLogs {
         name: String,
@@ -166,6 +174,7 @@ impl fmt::Display for AzureValue {
             AzureValue::NoLogs { name, destination } => {
                 write!(f, "{name} to {destination}, logs: none")
             }
+            AzureValue::Setting(switch) => switch.fmt(f),
             AzureValue::Absent => f.write_str("absent"),
         }
     }
@@ -200,18 +209,21 @@ pub enum AzureChange {
     },
 }
 
-/// The azure policy with its mode resolved.
+/// The azure policy with its mode resolved, and the security profile settings that live in
+/// the ARM resource, with the settings family's mode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredAzure {
     pub policy: AzurePolicy,
     pub mode: Mode,
+    pub security: Vec<SettingControl>,
+    pub security_mode: Mode,
 }
 
 /// The workspace's Azure resource.
 pub struct Azure;
 
 impl Family for Azure {
-    type Policy = Policy;
+    type Policy = Workspace;
     type Apis = WorkspaceApis;
     type Desired = DesiredAzure;
     type Observed = AzureRead;
@@ -219,11 +231,27 @@ impl Family for Azure {
     type Value = AzureValue;
     type Change = AzureChange;
 
-    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredAzure> {
-        let p = policy.azure.as_ref()?;
+    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredAzure> {
+        let policy = &workspace.policy;
+        let settings = policy
+            .settings
+            .as_ref()
+            .filter(|_| workspace.azure_resource_id.is_some());
+        let security: Vec<SettingControl> = settings
+            .map(settings::controls)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| IN_ARM_ON_AZURE.contains(&c.setting_type))
+            .collect();
+        if policy.azure.is_none() && security.is_empty() {
+            return None;
+        }
+        let azure = policy.azure.clone().unwrap_or_default();
         Some(DesiredAzure {
-            policy: p.clone(),
-            mode: pass.mode_of(p.mode),
+            mode: pass.mode_of(azure.mode),
+            policy: azure,
+            security,
+            security_mode: pass.mode_of(settings.and_then(|s| s.mode)),
         })
     }
 
@@ -254,7 +282,13 @@ impl Family for Azure {
         _pass: &Pass,
     ) -> Vec<Finding<AzureControl, AzureValue>> {
         let policy = &desired.policy;
-        let controls = AzureControl::declared(policy);
+        let mut controls = AzureControl::declared(policy);
+        controls.extend(
+            desired
+                .security
+                .iter()
+                .map(|c| AzureControl::Security(c.setting_type)),
+        );
         let read = match observed {
             AzureRead::Unavailable(reason) => {
                 return controls
@@ -302,6 +336,14 @@ impl Family for Azure {
                     (AzureControl::CustomerManagedKeys, Ok(ws)) => {
                         customer_managed_keys(policy.customer_managed_keys.as_ref()?, ws)
                     }
+                    (AzureControl::Security(setting_type), Ok(ws)) => {
+                        let declared = desired
+                            .security
+                            .iter()
+                            .find(|c| c.setting_type == setting_type)?;
+                        settings::judge(control, *declared, security_value(ws, setting_type))
+                            .map_values(AzureValue::Setting)
+                    }
                 };
                 Some(finding.with_references(control.references()))
             })
@@ -322,7 +364,15 @@ impl Family for Azure {
         let drifted = |control| drifted.iter().any(|f| f.control == control);
         let mut actions = Vec::new();
 
-        let update = WorkspaceUpdate {
+        let security = |setting_type| {
+            desired
+                .security
+                .iter()
+                .find(|c| c.setting_type == setting_type)
+                .filter(|_| drifted(AzureControl::Security(setting_type)))
+                .map(|c| c.desired)
+        };
+        let network = WorkspaceUpdate {
             enable_no_public_ip: policy
                 .no_public_ip
                 .filter(|_| drifted(AzureControl::NoPublicIp)),
@@ -330,13 +380,26 @@ impl Family for Azure {
                 .public_network_access
                 .filter(|_| drifted(AzureControl::PublicNetworkAccess))
                 .map(|a| access_str(a).to_string()),
+            ..WorkspaceUpdate::default()
         };
-        if !update.is_empty() {
+        let security = WorkspaceUpdate {
+            compliance_security_profile: security(SettingType::ComplianceSecurityProfile),
+            enhanced_security_monitoring: security(SettingType::EnhancedSecurityMonitoring),
+            automatic_cluster_update: security(SettingType::AutomaticClusterUpdate),
+            ..WorkspaceUpdate::default()
+        };
+        // Every in-place property in one read-modify-write when both parts run in one mode.
+        let updates = if desired.mode == desired.security_mode {
+            vec![(desired.mode, network.merged(security))]
+        } else {
+            vec![(desired.mode, network), (desired.security_mode, security)]
+        };
+        for (mode, update) in updates.into_iter().filter(|(_, u)| !u.is_empty()) {
             actions.push(Planned {
                 controls: update_controls(&update),
                 // Last: disabling public network access can cut the controller off.
                 step: Step::Network,
-                mode: desired.mode,
+                mode,
                 change: AzureChange::PutWorkspace(update),
             });
         }
@@ -389,6 +452,22 @@ impl Family for Azure {
                 if let Some(v) = &update.public_network_access {
                     line.push_str(&format!(" publicNetworkAccess={v}"));
                 }
+                for (name, value) in [
+                    (
+                        "complianceSecurityProfile",
+                        update.compliance_security_profile,
+                    ),
+                    (
+                        "enhancedSecurityMonitoring",
+                        update.enhanced_security_monitoring,
+                    ),
+                    ("automaticClusterUpdate", update.automatic_cluster_update),
+                ] {
+                    if let Some(on) = value {
+                        let value = if on { "Enabled" } else { "Disabled" };
+                        line.push_str(&format!(" {name}={value}"));
+                    }
+                }
                 line
             }
             AzureChange::PutDiagnosticSetting { name, .. } => {
@@ -398,16 +477,24 @@ impl Family for Azure {
     }
 
     fn effects(change: &AzureChange) -> Vec<Effect> {
-        match change {
-            AzureChange::PutWorkspace(update) if update.closes_public_access() => {
-                vec![Effect::ClosesPublicNetworkAccess]
-            }
-            _ => Vec::new(),
+        let AzureChange::PutWorkspace(update) = change else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        if update.closes_public_access() {
+            effects.push(Effect::ClosesPublicNetworkAccess);
         }
+        if let Some(on) = update.compliance_security_profile {
+            effects.extend(settings::effects_of(
+                SettingType::ComplianceSecurityProfile,
+                on,
+            ));
+        }
+        effects
     }
 
-    /// A workspace PUT is split when only its public-access part is blocked, so that the other
-    /// properties are not held back with it.
+    /// A workspace PUT is split when one of its effects is refused, so that the other
+    /// properties are not held back with it: the part that carries the effect goes alone.
     fn split_off(
         change: &AzureChange,
         effect: &Effect,
@@ -415,23 +502,24 @@ impl Family for Azure {
         let AzureChange::PutWorkspace(update) = change else {
             return None;
         };
-        if *effect != Effect::ClosesPublicNetworkAccess || update.enable_no_public_ip.is_none() {
+        let part = match effect {
+            Effect::ClosesPublicNetworkAccess => WorkspaceUpdate {
+                public_network_access: update.public_network_access.clone(),
+                ..WorkspaceUpdate::default()
+            },
+            Effect::TurnsOffIrreversible { .. } => WorkspaceUpdate {
+                compliance_security_profile: update.compliance_security_profile,
+                ..WorkspaceUpdate::default()
+            },
+            _ => return None,
+        };
+        let rest = update.without(&part);
+        if rest.is_empty() {
             return None;
         }
-        let part = |update: WorkspaceUpdate| {
-            let controls = update_controls(&update);
-            (controls, AzureChange::PutWorkspace(update))
-        };
-        Some([
-            part(WorkspaceUpdate {
-                public_network_access: None,
-                ..update.clone()
-            }),
-            part(WorkspaceUpdate {
-                enable_no_public_ip: None,
-                ..update.clone()
-            }),
-        ])
+        let split =
+            |update: WorkspaceUpdate| (update_controls(&update), AzureChange::PutWorkspace(update));
+        Some([split(rest), split(part)])
     }
 
     fn facts(_desired: &DesiredAzure, observed: &AzureRead) -> Vec<Fact> {
@@ -453,10 +541,38 @@ fn update_controls(update: &WorkspaceUpdate) -> Vec<AzureControl> {
             AzureControl::PublicNetworkAccess,
             update.public_network_access.is_some(),
         ),
+        (
+            AzureControl::Security(SettingType::AutomaticClusterUpdate),
+            update.automatic_cluster_update.is_some(),
+        ),
+        (
+            AzureControl::Security(SettingType::ComplianceSecurityProfile),
+            update.compliance_security_profile.is_some(),
+        ),
+        (
+            AzureControl::Security(SettingType::EnhancedSecurityMonitoring),
+            update.enhanced_security_monitoring.is_some(),
+        ),
     ]
     .into_iter()
     .filter_map(|(control, changed)| changed.then_some(control))
     .collect()
+}
+
+/// A security profile setting as the ARM resource holds it (`Enabled`/`Disabled`; absent is
+/// off, as on a workspace created without it).
+fn security_value(ws: &ArmWorkspace, setting_type: SettingType) -> Switch {
+    let value = match setting_type {
+        SettingType::ComplianceSecurityProfile => &ws.compliance_security_profile,
+        SettingType::EnhancedSecurityMonitoring => &ws.enhanced_security_monitoring,
+        _ => &ws.automatic_cluster_update,
+    };
+    Switch {
+        on: value
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("Enabled")),
+        shown: value.clone().unwrap_or_else(|| settings::UNSET.to_string()),
+    }
 }
 
 /// Whether the observed workspace has public network access disabled, so it is reachable only
@@ -671,6 +787,8 @@ mod tests {
         DesiredAzure {
             policy: policy.clone(),
             mode: policy.mode.unwrap_or(Mode::Enforce),
+            security: Vec::new(),
+            security_mode: Mode::Enforce,
         }
     }
 
@@ -1125,6 +1243,7 @@ mod tests {
             status: Some(403),
             error_code: Some("AuthorizationFailed".into()),
             unauthenticated: true,
+            needs_premium: false,
             message: "no".into(),
         };
         let observed = Some(AzureRead::Read(Box::new(ArmRead {

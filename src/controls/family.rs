@@ -110,8 +110,15 @@ impl<C, V> Finding<C, V> {
         }
     }
 
-    /// The family's state could not be read.
+    /// The family's state could not be read. A refusal for the workspace's pricing tier is no
+    /// failure: the control does not apply to the workspace.
     pub fn read_failed(control: C, error: &ReadError) -> Self {
+        if error.needs_premium {
+            return Finding::not_applicable(
+                control,
+                format!("needs the Premium pricing tier: {}", error.message),
+            );
+        }
         Finding {
             reason: Some(Reason::ReadFailed),
             error: Some(error.clone()),
@@ -148,6 +155,20 @@ impl<C, V> Finding<C, V> {
 
     pub fn is_drifted(&self) -> bool {
         self.state == ControlState::Drifted
+    }
+
+    /// The same finding with its values converted (a family reusing another's judgement).
+    pub fn map_values<W>(self, f: impl Fn(V) -> W) -> Finding<C, W> {
+        Finding {
+            control: self.control,
+            state: self.state,
+            desired: self.desired.map(&f),
+            observed: self.observed.map(&f),
+            reason: self.reason,
+            note: self.note,
+            error: self.error,
+            references: self.references,
+        }
     }
 }
 

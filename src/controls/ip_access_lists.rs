@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::WorkspaceApis;
 use super::access::{address_set, networks};
 use super::family::{AccessList, Blocked, Effect, Fact, Family, Finding, Pass, Planned, Step};
 use super::result::{ReadError, Reason};
 use super::workspace_conf::ConfControl;
-use crate::api::{self, IpAccessListsPolicy, Management, Mode, Policy};
+use super::{Workspace, WorkspaceApis};
+use crate::api::{self, IpAccessListsPolicy, Management, Mode};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
     IpAccessList, ListType, NewIpAccessList, ReplaceIpAccessList, UpdateIpAccessList,
@@ -194,7 +194,7 @@ pub struct DesiredLists {
 }
 
 impl Family for IpAccessLists {
-    type Policy = Policy;
+    type Policy = Workspace;
     type Apis = WorkspaceApis;
     type Desired = DesiredLists;
     type Observed = Result<Vec<IpAccessList>, ReadError>;
@@ -202,7 +202,8 @@ impl Family for IpAccessLists {
     type Value = IpValue;
     type Change = IpChange;
 
-    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredLists> {
+    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredLists> {
+        let policy = &workspace.policy;
         let p = policy.ip_access_lists.as_ref().filter(|p| reads_lists(p))?;
         Some(DesiredLists {
             policy: p.clone(),
@@ -513,7 +514,9 @@ impl Family for IpAccessLists {
 mod tests {
     use super::*;
     use crate::api::ControlState;
+    use crate::api::Policy;
     use crate::controls::ControlResult;
+    use crate::controls::Workspace;
     use crate::controls::testing::{pass, render};
 
     fn declared(label: &str, list_type: api::ListType, addresses: &[&str]) -> api::IpAccessList {
@@ -546,7 +549,8 @@ mod tests {
             }),
             ..Default::default()
         };
-        IpAccessLists::desired(&policy, &pass(Mode::Enforce)).expect("lists are managed")
+        IpAccessLists::desired(&Workspace::new(policy.clone()), &pass(Mode::Enforce))
+            .expect("lists are managed")
     }
 
     fn evaluate(
@@ -715,6 +719,7 @@ mod tests {
             status: Some(500),
             error_code: None,
             unauthenticated: false,
+            needs_premium: false,
             message: "boom".into(),
         });
         let results = evaluate(&d, &error);

@@ -17,7 +17,30 @@ pub mod workspace_conf;
 pub use family::{AccessList, Blocked, Effect, Fact, Family, Finding, Pass, Planned, Step};
 pub use result::{ControlResult, ReadError, Reason};
 
+use crate::api::Policy;
 use crate::clients::{ArmClient, DatabricksClient};
+
+/// A workspace as its families see it: the resolved policy and where the workspace lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workspace {
+    pub policy: Policy,
+    /// `spec.azureResourceId`: the ARM resource that holds the Azure posture.
+    pub azure_resource_id: Option<String>,
+    /// The workspace is an Azure Databricks workspace (its host says so), whose security
+    /// profile settings live in ARM rather than in the settings API.
+    pub on_azure: bool,
+}
+
+impl Workspace {
+    /// A workspace that is not on Azure, as far as its families can tell.
+    pub fn new(policy: Policy) -> Workspace {
+        Workspace {
+            policy,
+            azure_resource_id: None,
+            on_azure: false,
+        }
+    }
+}
 
 /// Where a workspace's families read and write: its Databricks API and, when it has an
 /// `azureResourceId` and an Entra ID identity, its ARM resource.

@@ -63,6 +63,8 @@ pub struct ReadError {
     pub error_code: Option<String>,
     /// The credentials were refused (401/403 or an invalid client), as the client judged it.
     pub unauthenticated: bool,
+    /// The API exists only on a higher pricing tier than the workspace's.
+    pub needs_premium: bool,
     pub message: String,
 }
 
@@ -73,6 +75,7 @@ impl ReadError {
             status: None,
             error_code: None,
             unauthenticated: false,
+            needs_premium: false,
             message: format!("{what} was not read"),
         }
     }
@@ -83,7 +86,9 @@ impl From<&ApiError> for ReadError {
         ReadError {
             status: error.status(),
             error_code: error.error_code().map(str::to_string),
-            unauthenticated: error.is_unauthenticated() || error.is_permission_denied(),
+            needs_premium: error.is_tier_refusal(),
+            unauthenticated: (error.is_unauthenticated() || error.is_permission_denied())
+                && !error.is_tier_refusal(),
             message: error.to_string(),
         }
     }

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::WorkspaceApis;
 use super::family::{Blocked, Effect, Family, Finding, Pass, Planned, Step};
 use super::result::{ReadError, Reason};
-use crate::api::{ControlState, Management, Mode, Policy, SecretPermission, SecretScopePolicy};
+use super::{Workspace, WorkspaceApis};
+use crate::api::{ControlState, Management, Mode, SecretPermission, SecretScopePolicy};
 use crate::clients::ApiError;
 use crate::clients::databricks::{AclItem, AclPermission};
 
@@ -124,7 +124,7 @@ impl DesiredScopes {
 pub struct SecretScopes;
 
 impl Family for SecretScopes {
-    type Policy = Policy;
+    type Policy = Workspace;
     type Apis = WorkspaceApis;
     type Desired = DesiredScopes;
     type Observed = Result<SecretScopesRead, ReadError>;
@@ -132,7 +132,8 @@ impl Family for SecretScopes {
     type Value = AclsValue;
     type Change = AclChange;
 
-    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredScopes> {
+    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredScopes> {
+        let policy = &workspace.policy;
         let scopes = policy.secret_scopes.as_ref().filter(|s| !s.is_empty())?;
         Some(DesiredScopes {
             scopes: scopes.clone(),
@@ -357,8 +358,10 @@ fn undeclared(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Policy;
     use crate::api::SecretAcl;
     use crate::controls::ControlResult;
+    use crate::controls::Workspace;
     use crate::controls::testing::{pass, render};
 
     type Read<T> = Option<Result<T, ReadError>>;
@@ -571,6 +574,7 @@ mod tests {
             status: Some(500),
             error_code: None,
             unauthenticated: false,
+            needs_premium: false,
             message: "boom".into(),
         };
         // The scope list failed: every scope control fails.
@@ -612,7 +616,9 @@ mod tests {
             secret_scopes: Some(Vec::new()),
             ..Default::default()
         };
-        assert!(SecretScopes::desired(&policy, &pass(Mode::Enforce)).is_none());
+        assert!(
+            SecretScopes::desired(&Workspace::new(policy.clone()), &pass(Mode::Enforce)).is_none()
+        );
     }
 
     #[test]

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::WorkspaceApis;
 use super::family::{Effect, Family, Finding, Pass, Planned, Step};
 use super::result::{ReadError, Reason};
-use crate::api::{ControlState, Mode, Policy, SettingsPolicy};
+use super::{Workspace, WorkspaceApis};
+use crate::api::{ControlState, Mode, SettingsPolicy};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
     RESTRICT_ADMINS_OFF, RESTRICT_ADMINS_ON, Setting, SettingType, SettingValue,
@@ -41,7 +41,7 @@ pub fn control_id(setting_type: SettingType) -> &'static str {
     }
 }
 
-fn references(setting_type: SettingType) -> &'static [&'static str] {
+pub fn references(setting_type: SettingType) -> &'static [&'static str] {
     match setting_type {
         SettingType::RestrictWorkspaceAdmins => &[
             "best practices: separate admin accounts from normal user accounts",
@@ -146,10 +146,63 @@ pub struct SettingChange {
     pub on: bool,
 }
 
-/// The declared settings with the family's mode.
+/// The settings that, on Azure, are properties of the ARM workspace resource
+/// (`properties.enhancedSecurityCompliance`) rather than objects of the settings API; the
+/// Terraform provider's docs for these three settings say "on Azure use
+/// azurerm_databricks_workspace".
+pub const IN_ARM_ON_AZURE: [SettingType; 3] = [
+    SettingType::AutomaticClusterUpdate,
+    SettingType::ComplianceSecurityProfile,
+    SettingType::EnhancedSecurityMonitoring,
+];
+
+/// Why such a setting is not managed on an Azure workspace without its ARM resource.
+pub const NEEDS_ARM: &str = "on Azure this setting is a property of the ARM workspace resource \
+                             (enhancedSecurityCompliance): set spec.azureResourceId and an Entra \
+                             ID identity (azureWorkloadIdentity or azureClientSecret)";
+
+/// Judges a switch against its desired value. The compliance security profile is
+/// irreversible: a policy that wants it off once it is on is reported, never drift to fix.
+pub fn judge<C>(control: C, desired: SettingControl, live: Switch) -> Finding<C, Switch> {
+    let turns_off_profile = desired.setting_type == SettingType::ComplianceSecurityProfile
+        && live.on
+        && !desired.desired;
+    let finding = Finding::judged(
+        control,
+        live.on == desired.desired,
+        Switch::desired(desired.setting_type, desired.desired),
+        live,
+    )
+    .with_references(references(desired.setting_type));
+    if turns_off_profile {
+        finding.held(
+            ControlState::Failed,
+            Reason::Irreversible,
+            "the compliance security profile cannot be turned off once enabled; brickwarden \
+             never turns it off: declare true or leave it out",
+        )
+    } else {
+        finding
+    }
+}
+
+/// The `Effect` of setting `setting_type` to `on`.
+pub fn effects_of(setting_type: SettingType, on: bool) -> Vec<Effect> {
+    if setting_type == SettingType::ComplianceSecurityProfile && !on {
+        vec![Effect::TurnsOffIrreversible {
+            what: "the compliance security profile",
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The declared settings this family manages through the settings API, those it reports
+/// as not manageable (on Azure without an ARM resource), and the family's mode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredSettings {
     pub controls: Vec<SettingControl>,
+    pub needs_arm: Vec<SettingControl>,
     pub mode: Mode,
 }
 
@@ -157,7 +210,7 @@ pub struct DesiredSettings {
 pub struct Settings;
 
 impl Family for Settings {
-    type Policy = Policy;
+    type Policy = Workspace;
     type Apis = WorkspaceApis;
     type Desired = DesiredSettings;
     type Observed = SettingsRead;
@@ -165,11 +218,24 @@ impl Family for Settings {
     type Value = Switch;
     type Change = SettingChange;
 
-    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredSettings> {
-        let p = policy.settings.as_ref()?;
-        let controls = controls(p);
-        (!controls.is_empty()).then(|| DesiredSettings {
+    /// On a workspace with an ARM resource the three [`IN_ARM_ON_AZURE`] settings belong to
+    /// the azure family; on an Azure workspace without one they are reported not applicable.
+    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredSettings> {
+        let p = workspace.policy.settings.as_ref()?;
+        let declared = controls(p);
+        let in_arm = |c: &SettingControl| IN_ARM_ON_AZURE.contains(&c.setting_type);
+        let (controls, needs_arm): (Vec<_>, Vec<_>) =
+            match (&workspace.azure_resource_id, workspace.on_azure) {
+                (Some(_), _) => (
+                    declared.into_iter().filter(|c| !in_arm(c)).collect(),
+                    vec![],
+                ),
+                (None, true) => declared.into_iter().partition(|c| !in_arm(c)),
+                (None, false) => (declared, vec![]),
+            };
+        (!controls.is_empty() || !needs_arm.is_empty()).then(|| DesiredSettings {
             controls,
+            needs_arm,
             mode: pass.mode_of(p.mode),
         })
     }
@@ -192,44 +258,24 @@ impl Family for Settings {
         observed: &SettingsRead,
         _pass: &Pass,
     ) -> Vec<Finding<SettingControl, Switch>> {
-        desired
+        let read = desired
             .controls
             .iter()
-            .map(|c| {
-                let finding = match observed.get(&c.setting_type) {
-                    None => Finding::read_failed(
-                        *c,
-                        &ReadError::not_read(format!("setting {}", c.setting_type)),
-                    ),
-                    Some(Err(error)) => Finding::read_failed(*c, error),
-                    Some(Ok(setting)) => {
-                        let live = observed_value(setting);
-                        let turns_off_profile = c.setting_type
-                            == SettingType::ComplianceSecurityProfile
-                            && live.on
-                            && !c.desired;
-                        let finding = Finding::judged(
-                            *c,
-                            live.on == c.desired,
-                            Switch::desired(c.setting_type, c.desired),
-                            live,
-                        );
-                        if turns_off_profile {
-                            finding.held(
-                                ControlState::Failed,
-                                Reason::Irreversible,
-                                "the compliance security profile cannot be turned off once \
-                                 enabled; brickwarden never turns it off: declare true or leave \
-                                 it out",
-                            )
-                        } else {
-                            finding
-                        }
-                    }
-                };
-                finding.with_references(references(c.setting_type))
-            })
-            .collect()
+            .map(|c| match observed.get(&c.setting_type) {
+                None => Finding::read_failed(
+                    *c,
+                    &ReadError::not_read(format!("setting {}", c.setting_type)),
+                )
+                .with_references(references(c.setting_type)),
+                Some(Err(error)) => {
+                    Finding::read_failed(*c, error).with_references(references(c.setting_type))
+                }
+                Some(Ok(setting)) => judge(*c, *c, observed_value(setting)),
+            });
+        let not_applicable = desired.needs_arm.iter().map(|c| {
+            Finding::not_applicable(*c, NEEDS_ARM).with_references(references(c.setting_type))
+        });
+        read.chain(not_applicable).collect()
     }
 
     /// One PATCH per drifted setting, with the setting as read (its etag). The compliance
@@ -282,14 +328,7 @@ impl Family for Settings {
     }
 
     fn effects(change: &SettingChange) -> Vec<Effect> {
-        let irreversible = change.read.setting_type() == SettingType::ComplianceSecurityProfile;
-        if irreversible && !change.on {
-            vec![Effect::TurnsOffIrreversible {
-                what: "the compliance security profile",
-            }]
-        } else {
-            Vec::new()
-        }
+        effects_of(change.read.setting_type(), change.on)
     }
 }
 
@@ -298,7 +337,9 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use super::*;
+    use crate::api::Policy;
     use crate::controls::ControlResult;
+    use crate::controls::Workspace;
     use crate::controls::testing::{pass, render as render_all};
 
     fn desired(policy: &SettingsPolicy) -> Option<DesiredSettings> {
@@ -306,7 +347,7 @@ mod tests {
             settings: Some(policy.clone()),
             ..Default::default()
         };
-        Settings::desired(&policy, &pass(Mode::Enforce))
+        Settings::desired(&Workspace::new(policy.clone()), &pass(Mode::Enforce))
     }
 
     fn evaluate(policy: &SettingsPolicy, read: &Option<SettingsRead>) -> Vec<ControlResult> {
@@ -528,6 +569,7 @@ mod tests {
             status: Some(403),
             error_code: Some("PERMISSION_DENIED".into()),
             unauthenticated: false,
+            needs_premium: false,
             message: "no".into(),
         };
         let read = Some(BTreeMap::from([

@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::WorkspaceApis;
 use super::family::{Effect, Family, Finding, Pass, Planned, Step};
 use super::result::ReadError;
 use super::workspace_conf::ConfControl;
-use crate::api::{Management, Mode, Policy, Principal, TokensPolicy};
+use super::{Workspace, WorkspaceApis};
+use crate::api::{Management, Mode, Principal, TokensPolicy};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
     AccessControlRequest, AccessControlResponse, TokenInfo, TokenPermissions,
@@ -242,7 +242,7 @@ pub struct TokensRead {
 pub struct Tokens;
 
 impl Family for Tokens {
-    type Policy = Policy;
+    type Policy = Workspace;
     type Apis = WorkspaceApis;
     type Desired = DesiredTokens;
     type Observed = TokensRead;
@@ -250,7 +250,8 @@ impl Family for Tokens {
     type Value = TokenValue;
     type Change = TokenChange;
 
-    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredTokens> {
+    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredTokens> {
+        let policy = &workspace.policy;
         let p = policy
             .tokens
             .as_ref()

@@ -10,9 +10,10 @@ use std::fmt;
 
 use super::family::{Effect, Fact, Family, Finding, Pass, Planned, Step};
 use super::result::ReadError;
-use super::{WorkspaceApis, ip_access_lists, tokens};
-use crate::api::{ControlState, Mode, Policy, WorkspaceConfPolicy};
+use super::{Workspace, WorkspaceApis, ip_access_lists, tokens};
+use crate::api::{ControlState, Mode, WorkspaceConfPolicy};
 use crate::clients::ApiError;
+use crate::clients::databricks::ConfRead;
 
 /// One typed key of `spec.policy.workspaceConf`.
 struct Key {
@@ -238,16 +239,17 @@ pub struct ConfWrite {
 pub struct WorkspaceConf;
 
 impl Family for WorkspaceConf {
-    type Policy = Policy;
+    type Policy = Workspace;
     type Apis = WorkspaceApis;
     type Desired = DesiredConf;
-    type Observed = Result<BTreeMap<String, Option<String>>, ReadError>;
+    type Observed = Result<ConfRead, ReadError>;
     type Control = ConfControl;
     type Value = ConfValue;
     /// One PATCH carrying every key of a step.
     type Change = Vec<ConfWrite>;
 
-    fn desired(policy: &Policy, pass: &Pass) -> Option<DesiredConf> {
+    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredConf> {
+        let policy = &workspace.policy;
         let mut controls = Vec::new();
         if let Some(p) = &policy.ip_access_lists {
             controls.extend(ip_access_lists::conf_control(p, pass));
@@ -268,11 +270,8 @@ impl Family for WorkspaceConf {
         (!controls.is_empty() || !watched.is_empty()).then_some(DesiredConf { controls, watched })
     }
 
-    async fn observe(
-        desired: &DesiredConf,
-        apis: &WorkspaceApis,
-    ) -> Result<BTreeMap<String, Option<String>>, ReadError> {
-        Ok(apis.databricks.get_conf(&desired.keys()).await?)
+    async fn observe(desired: &DesiredConf, apis: &WorkspaceApis) -> Result<ConfRead, ReadError> {
+        Ok(apis.databricks.read_conf(&desired.keys()).await?)
     }
 
     fn evaluate(
@@ -287,8 +286,21 @@ impl Family for WorkspaceConf {
                 let want = ConfValue(Some(c.desired.clone()));
                 let finding = match observed {
                     Err(error) => Finding::read_failed(c.clone(), error),
+                    Ok(read) if read.refused.contains_key(&c.key) => Finding::read_failed(
+                        c.clone(),
+                        &ReadError {
+                            status: Some(400),
+                            error_code: None,
+                            unauthenticated: false,
+                            needs_premium: false,
+                            message: format!(
+                                "workspace-conf refused key {} (unknown or retired): {}",
+                                c.key, read.refused[&c.key]
+                            ),
+                        },
+                    ),
                     // The key is missing from the answer: the API did not accept it.
-                    Ok(values) => match values.get(&c.key) {
+                    Ok(read) => match read.values.get(&c.key) {
                         None => Finding {
                             state: ControlState::Failed,
                             ..Finding::compare(c.clone(), want, ConfValue(None))
@@ -383,7 +395,8 @@ impl Family for WorkspaceConf {
 
     fn facts(_desired: &DesiredConf, observed: &Self::Observed) -> Vec<Fact> {
         match observed {
-            Ok(values) => values
+            Ok(read) => read
+                .values
                 .get(ip_access_lists::ENABLE_KEY)
                 .map(|v| Fact::IpAccessListsEnabled(v.as_deref() == Some("true")))
                 .into_iter()
@@ -396,6 +409,8 @@ impl Family for WorkspaceConf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Policy;
+    use crate::controls::Workspace;
     use crate::controls::testing::{pass, render};
 
     fn policy() -> WorkspaceConfPolicy {
@@ -413,14 +428,17 @@ mod tests {
             workspace_conf: Some(policy()),
             ..Default::default()
         };
-        WorkspaceConf::desired(&policy, &pass(mode)).expect("conf controls")
+        WorkspaceConf::desired(&Workspace::new(policy.clone()), &pass(mode)).expect("conf controls")
     }
 
     fn observed(pairs: &[(&str, Option<&str>)]) -> <WorkspaceConf as Family>::Observed {
-        Ok(pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
-            .collect())
+        Ok(ConfRead {
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                .collect(),
+            refused: BTreeMap::new(),
+        })
     }
 
     fn results(
@@ -459,7 +477,8 @@ mod tests {
             }),
             ..Default::default()
         };
-        let desired = WorkspaceConf::desired(&policy, &pass(Mode::Enforce)).expect("watched");
+        let desired = WorkspaceConf::desired(&Workspace::new(policy.clone()), &pass(Mode::Enforce))
+            .expect("watched");
         assert!(desired.controls.is_empty());
         assert_eq!(desired.keys(), [ip_access_lists::ENABLE_KEY]);
         let facts = WorkspaceConf::facts(
@@ -531,11 +550,47 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_key_fails_only_its_control() {
+        let mut read = observed(&[
+            ("enableExportNotebook", Some("false")),
+            ("maxUserInactiveDays", Some("90")),
+            ("enableJobViewAcls", Some("true")),
+        ]);
+        if let Ok(read) = &mut read {
+            read.refused.insert(
+                "enableWorkspaceFilesystem".into(),
+                r#"HTTP 400: Invalid keys: ["enableWorkspaceFilesystem"]"#.into(),
+            );
+        }
+        let results = results(&desired(Mode::Enforce), &read);
+        let failed: Vec<_> = results
+            .iter()
+            .filter(|r| r.state == ControlState::Failed)
+            .collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].id, "workspaceConf/enableWorkspaceFilesystem");
+        assert!(
+            failed[0]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("refused key enableWorkspaceFilesystem")
+        );
+        assert!(
+            results
+                .iter()
+                .filter(|r| r.state != ControlState::Failed)
+                .all(|r| r.state == ControlState::Compliant)
+        );
+    }
+
+    #[test]
     fn read_failure_fails_every_conf_control() {
         let error = ReadError {
             status: Some(403),
             error_code: Some("PERMISSION_DENIED".into()),
             unauthenticated: false,
+            needs_premium: false,
             message: "no".into(),
         };
         let results = results(&desired(Mode::Enforce), &Err(error));

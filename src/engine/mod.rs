@@ -26,7 +26,7 @@ use crate::controls::secret_scopes::SecretScopes;
 use crate::controls::settings::Settings;
 use crate::controls::tokens::Tokens;
 use crate::controls::workspace_conf::WorkspaceConf;
-use crate::controls::{Blocked, ControlResult, Fact, Pass, WorkspaceApis};
+use crate::controls::{Blocked, ControlResult, Fact, Pass, Workspace, WorkspaceApis};
 
 /// The clients of one workspace.
 pub type Connections = WorkspaceApis;
@@ -99,14 +99,14 @@ pub fn target_for(
 
 /// The families of a workspace, in report and plan order, each only when the policy manages
 /// something of it. A new workspace family is one line here.
-pub fn workspace_stages(policy: &Policy, pass: &Pass) -> Vec<Box<dyn Stage<WorkspaceApis>>> {
+pub fn workspace_stages(workspace: &Workspace, pass: &Pass) -> Vec<Box<dyn Stage<WorkspaceApis>>> {
     [
-        stage::start::<WorkspaceConf>(policy, pass),
-        stage::start::<IpAccessLists>(policy, pass),
-        stage::start::<Tokens>(policy, pass),
-        stage::start::<Settings>(policy, pass),
-        stage::start::<SecretScopes>(policy, pass),
-        stage::start::<Azure>(policy, pass),
+        stage::start::<WorkspaceConf>(workspace, pass),
+        stage::start::<IpAccessLists>(workspace, pass),
+        stage::start::<Tokens>(workspace, pass),
+        stage::start::<Settings>(workspace, pass),
+        stage::start::<SecretScopes>(workspace, pass),
+        stage::start::<Azure>(workspace, pass),
     ]
     .into_iter()
     .flatten()
@@ -273,11 +273,24 @@ pub enum Apply {
     Enforce,
 }
 
+/// The workspace as its families see it: the target's policy and where the workspace lives.
+pub fn workspace_of(target: &Target, apis: &WorkspaceApis) -> Workspace {
+    Workspace {
+        policy: target.policy.clone(),
+        azure_resource_id: apis.azure_resource_id.clone(),
+        on_azure: apis
+            .databricks
+            .base_url()
+            .host_str()
+            .is_some_and(|h| h.ends_with(".azuredatabricks.net")),
+    }
+}
+
 /// One full pass over a workspace.
 pub async fn reconcile(target: &Target, apis: &WorkspaceApis, apply_mode: Apply) -> Report {
     let now = jiff::Timestamp::now();
     let pass = target.pass(now);
-    let stages = workspace_stages(&target.policy, &pass);
+    let stages = workspace_stages(&workspace_of(target, apis), &pass);
     run(stages, apis, &pass, apply_mode).await
 }
 
@@ -344,5 +357,7 @@ pub async fn run<A: Sync>(
     }
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

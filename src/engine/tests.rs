@@ -380,11 +380,11 @@ fn resolve_prefers_the_workspace_over_its_baseline() {
 #[test]
 fn the_workspace_families_start_only_when_managed() {
     let pass = pass(Mode::Enforce, false);
-    assert!(workspace_stages(&Policy::default(), &pass).is_empty());
+    assert!(workspace_stages(&Workspace::new(Policy::default()), &pass).is_empty());
     let policy: Policy = serde_json::from_value(serde_json::json!({
         "workspaceConf": {"exportNotebook": false},
         "settings": {"restrictWorkspaceAdmins": true},
     }))
     .unwrap();
-    assert_eq!(workspace_stages(&policy, &pass).len(), 2);
+    assert_eq!(workspace_stages(&Workspace::new(policy), &pass).len(), 2);
 }

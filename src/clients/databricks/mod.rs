@@ -15,6 +15,7 @@ pub use ip_access_lists::*;
 pub use secrets::*;
 pub use settings::*;
 pub use tokens::*;
+pub use workspace_conf::ConfRead;
 
 use std::fmt;
 

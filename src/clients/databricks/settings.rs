@@ -317,15 +317,17 @@ impl DatabricksClient {
         Ok(Setting::from_raw(setting_type, raw))
     }
 
-    /// Turns the setting `read` on or off: PATCH with the etag read; on a stale etag (409) read
-    /// again and retry once (or stop if the fresh read already is as wanted).
+    /// Turns the setting `read` on or off: PATCH with the etag read; on a stale etag (409), or
+    /// the 404 `NOT_FOUND` a never-set setting may answer (its `details` carry the etag to
+    /// use, as the Terraform provider's settings resources handle it), read again and retry
+    /// once (or stop if the fresh read already is as wanted).
     pub async fn switch_setting(&self, read: &Setting, on: bool) -> Result<(), ApiError> {
         let setting_type = read.setting_type();
         let value = SettingValue::switch(setting_type, on);
         let mut setting = read.clone();
         let mask = setting.set_value(&value)?;
         match self.update_setting(setting_type, &setting, &mask).await {
-            Err(error) if error.is_conflict() => {
+            Err(error) if error.is_conflict() || error.is_not_found() => {
                 let mut fresh = self.get_setting(setting_type).await?;
                 if fresh.value().is_on() == Some(on) {
                     return Ok(());
