@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use brickwarden::clients::arm::ArmClient;
+use brickwarden::clients::arm::{ArmClient, PollOptions, WorkspaceUpdate};
 use brickwarden::clients::databricks::{
     AccessControlRequest, AclPermission, ListType, NewIpAccessList, ReplaceIpAccessList,
     SettingType, SettingValue, UpdateIpAccessList,
@@ -1025,4 +1025,70 @@ async fn debug_logs_never_contain_secrets() {
             "Basic ",
         ],
     );
+}
+
+/// ARM PUTs are long-running: two changes of one workspace at once never overlap. Each waits
+/// for the operation before it (or, when both read before either wrote, the one that meets
+/// 409 Conflict waits and writes again), and both changes are in the final resource.
+#[tokio::test]
+async fn concurrent_arm_updates_wait_for_each_other() {
+    let h = start(EmulatorConfig {
+        arm_operation_delay: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let arm = h.arm(azure_secret()).with_poll_options(PollOptions {
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_secs(20),
+    });
+    let id = h.emulator.arm_resource_id("ws-1");
+    let npip = WorkspaceUpdate {
+        enable_no_public_ip: Some(true),
+        ..Default::default()
+    };
+    let esm = WorkspaceUpdate {
+        enhanced_security_monitoring: Some(true),
+        ..Default::default()
+    };
+    let (a, b) = tokio::join!(
+        arm.update_workspace(&id, &npip),
+        arm.update_workspace(&id, &esm)
+    );
+    a.unwrap();
+    b.unwrap();
+    let ws = arm.get_workspace(&id).await.unwrap();
+    assert_eq!(ws.enable_no_public_ip, Some(true));
+    assert_eq!(ws.enhanced_security_monitoring.as_deref(), Some("Enabled"));
+    assert_eq!(ws.provisioning_state.as_deref(), Some("Succeeded"));
+    let puts = h.statuses("PUT", "/workspaces/ws-1").await;
+    assert!(
+        (2..=3).contains(&puts.len()) && puts.iter().filter(|s| **s == 409).count() <= 1,
+        "two changes, at most one 409 met and retried: {puts:?}"
+    );
+}
+
+/// An operation that ends `Failed` is reported as an error with ARM's code.
+#[tokio::test]
+async fn a_failed_arm_operation_is_an_error() {
+    let h = start_default().await;
+    let arm = h.arm(azure_secret()).with_poll_options(PollOptions {
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_secs(20),
+    });
+    h.fault(json!({
+        "workspace": "arm",
+        "method": "PUT",
+        "path_prefix": "/subscriptions",
+        "operation_error": {"code": "InternalServerError", "message": "the update failed"},
+    }))
+    .await;
+    let update = WorkspaceUpdate {
+        enable_no_public_ip: Some(true),
+        ..Default::default()
+    };
+    let err = arm
+        .update_workspace(&h.emulator.arm_resource_id("ws-1"), &update)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some("InternalServerError"), "{err:?}");
 }

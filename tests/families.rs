@@ -849,3 +849,100 @@ async fn the_security_profile_is_never_turned_off_through_arm() {
         "Enabled"
     );
 }
+
+/// A Standard-tier workspace refuses the Premium-only APIs: those controls are NotApplicable
+/// with the tier as the reason, each API is asked once (no retry), and nothing is written.
+#[tokio::test]
+async fn premium_only_controls_do_not_apply_to_a_standard_workspace() {
+    let h = start().await;
+    let policy = json!({
+        "ipAccessLists": {"management": "Exclusive", "lists": [{"label": "vpn", "type": "ALLOW", "addresses": ["127.0.0.1"]}]},
+        "tokens": {"permissions": {"management": "Exclusive", "canUse": [{"group": "data-engineers"}]}},
+        "settings": {"restrictWorkspaceAdmins": true},
+        "secretScopes": [{"scope": "etl", "acls": [{"principal": "data-engineers", "permission": "READ"}]}],
+        "workspaceConf": {"exportNotebook": false},
+    });
+    // ws-2 is the emulator's Standard-tier workspace.
+    let (target, connections) = h.connect(h.spec("ws-2", Auth::Pat, false, policy));
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    for id in [
+        "ipAccessLists/list/vpn",
+        "ipAccessLists/undeclared",
+        "tokens/permissions",
+        "settings/restrictWorkspaceAdmins",
+    ] {
+        let c = control(&report, id);
+        assert_eq!(c.state, ControlState::NotApplicable, "{id}: {c:?}");
+        assert!(
+            c.message.as_deref().unwrap().contains("Premium"),
+            "{id}: {c:?}"
+        );
+    }
+    // workspace-conf is on every tier: it is fixed as usual.
+    assert_eq!(
+        state_of(&report, "workspaceConf/enableExportNotebook"),
+        ControlState::Remediated
+    );
+    assert_eq!(report.summary().failed, 0, "{report:#?}");
+    let refused: Vec<_> = h
+        .journal()
+        .await
+        .into_iter()
+        .filter(|(_, _, _, status)| *status == 403)
+        .map(|(_, m, p, _)| format!("{m} {p}"))
+        .collect();
+    let mut unique = refused.clone();
+    unique.dedup();
+    assert_eq!(
+        refused, unique,
+        "a tier refusal is not retried: {refused:?}"
+    );
+    assert!(
+        h.writes()
+            .await
+            .iter()
+            .all(|(_, _, p, _)| p.starts_with("/api/2.0/workspace-conf")),
+        "only workspace-conf is written"
+    );
+}
+
+/// A workspace-conf key the service does not know (or retired) fails only its own control:
+/// the other keys are read again without it and judged as usual.
+#[tokio::test]
+async fn a_retired_conf_key_fails_only_its_control() {
+    let h = start().await;
+    let policy = json!({"workspaceConf": {
+        "exportNotebook": false,
+        "webTerminal": false,
+        "extra": {"enableRetiredFeature": "false"},
+    }});
+    let (target, connections) = h.connect(h.spec("ws-1", Auth::Pat, false, policy));
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let retired = control(&report, "workspaceConf/enableRetiredFeature");
+    assert_eq!(retired.state, ControlState::Failed);
+    assert!(
+        retired
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("enableRetiredFeature"),
+        "{retired:?}"
+    );
+    for id in [
+        "workspaceConf/enableExportNotebook",
+        "workspaceConf/enableWebTerminal",
+    ] {
+        assert_eq!(state_of(&report, id), ControlState::Remediated, "{id}");
+    }
+    let conf_reads: Vec<u16> = h
+        .journal()
+        .await
+        .into_iter()
+        .filter(|(_, m, p, _)| m == "GET" && p.starts_with("/api/2.0/workspace-conf"))
+        .map(|(_, _, _, status)| status)
+        .collect();
+    // The batched read, the read without the retired key, and the re-read after the PATCH.
+    assert_eq!(conf_reads, [400, 200, 400, 200], "{conf_reads:?}");
+}

@@ -630,4 +630,62 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn on_azure_the_security_profile_settings_live_in_arm() {
+        let policy = Policy {
+            settings: Some(SettingsPolicy {
+                restrict_workspace_admins: Some(true),
+                compliance_security_profile: Some(true),
+                enhanced_security_monitoring: Some(true),
+                automatic_cluster_update: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let types = |controls: &[SettingControl]| -> Vec<SettingType> {
+            controls.iter().map(|c| c.setting_type).collect()
+        };
+        // Not on Azure: everything through the settings API.
+        let elsewhere =
+            Settings::desired(&Workspace::new(policy.clone()), &pass(Mode::Enforce)).unwrap();
+        assert_eq!(elsewhere.controls.len(), 4);
+        // On Azure with the ARM resource: the azure family owns the three.
+        let with_arm = Workspace {
+            azure_resource_id: Some(
+                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Databricks/workspaces/w"
+                    .into(),
+            ),
+            on_azure: true,
+            ..Workspace::new(policy.clone())
+        };
+        let desired = Settings::desired(&with_arm, &pass(Mode::Enforce)).unwrap();
+        assert_eq!(
+            types(&desired.controls),
+            [SettingType::RestrictWorkspaceAdmins]
+        );
+        assert!(desired.needs_arm.is_empty());
+        // On Azure without it: reported, never read.
+        let without = Workspace {
+            on_azure: true,
+            ..Workspace::new(policy)
+        };
+        let desired = Settings::desired(&without, &pass(Mode::Enforce)).unwrap();
+        assert_eq!(types(&desired.needs_arm).len(), 3);
+        let results = render_all::<Settings>(&Settings::evaluate(
+            &desired,
+            &BTreeMap::new(),
+            &pass(Mode::Enforce),
+        ));
+        let not_applicable: Vec<_> = results
+            .iter()
+            .filter(|r| r.state == ControlState::NotApplicable)
+            .collect();
+        assert_eq!(not_applicable.len(), 3);
+        assert!(
+            not_applicable
+                .iter()
+                .all(|r| r.message.as_deref() == Some(NEEDS_ARM))
+        );
+    }
 }
