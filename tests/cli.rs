@@ -18,6 +18,10 @@ struct EmulatorProcess {
 
 impl EmulatorProcess {
     fn start() -> EmulatorProcess {
+        EmulatorProcess::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> EmulatorProcess {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -25,6 +29,7 @@ impl EmulatorProcess {
             .port();
         let child = Command::new(BIN)
             .args(["emulator", "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -307,4 +312,93 @@ fn demo_fixes_drift_and_logs_remediations_as_json() {
         .filter(|l| l["control"] == "workspaceConf/enableExportNotebook")
         .count();
     assert_eq!(export_lines, 2, "{remediated:#?}");
+}
+
+/// `plan` evaluates workspaces concurrently and reports them in input order: with the first
+/// workspace answering slowly, the others are read while it waits (the emulator journals a
+/// request when it answers), yet the output keeps the order of the files.
+#[test]
+fn plan_is_concurrent_and_keeps_input_order() {
+    let emulator = EmulatorProcess::start_with(&["--workspaces", "4"]);
+    let dir = tempfile::tempdir().unwrap();
+    let order = ["ws-4", "ws-1", "ws-3", "ws-2"];
+    let files: Vec<String> = order
+        .iter()
+        .map(|ws| {
+            let path = dir.path().join(format!("{ws}.yaml"));
+            let yaml = [
+                "apiVersion: brickwarden.io/v1alpha1".to_string(),
+                "kind: DatabricksWorkspace".to_string(),
+                format!("metadata: {{name: {ws}, namespace: fleet}}"),
+                "spec:".to_string(),
+                format!("  host: {}/ws/{ws}", emulator.base),
+                "  auth: {personalAccessToken: {secretRef: {name: pat, key: token}}}".to_string(),
+                "  policy: {workspaceConf: {exportNotebook: false}}".to_string(),
+            ]
+            .join("\n");
+            std::fs::write(&path, yaml).unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    let slow = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"workspace": "ws-4", "path_prefix": "/api/2.0/workspace-conf", "latency_ms": 1500, "count": 1}"#,
+            &format!("{}/_emulator/faults", emulator.base),
+        ])
+        .status()
+        .unwrap();
+    assert!(slow.success());
+    let plan = |concurrency: &str| {
+        let mut args = vec!["plan", "-o", "json", "--concurrency", concurrency];
+        for f in &files {
+            args.extend(["-f", f.as_str()]);
+        }
+        brickwarden(&emulator.base, &args, true)
+    };
+    let answered_order = || -> Vec<String> {
+        emulator
+            .journal()
+            .iter()
+            .filter(|r| {
+                r["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/api/2.0/workspace-conf"))
+            })
+            .map(|r| r["workspace"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let out = plan("4");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, order, "output in input order");
+    let answered = answered_order();
+    assert_eq!(answered.len(), 4, "{answered:?}");
+    assert_eq!(
+        answered.last().map(String::as_str),
+        Some("ws-4"),
+        "the slow one answered last: the others did not wait for it"
+    );
+
+    // One at a time, the first file is answered first.
+    Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "DELETE",
+            &format!("{}/_emulator/requests", emulator.base),
+        ])
+        .status()
+        .unwrap();
+    let out = plan("1");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(answered_order(), order);
 }

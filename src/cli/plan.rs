@@ -3,7 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use clap::Args;
+use futures::StreamExt;
 use secrecy::SecretString;
 use url::Url;
 
@@ -40,6 +44,9 @@ pub struct PlanArgs {
         default_value = "https://management.azure.com"
     )]
     pub arm_url: Url,
+    /// Workspaces evaluated at once; results are reported in input order.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 /// Where each auth method's secret comes from outside a cluster.
@@ -94,10 +101,20 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
         private_network: args.private_network,
     };
     let options = ClientOptions::default();
-    let mut results = Vec::new();
-    for ws in &inputs.workspaces {
-        results.push(one(ws, &inputs, &reach, &options, &args.arm_url, apply).await);
-    }
+    let progress = Progress::new(
+        inputs.workspaces.len(),
+        args.output == OutputFormat::Table && std::io::stderr().is_terminal(),
+    );
+    let results: Vec<WorkspaceResult> = futures::stream::iter(&inputs.workspaces)
+        .map(|ws| async {
+            let result = one(ws, &inputs, &reach, &options, &args.arm_url, apply).await;
+            progress.advance();
+            result
+        })
+        .buffered(usize::from(args.concurrency))
+        .collect()
+        .await;
+    progress.finish();
     let colour = output::colour_enabled();
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&results)?),
@@ -170,4 +187,37 @@ async fn one(
     };
     let report = engine::reconcile(&target, &connections, apply).await;
     WorkspaceResult::from_report(&namespace, &name, &ws.spec.host, &report)
+}
+
+/// `12/1000 workspaces` on stderr while a long run goes on, only on a terminal and never with
+/// `-o json`.
+struct Progress {
+    total: usize,
+    done: AtomicUsize,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(total: usize, shown: bool) -> Progress {
+        Progress {
+            total,
+            done: AtomicUsize::new(0),
+            shown: shown && total > 1,
+        }
+    }
+
+    fn advance(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.shown {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{done}/{} workspaces", self.total);
+            let _ = err.flush();
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            let _ = writeln!(std::io::stderr().lock());
+        }
+    }
 }
