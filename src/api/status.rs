@@ -18,6 +18,7 @@ pub struct DatabricksWorkspaceStatus {
     /// Compliant controls over applicable controls, e.g. `19/21`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
+    /// When the status last changed, refreshed at least hourly while it does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconcile_time: Option<Time>,
     #[serde(default)]

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
-use kube::runtime::controller::Controller;
+use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Predicate, WatchStreamExt, predicates, reflector, watcher};
@@ -68,6 +68,9 @@ pub struct RunArgs {
         default_value = "https://management.azure.com"
     )]
     pub arm_url: url::Url,
+    /// Reconciles in flight at once (never two of one workspace).
+    #[arg(long, env = "BRICKWARDEN_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 /// Health as `/readyz` reports it.
@@ -278,6 +281,7 @@ async fn run_controller(
     }));
 
     controller
+        .with_config(controller::Config::default().concurrency(args.concurrency))
         .graceful_shutdown_on(stop)
         .run(reconcile::reconcile, reconcile::error_policy, context)
         .for_each(|result| async move {

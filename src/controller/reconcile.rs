@@ -29,6 +29,15 @@ const FIELD_MANAGER: &str = "brickwarden";
 /// How soon a workspace that is not ready is looked at again (watches on Secrets and baselines
 /// usually trigger sooner).
 const NOT_READY_REQUEUE: Duration = Duration::from_secs(60);
+/// A status that did not change is written again at most this often, so `lastReconcileTime`
+/// stays a useful heartbeat without one write per workspace per resync.
+const STATUS_HEARTBEAT: Duration = Duration::from_secs(3600);
+
+/// The resync interval, spread by ±10%: workspaces that started together (a restart, a new
+/// fleet) drift apart instead of reading their APIs in the same second every interval.
+fn spread(interval: Duration) -> Duration {
+    interval.mul_f64(rand::rng().random_range(0.9..1.1))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -203,7 +212,9 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
     let (is_ready, reason) = ready.map_or((false, "Unknown".to_string()), |c| {
         (c.status == "True", c.reason.clone())
     });
-    write_status(&api, &name, new_status).await?;
+    if status::worth_writing(previous, &new_status, STATUS_HEARTBEAT) {
+        write_status(&api, &name, new_status).await?;
+    }
     publish_remediation_events(ws, ctx, &report).await;
     if is_ready {
         ctx.metrics.record_report(&namespace, &name, &report);
@@ -212,7 +223,7 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
         .record_ready(&namespace, &name, is_ready, &reason);
     let summary = report.summary();
     info!(score = %summary.score(), drifted = summary.drifted, remediated = summary.remediated, failed = summary.failed, "reconciled");
-    Ok(Action::requeue(ws.spec.resync_interval()))
+    Ok(Action::requeue(spread(ws.spec.resync_interval())))
 }
 
 type Loaded = (Option<crate::api::Policy>, Option<SecretString>);

@@ -204,6 +204,27 @@ pub fn not_ready(
     status
 }
 
+/// Whether `new` is worth a write over `previous`: anything but `lastReconcileTime` changed, or
+/// the last write is older than `heartbeat`.
+pub fn worth_writing(
+    previous: Option<&DatabricksWorkspaceStatus>,
+    new: &DatabricksWorkspaceStatus,
+    heartbeat: std::time::Duration,
+) -> bool {
+    let Some(previous) = previous else {
+        return true;
+    };
+    let same = DatabricksWorkspaceStatus {
+        last_reconcile_time: new.last_reconcile_time.clone(),
+        ..previous.clone()
+    } == *new;
+    let fresh = match (&previous.last_reconcile_time, &new.last_reconcile_time) {
+        (Some(Time(then)), Some(Time(now))) => now.duration_since(*then).unsigned_abs() < heartbeat,
+        _ => false,
+    };
+    !(same && fresh)
+}
+
 /// The status of a suspended workspace: Ready with reason Suspended, nothing read.
 pub fn suspended(
     previous: Option<&DatabricksWorkspaceStatus>,
@@ -358,5 +379,23 @@ mod tests {
         assert_eq!(find(&status, READY).last_transition_time, at(2));
         assert_eq!(status.controls.len(), 1);
         assert_eq!(status.conditions[0].type_, READY);
+    }
+
+    #[test]
+    fn unchanged_status_is_written_only_as_a_heartbeat() {
+        let heartbeat = std::time::Duration::from_secs(3600);
+        let r = report(&[("a", ControlState::Compliant)]);
+        let first = reconciled(None, None, &r, at(1));
+        assert!(worth_writing(None, &first, heartbeat));
+        let same = reconciled(Some(&first), None, &r, at(60));
+        assert!(
+            !worth_writing(Some(&first), &same, heartbeat),
+            "only the time moved"
+        );
+        let later = reconciled(Some(&first), None, &r, at(3601));
+        assert!(worth_writing(Some(&first), &later, heartbeat), "heartbeat");
+        let drifted = report(&[("a", ControlState::Drifted)]);
+        let changed = reconciled(Some(&first), None, &drifted, at(60));
+        assert!(worth_writing(Some(&first), &changed, heartbeat), "a change");
     }
 }
