@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,7 @@ use super::EmulatorConfig;
 use super::admin;
 use super::arm;
 use super::auth;
+use super::conn::Peer;
 use super::databricks;
 use super::errors::{ApiError, ArmError, OAuthError};
 use super::faults::{Fault, Faults};
@@ -186,13 +188,43 @@ fn premium_only_feature(rel: &str) -> Option<&'static str> {
         .map(|(_, feature)| *feature)
 }
 
+/// The answer of a fault that answers: its raw body, or the service's error envelope (the
+/// OAuth one for token endpoints).
 fn fault_response(area: &Area, fault: &Fault) -> Response {
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(body) = &fault.body {
+        let mut response = (status, body.clone()).into_response();
+        let content_type = fault.content_type.as_deref().unwrap_or("text/html");
+        if let Ok(value) = HeaderValue::from_str(content_type) {
+            response.headers_mut().insert(CONTENT_TYPE, value);
+        }
+        if let Some(value) = fault
+            .retry_after_seconds
+            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+        return response;
+    }
     match area {
         Area::Arm { .. } => ArmError::fault(status, fault.retry_after_seconds).into_response(),
         Area::Aad { .. } => OAuthError::fault(status, fault.retry_after_seconds).into_response(),
+        Area::Workspace { rel, .. } if rel.starts_with("/oidc/") => {
+            OAuthError::fault(status, fault.retry_after_seconds).into_response()
+        }
         _ => ApiError::fault(status, fault.retry_after_seconds).into_response(),
     }
+}
+
+/// Resets the request's connection (see [`crate::conn`]); the returned answer is never sent.
+/// Without the emulator's listener (a router served some other way) there is no connection to
+/// reset: the caller gets a 502 instead.
+fn reset_connection(request_peer: Option<&Peer>) -> Response {
+    match request_peer {
+        Some(peer) => peer.reset(),
+        None => tracing::warn!("reset fault on a connection that cannot be reset: answering 502"),
+    }
+    ApiError::fault(StatusCode::BAD_GATEWAY, None).into_response()
 }
 
 /// Workspace gate: the workspace exists, the caller's IP passes its IP access lists, and
@@ -246,11 +278,24 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
     let timestamp = jiff::Timestamp::now().to_string();
     let method = request.method().clone();
     let query = request.uri().query().map(redact_query);
-    let ip = request
+    let peer = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.clone());
+    let ip = peer
+        .as_ref()
+        .map(|p| p.addr.ip())
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    if let Some(peer) = &peer {
+        // Handlers that want the plain address find it as usual.
+        request.extensions_mut().insert(ConnectInfo(peer.addr));
+    }
     let (service, rel) = match &area {
         Area::Workspace { name, rel } => (Some(name.clone()), rel.clone()),
         Area::Arm { rel } => (Some("arm".to_string()), rel.clone()),
@@ -268,8 +313,17 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
     }
 
     let mut principal = None;
+    let mut reset = false;
+    let mut handled_status = None;
     let response = match (&fault, &area) {
-        (Some(f), _) if f.status != 0 => fault_response(&area, f),
+        (Some(f), _) if f.answers() && !f.after_handler => {
+            if f.reset {
+                reset = true;
+                reset_connection(peer.as_ref())
+            } else {
+                fault_response(&area, f)
+            }
+        }
         (_, Area::Workspace { name, rel }) => {
             let mut response = match gate_workspace(&app, name, rel, ip, &request) {
                 Err(err) => err.into_response(),
@@ -298,6 +352,19 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
         }
         _ => next.run(request).await,
     };
+    // The request was served (a write committed); its answer is lost on the way back.
+    let response = match &fault {
+        Some(f) if f.answers() && f.after_handler && !reset => {
+            handled_status = Some(response.status().as_u16());
+            if f.reset {
+                reset = true;
+                reset_connection(peer.as_ref())
+            } else {
+                fault_response(&area, f)
+            }
+        }
+        _ => response,
+    };
 
     app.journal().push(JournalEntry {
         seq: 0,
@@ -307,10 +374,12 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
         path: rel,
         full_path: path,
         query,
-        status: response.status().as_u16(),
+        status: if reset { 0 } else { response.status().as_u16() },
         duration_ms: started.elapsed().as_millis() as u64,
         principal,
         fault: fault.is_some(),
+        handled_status,
+        reset,
     });
     response
 }

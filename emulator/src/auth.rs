@@ -1,6 +1,8 @@
 //! Bearer-token authentication of workspace and ARM requests, and issuing of OAuth access
 //! tokens (JWT-shaped, unsigned: only the emulator reads them, from its own table).
 
+use std::time::Duration;
+
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use base64::Engine as _;
@@ -12,7 +14,7 @@ use serde_json::json;
 use super::errors::{ApiError, ArmError};
 use super::state::{
     ADMIN_USER, Audience, DATABRICKS_RESOURCE_ID, IssuedToken, Principal, PrincipalKind, TENANT_ID,
-    World, now_ms, now_secs,
+    World, now_ms,
 };
 
 /// Unpadded base64url.
@@ -66,16 +68,20 @@ pub fn is_jwt(assertion: &str) -> bool {
         })
 }
 
-/// Issues an access token for `audience`, valid `lifetime_secs`.
+/// Issues an access token for `audience`, valid for `lifetime` from now (to the millisecond;
+/// the JWT's `exp` claim is in whole seconds, as JWTs have it).
 pub fn issue(
     world: &mut World,
     audience: Audience,
     client_id: &str,
     issuer: &str,
-    lifetime_secs: i64,
+    lifetime: Duration,
 ) -> String {
-    let now = now_secs();
-    world.prune_issued(now);
+    let now_ms = now_ms();
+    world.prune_issued(now_ms);
+    let expires_at_ms =
+        now_ms.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX));
+    let now = now_ms / 1000;
     let aud = match &audience {
         Audience::AzureDatabricks => DATABRICKS_RESOURCE_ID.to_string(),
         Audience::Workspace(ws) => format!("databricks-workspace:{ws}"),
@@ -87,7 +93,7 @@ pub fn issue(
         "iss": issuer,
         "iat": now,
         "nbf": now,
-        "exp": now + lifetime_secs,
+        "exp": expires_at_ms / 1000,
         "sub": client_id,
         "appid": client_id,
         "azp": client_id,
@@ -106,7 +112,7 @@ pub fn issue(
         IssuedToken {
             audience,
             client_id: client_id.to_string(),
-            expires_at: now + lifetime_secs,
+            expires_at_ms,
         },
     );
     token
@@ -164,7 +170,7 @@ pub fn authenticate_workspace(
         Audience::Workspace(w) if w == workspace => {}
         _ => return Err(invalid()),
     }
-    if issued.expires_at <= now / 1000 {
+    if issued.expires_at_ms <= now {
         return Err(invalid());
     }
     Ok(ws.ensure_principal(
@@ -198,14 +204,14 @@ pub fn authenticate_arm(world: &World, headers: &HeaderMap) -> Result<String, Ar
              'https://management.azure.com'.",
         ));
     }
-    let now = now_secs();
-    if issued.expires_at <= now {
+    let now = now_ms();
+    if issued.expires_at_ms <= now {
         return Err(ArmError::unauthorized(
             "ExpiredAuthenticationToken",
             format!(
                 "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
-                jiff::Timestamp::from_second(issued.expires_at).unwrap_or_default(),
-                jiff::Timestamp::from_second(now).unwrap_or_default()
+                jiff::Timestamp::from_second(issued.expires_at_ms / 1000).unwrap_or_default(),
+                jiff::Timestamp::from_second(now / 1000).unwrap_or_default()
             ),
         ));
     }
@@ -282,15 +288,27 @@ mod tests {
             Audience::Workspace("ws-1".into()),
             "cid",
             "iss",
-            60,
+            Duration::from_secs(60),
         );
         let p = authenticate_workspace(&mut world, "pat", "ws-1", Some(&t)).unwrap();
         assert_eq!(p.name, "cid");
         assert!(p.is_admin());
         assert!(authenticate_workspace(&mut world, "pat", "ws-2", Some(&t)).is_err());
-        let arm = issue(&mut world, Audience::Arm, "cid", "iss", 60);
+        let arm = issue(
+            &mut world,
+            Audience::Arm,
+            "cid",
+            "iss",
+            Duration::from_secs(60),
+        );
         assert!(authenticate_workspace(&mut world, "pat", "ws-1", Some(&arm)).is_err());
-        let expired = issue(&mut world, Audience::AzureDatabricks, "cid", "iss", 0);
+        let expired = issue(
+            &mut world,
+            Audience::AzureDatabricks,
+            "cid",
+            "iss",
+            Duration::ZERO,
+        );
         assert!(authenticate_workspace(&mut world, "pat", "ws-2", Some(&expired)).is_err());
         let seeded = world.workspaces["ws-1"].tokens[0].value.clone();
         let p = authenticate_workspace(&mut world, "pat", "ws-1", Some(&seeded)).unwrap();

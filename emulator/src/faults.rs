@@ -1,8 +1,18 @@
 //! Fault injection behind `POST /_emulator/faults`: the next `count` requests matching a
-//! service (`ws-N`, `arm`, `aad`), a method and a path prefix get a status (429/503 with
-//! `Retry-After` and the service's error envelope), added latency, or both; or, for an ARM
-//! PUT/PATCH, an `operation_error`: the request is accepted as usual and its long-running
-//! operation ends `Failed` with that error.
+//! service (`ws-N`, `arm`, `aad`), a method and a path prefix get
+//!
+//! * a status (429/503 with `Retry-After` and the service's error envelope), added latency, or
+//!   both;
+//! * a raw `body` with its `content_type` (an HTML sign-in page with status 200, truncated
+//!   JSON, a gateway's `{"error_code": 403, "message": "Invalid access token."}`);
+//! * a `reset`: the connection is closed (RST) without an HTTP answer;
+//! * any of these `after_handler`: the request is served first (a write commits), then the
+//!   answer is replaced by the fault, as when a response is lost on the way back;
+//! * or, for an ARM PUT/PATCH, an `operation_error`: the request is accepted as usual and its
+//!   long-running operation ends `Failed` with that error.
+//!
+//! The token endpoints are services like the others: `aad` for Entra ID
+//! (`/{tenant}/oauth2/v2.0/token`), `ws-N` with the path `/oidc/v1/token` for Databricks OAuth.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +38,17 @@ pub struct FaultSpec {
     /// ARM only: accept the PUT/PATCH, then end its long-running operation `Failed` with this
     /// error (status 0 or absent).
     pub operation_error: Option<OperationError>,
+    /// Answer with this raw body instead of the service's error envelope (status 200 unless
+    /// `status` says otherwise).
+    pub body: Option<String>,
+    /// `Content-Type` of `body` (default `text/html; charset=utf-8`).
+    pub content_type: Option<String>,
+    /// Serve the request first (a write commits), then answer with the fault instead.
+    #[serde(default)]
+    pub after_handler: bool,
+    /// Close the connection with a TCP reset instead of answering.
+    #[serde(default)]
+    pub reset: bool,
 }
 
 /// The error an ARM long-running operation ends with (`{"code", "message"}`).
@@ -52,6 +73,19 @@ pub struct Fault {
     pub latency_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_error: Option<OperationError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    pub after_handler: bool,
+    pub reset: bool,
+}
+
+impl Fault {
+    /// Whether the fault replaces the answer (as opposed to latency or an operation error).
+    pub fn answers(&self) -> bool {
+        self.status != 0 || self.body.is_some() || self.reset
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,12 +104,36 @@ impl Faults {
             ));
         }
         let latency_ms = spec.latency_ms.unwrap_or(0);
-        if status == 0 && latency_ms == 0 && spec.operation_error.is_none() {
-            return Err("a fault needs a status, a latency_ms or an operation_error".into());
+        let answers = status != 0 || spec.body.is_some() || spec.reset;
+        if !answers && latency_ms == 0 && spec.operation_error.is_none() {
+            return Err(
+                "a fault needs a status, a body, a reset, a latency_ms or an operation_error"
+                    .into(),
+            );
         }
-        if status != 0 && spec.operation_error.is_some() {
-            return Err("operation_error answers the request normally: leave status out".into());
+        if answers && spec.operation_error.is_some() {
+            return Err(
+                "operation_error answers the request normally: leave status, body and reset out"
+                    .into(),
+            );
         }
+        if spec.reset && (status != 0 || spec.body.is_some()) {
+            return Err("a reset answers nothing: leave status and body out".into());
+        }
+        if spec.content_type.is_some() && spec.body.is_none() {
+            return Err("content_type goes with a body".into());
+        }
+        if spec.after_handler && !answers {
+            return Err(
+                "after_handler replaces the answer: give a status, a body or a reset".into(),
+            );
+        }
+        // A raw body alone is a 200 (an HTML sign-in page answered by a proxy).
+        let status = if status == 0 && spec.body.is_some() {
+            200
+        } else {
+            status
+        };
         let count = spec.count.unwrap_or(1);
         if count == 0 {
             return Err("count must be at least 1".into());
@@ -99,6 +157,13 @@ impl Faults {
                 }
                 e
             }),
+            content_type: spec.body.as_ref().map(|_| {
+                spec.content_type
+                    .unwrap_or_else(|| "text/html; charset=utf-8".to_string())
+            }),
+            body: spec.body,
+            after_handler: spec.after_handler,
+            reset: spec.reset,
         };
         self.active.push(fault.clone());
         Ok(fault)
@@ -226,5 +291,71 @@ mod tests {
             })
             .unwrap();
         assert_eq!(m.method.as_deref(), Some("PATCH"));
+    }
+
+    #[test]
+    fn body_reset_and_after_handler() {
+        let mut f = Faults::default();
+        let html = f
+            .add(FaultSpec {
+                body: Some("<html>sign in</html>".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(html.status, 200);
+        assert_eq!(
+            html.content_type.as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(html.answers());
+        let json = f
+            .add(FaultSpec {
+                status: Some(403),
+                body: Some(r#"{"error_code": 403"#.into()),
+                content_type: Some("application/json".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(json.status, 403);
+        let reset = f
+            .add(FaultSpec {
+                reset: true,
+                after_handler: true,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(reset.answers() && reset.after_handler && reset.status == 0);
+        for bad in [
+            FaultSpec {
+                reset: true,
+                status: Some(503),
+                ..Default::default()
+            },
+            FaultSpec {
+                reset: true,
+                body: Some("x".into()),
+                ..Default::default()
+            },
+            FaultSpec {
+                after_handler: true,
+                latency_ms: Some(5),
+                ..Default::default()
+            },
+            FaultSpec {
+                content_type: Some("text/html".into()),
+                status: Some(200),
+                ..Default::default()
+            },
+            FaultSpec {
+                body: Some("x".into()),
+                operation_error: Some(OperationError::default()),
+                ..Default::default()
+            },
+        ] {
+            assert!(f.add(bad.clone()).is_err(), "{bad:?}");
+        }
+        let listed = serde_json::to_value(f.list()).unwrap();
+        assert_eq!(listed[2]["reset"], true);
+        assert!(listed[2].get("body").is_none());
     }
 }

@@ -42,8 +42,14 @@ pub struct JournalEntry {
     pub duration_ms: u64,
     /// The authenticated principal (user name or application id), when known.
     pub principal: Option<String>,
-    /// Whether an injected fault (status or latency) applied.
+    /// Whether an injected fault (status, body, reset or latency) applied.
     pub fault: bool,
+    /// For a fault applied after the handler: the status the handler answered (its write
+    /// committed) before the fault replaced the answer; `status` is what the client got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handled_status: Option<u16>,
+    /// The connection was reset instead of answered (`status` is then 0).
+    pub reset: bool,
 }
 
 /// Redacts query parameters that could carry credentials.
@@ -110,6 +116,8 @@ mod tests {
             duration_ms: 1,
             principal: None,
             fault: false,
+            handled_status: None,
+            reset: false,
         }
     }
 

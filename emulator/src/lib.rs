@@ -20,6 +20,7 @@ pub mod admin;
 pub mod app;
 pub mod arm;
 pub mod auth;
+pub mod conn;
 pub mod databricks;
 pub mod errors;
 pub mod faults;
@@ -101,8 +102,8 @@ impl Emulator {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
+                conn::ResettableListener::new(listener),
+                router.into_make_service_with_connect_info::<conn::Peer>(),
             )
             .with_graceful_shutdown(async {
                 let _ = rx.await;

@@ -121,7 +121,7 @@ fn issue(app: &App, tenant: &str, form: &HashMap<String, String>) -> Result<Valu
             ),
         ));
     };
-    let lifetime = app.config().token_lifetime.as_secs() as i64;
+    let lifetime = app.config().token_lifetime;
     let issuer = format!("{}/{tenant}/v2.0", app.authority_host());
     let token = {
         let mut world = app.world();
@@ -129,8 +129,8 @@ fn issue(app: &App, tenant: &str, form: &HashMap<String, String>) -> Result<Valu
     };
     Ok(json!({
         "token_type": "Bearer",
-        "expires_in": lifetime,
-        "ext_expires_in": lifetime,
+        "expires_in": lifetime.as_secs(),
+        "ext_expires_in": lifetime.as_secs(),
         "access_token": token,
     }))
 }

@@ -476,7 +476,9 @@ pub struct IssuedToken {
     pub audience: Audience,
     /// Client id (application id) the token was issued to.
     pub client_id: String,
-    pub expires_at: i64,
+    /// Unix time in milliseconds after which the token is refused: a token issued for one
+    /// second is good for a whole second, whenever in the second it was issued.
+    pub expires_at_ms: i64,
 }
 
 /// The mutable world behind the server.
@@ -510,9 +512,10 @@ impl World {
         }
     }
 
-    /// Drops expired issued tokens (called when new ones are issued).
-    pub fn prune_issued(&mut self, now_secs: i64) {
-        self.issued.retain(|_, t| t.expires_at > now_secs - 3600);
+    /// Drops issued tokens expired for over an hour (called when new ones are issued).
+    pub fn prune_issued(&mut self, now_ms: i64) {
+        self.issued
+            .retain(|_, t| t.expires_at_ms > now_ms - 3_600_000);
     }
 }
 

@@ -93,7 +93,7 @@ pub async fn oidc_token(
         .cloned()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "all-apis".to_string());
-    let lifetime = app.config().token_lifetime.as_secs() as i64;
+    let lifetime = app.config().token_lifetime;
     let issuer = format!("{}/oidc", app.workspace_url(&p.ws));
     let token = {
         let mut world = app.world();
@@ -116,7 +116,7 @@ pub async fn oidc_token(
     Json(json!({
         "access_token": token,
         "token_type": "Bearer",
-        "expires_in": lifetime,
+        "expires_in": lifetime.as_secs(),
         "scope": scope,
     }))
     .into_response()
