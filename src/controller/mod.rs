@@ -7,13 +7,14 @@
 
 pub mod http;
 mod reconcile;
+pub mod shard;
 pub mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
@@ -23,6 +24,7 @@ use kube::runtime::{Predicate, WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 use tracing::{info, warn};
 
+use self::shard::Shard;
 use crate::api::{DatabricksWorkspace, SecurityBaseline};
 use crate::metrics::Metrics;
 pub use reconcile::Context;
@@ -68,6 +70,14 @@ pub struct RunArgs {
         default_value = "https://management.azure.com"
     )]
     pub arm_url: url::Url,
+    /// Split the fleet into this many shards, each with its own Lease (a stable hash of
+    /// namespace/name picks a workspace's shard).
+    #[arg(long, env = "BRICKWARDEN_SHARD_COUNT", default_value_t = 1)]
+    pub shard_count: u32,
+    /// This controller's shard; default: the StatefulSet ordinal of the pod name modulo the
+    /// shard count (so extra replicas are standbys of their shard).
+    #[arg(long, env = "BRICKWARDEN_SHARD_INDEX")]
+    pub shard_index: Option<u32>,
     /// Reconciles in flight at once (never two of one workspace).
     #[arg(long, env = "BRICKWARDEN_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
@@ -107,6 +117,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .identity
         .clone()
         .unwrap_or_else(|| format!("brickwarden-{}", uuid::Uuid::new_v4().simple()));
+    let shard = Shard::new(args.shard_index, args.shard_count, args.identity.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let lease_name = shard.lease_name(&args.lease_name);
 
     let shutdown = shutdown_on_signals();
     let server = tokio::spawn(http::serve(
@@ -116,7 +129,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
-    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &args.lease_name)
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &lease_name)
         .with_namespace(&args.lease_namespace)
         .with_identity(&identity)
         .with_duration(args.lease_duration)
@@ -125,7 +138,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await?;
     let (mut leading, lease_task) = manager.watch().await;
     readiness.electing.store(true, Ordering::Relaxed);
-    info!(%identity, lease = %args.lease_name, namespace = %args.lease_namespace, "waiting for leadership");
+    info!(%identity, lease = %lease_name, namespace = %args.lease_namespace, shard = shard.index, shards = shard.count, "waiting for leadership");
 
     loop {
         // Wait until this replica leads, or shutdown.
@@ -167,7 +180,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             },
         ));
         tokio::select! {
-            _ = run_controller(client.clone(), &args, context, readiness.clone(), stop) => {}
+            _ = run_controller(client.clone(), &args, shard, context, readiness.clone(), stop) => {}
             _ = lost => warn!(%identity, "lost the Lease: abandoning in-flight reconciles"),
         }
 
@@ -197,6 +210,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 async fn run_controller(
     client: Client,
     args: &RunArgs,
+    shard: Shard,
     context: Arc<Context>,
     readiness: Arc<Readiness>,
     stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
@@ -211,10 +225,19 @@ async fn run_controller(
     // (the suspend annotation, manual pokes); Secrets and baselines trigger through watches.
     let changes = (predicates::generation as fn(&DatabricksWorkspace) -> Option<u64>)
         .combine(predicates::annotations);
+    // Other shards' workspaces stay in the store (the Secret and baseline watches map through
+    // it) but never reach this shard's reconciler.
+    let owned = move |ws: &DatabricksWorkspace| {
+        shard.owns(
+            ws.namespace().as_deref().unwrap_or_default(),
+            &ws.name_any(),
+        )
+    };
     let workspaces = watcher(Api::<DatabricksWorkspace>::all(client.clone()), config)
         .default_backoff()
         .reflect(writer)
         .applied_objects()
+        .try_filter(move |ws| std::future::ready(owned(ws)))
         .predicate_filter(changes, Default::default());
     let controller = Controller::for_stream(workspaces, store.clone());
 
@@ -235,6 +258,7 @@ async fn run_controller(
                 baseline_store
                     .state()
                     .into_iter()
+                    .filter(|ws| owned(ws))
                     .filter(|ws| ws.spec.baseline_ref.as_deref() == Some(name.as_str()))
                     .map(|ws| ObjectRef::from_obj(&*ws))
                     .collect::<Vec<_>>()
@@ -246,7 +270,8 @@ async fn run_controller(
                 .state()
                 .into_iter()
                 .filter(|ws| {
-                    ws.namespace() == namespace
+                    owned(ws)
+                        && ws.namespace() == namespace
                         && ws.spec.auth.secret_ref().is_some_and(|r| r.name == name)
                 })
                 .map(|ws| ObjectRef::from_obj(&*ws))
