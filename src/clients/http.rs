@@ -381,18 +381,58 @@ impl fmt::Debug for HttpResponse {
 impl HttpResponse {
     /// Decodes the body; an empty body decodes as `{}` so "no content" answers fit
     /// all-optional types.
+    ///
+    /// A body that is not JSON is an [`ApiError::Decode`] naming the endpoint and what came
+    /// instead (`expected JSON, got text/html`): a proxy's sign-in page or a captive portal
+    /// answering 200 is a misrouted request, not data. A JSON body that does not parse
+    /// (truncated) says so with its content type. (A server that labels valid JSON with another
+    /// content type is still understood.)
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
             &self.body
         };
-        serde_json::from_slice(body).map_err(|e| ApiError::decode(self.service, self.endpoint, &e))
+        serde_json::from_slice(body).map_err(|e| {
+            let mut err = ApiError::decode(self.service, self.endpoint, &e);
+            let what = match e.classify() {
+                serde_json::error::Category::Eof => "truncated",
+                serde_json::error::Category::Syntax => "invalid",
+                // Valid JSON of another shape: serde's message says which field.
+                _ => return err,
+            };
+            if let ApiError::Decode { message, .. } = &mut err {
+                *message = match self.media_type() {
+                    Some(media_type) if !is_json_media_type(&media_type) => format!(
+                        "expected JSON, got {media_type} ({} bytes, status {})",
+                        self.body.len(),
+                        self.status.as_u16()
+                    ),
+                    media_type => {
+                        let shown = media_type.as_deref().unwrap_or("no content type");
+                        format!("{what} JSON ({shown}): {message}")
+                    }
+                };
+            }
+            err
+        })
+    }
+
+    /// The `Content-Type` without parameters, lowercased (`text/html`), if any.
+    fn media_type(&self) -> Option<String> {
+        let value = self.header(CONTENT_TYPE.as_str())?;
+        let media_type = value.split(';').next().unwrap_or_default().trim();
+        (!media_type.is_empty()).then(|| media_type.to_ascii_lowercase())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// `application/json`, `application/problem+json`, `text/json` and the like.
+fn is_json_media_type(media_type: &str) -> bool {
+    media_type == "application/json" || media_type == "text/json" || media_type.ends_with("+json")
 }
 
 /// An HTTP client for one service and host. Cheap to clone.
@@ -768,6 +808,60 @@ mod tests {
             message: String::new(),
             retry_after: retry_after.map(Duration::from_secs),
         }
+    }
+
+    fn response(content_type: Option<&str>, body: &str) -> HttpResponse {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        }
+        HttpResponse {
+            status: StatusCode::OK,
+            headers,
+            body: body.as_bytes().to_vec(),
+            service: SERVICE_DATABRICKS,
+            endpoint: "/api/2.0/workspace-conf",
+        }
+    }
+
+    #[test]
+    fn non_json_bodies_are_named_decode_errors() {
+        let html = response(
+            Some("text/html; charset=utf-8"),
+            "<html><title>Sign in</title></html>",
+        );
+        let err = html.json::<serde_json::Value>().unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("/api/2.0/workspace-conf"), "{text}");
+        assert!(text.contains("expected JSON, got text/html"), "{text}");
+        assert!(!text.contains("Sign in"), "no body in the message: {text}");
+
+        let truncated = response(Some("application/json"), r#"{"enableIpAccessLists": "tr"#);
+        let text = truncated
+            .json::<serde_json::Value>()
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("truncated JSON (application/json)"), "{text}");
+        assert!(!text.contains("enableIpAccessLists"), "{text}");
+
+        let garbage = response(None, "not json");
+        let text = garbage.json::<serde_json::Value>().unwrap_err().to_string();
+        assert!(text.contains("invalid JSON (no content type)"), "{text}");
+
+        // Valid JSON under another label is still JSON; an empty body is `{}`.
+        let mislabelled = response(Some("text/plain"), r#"{"a": 1}"#);
+        assert_eq!(
+            mislabelled.json::<serde_json::Value>().unwrap(),
+            serde_json::json!({"a": 1})
+        );
+        let empty = response(Some("text/html"), "");
+        assert_eq!(
+            empty.json::<serde_json::Value>().unwrap(),
+            serde_json::json!({})
+        );
+        assert!(is_json_media_type("application/problem+json"));
+        assert!(!is_json_media_type("text/html"));
     }
 
     #[test]

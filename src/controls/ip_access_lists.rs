@@ -193,6 +193,44 @@ pub struct DesiredLists {
     pub mode: Mode,
 }
 
+/// Whether a failed create may have been carried out all the same: the server failed or the
+/// answer was lost (5xx, reset, timeout, an unreadable body) after the request was sent. A
+/// create is never repeated blindly (the client does not retry a POST on these); the lists are
+/// read again instead.
+fn may_have_committed(err: &ApiError) -> bool {
+    match err {
+        ApiError::Api { status, .. } => *status >= 500,
+        ApiError::Transport { connect, .. } => !connect,
+        ApiError::Timeout { .. } | ApiError::Decode { .. } => true,
+        _ => false,
+    }
+}
+
+/// After a create whose answer was lost: the list it made, if the lists now hold one with its
+/// label, type and addresses (the plan creates a list only when none has its label). A failed
+/// read finds nothing: the create's own error stands, and the next pass reads again.
+async fn find_created(
+    client: &crate::clients::DatabricksClient,
+    new: &NewIpAccessList,
+) -> Option<IpAccessList> {
+    let lists = client.list_ip_access_lists().await.ok()?;
+    let wanted: BTreeSet<&str> = new.ip_addresses.iter().map(String::as_str).collect();
+    let found = lists.into_iter().find(|l| {
+        l.label == new.label
+            && l.list_type == new.list_type
+            && l.ip_addresses
+                .iter()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                == wanted
+    })?;
+    tracing::info!(
+        label = %new.label,
+        "IP access list create answered with an error, but the list exists: not creating it again"
+    );
+    Some(found)
+}
+
 impl Family for IpAccessLists {
     type Policy = Workspace;
     type Apis = WorkspaceApis;
@@ -374,13 +412,18 @@ impl Family for IpAccessLists {
                 addresses,
                 enabled,
             } => {
-                let created = client
-                    .create_ip_access_list(&NewIpAccessList {
-                        label: label.clone(),
-                        list_type: *list_type,
-                        ip_addresses: addresses.clone(),
-                    })
-                    .await?;
+                let new = NewIpAccessList {
+                    label: label.clone(),
+                    list_type: *list_type,
+                    ip_addresses: addresses.clone(),
+                };
+                let created = match client.create_ip_access_list(&new).await {
+                    Ok(created) => created,
+                    Err(err) if may_have_committed(&err) => {
+                        find_created(client, &new).await.ok_or(err)?
+                    }
+                    Err(err) => return Err(err),
+                };
                 if !enabled {
                     let disable = UpdateIpAccessList {
                         enabled: Some(false),
