@@ -6,6 +6,7 @@
 //! graceful shutdown on SIGTERM.
 
 pub mod http;
+pub mod preflight;
 mod reconcile;
 pub mod shard;
 pub mod status;
@@ -54,9 +55,10 @@ pub struct RunArgs {
     /// Name of the leader-election Lease.
     #[arg(long, env = "BRICKWARDEN_LEASE_NAME", default_value = "brickwarden")]
     pub lease_name: String,
-    /// Namespace of the Lease (defaults to the pod's namespace).
-    #[arg(long, env = "POD_NAMESPACE", default_value = "brickwarden-system")]
-    pub lease_namespace: String,
+    /// Namespace of the Lease: the pod's namespace in a cluster, else the kubeconfig
+    /// context's namespace.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
     /// This replica's identity in the Lease.
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
@@ -105,7 +107,9 @@ impl Readiness {
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::clients::install_crypto_provider();
-    let client = Client::try_default().await?;
+    let client = preflight::client().await?;
+    let lease_namespace = preflight::lease_namespace(args.lease_namespace.as_deref(), &client);
+    preflight::check(&client, &lease_namespace).await?;
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::default());
     let reach = crate::engine::Reach {
@@ -130,7 +134,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     ));
 
     let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), &lease_name)
-        .with_namespace(&args.lease_namespace)
+        .with_namespace(&lease_namespace)
         .with_identity(&identity)
         .with_duration(args.lease_duration)
         .with_grace(args.lease_duration.div_ceil(3).max(2))
@@ -138,7 +142,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await?;
     let (mut leading, lease_task) = manager.watch().await;
     readiness.electing.store(true, Ordering::Relaxed);
-    info!(%identity, lease = %lease_name, namespace = %args.lease_namespace, shard = shard.index, shards = shard.count, "waiting for leadership");
+    info!(%identity, lease = %lease_name, namespace = %lease_namespace, shard = shard.index, shards = shard.count, "waiting for leadership");
 
     loop {
         // Wait until this replica leads, or shutdown.
