@@ -11,7 +11,7 @@
 # the same Debian release (trixie / debian13), or the binary may need a newer glibc than the
 # runtime has.
 #
-# Nothing here is built in this repository's CI (it has no container engine); tests/deploy.rs
+# Nothing here is built in this repository's CI (it has no container engine); tests/it/deploy.rs
 # checks the manifests and the chart that run this image against a real kube-apiserver.
 
 ARG RUST_VERSION=1.95

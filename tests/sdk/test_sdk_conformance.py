@@ -1,6 +1,6 @@
 """Conformance of the brickwarden emulator with the official Databricks SDK for Python.
 
-Run against a running emulator (``tests/emulator_sdk.rs`` starts one and sets the variables):
+Run against a running emulator (``tests/it/emulator_sdk.rs`` starts one and sets the variables):
 
     EMULATOR_BASE_URL   http://127.0.0.1:PORT
     EMULATOR_WS_URL     {base}/ws/ws-1 (premium)

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! The settings, secret scope and azure families through the whole pipeline
 //! (`brickwarden::engine::reconcile`) against the in-process emulator.
 //!
@@ -11,40 +10,31 @@ use brickwarden::api::{ControlState, DatabricksWorkspaceSpec, Mode};
 use brickwarden::clients::{ClientOptions, HttpOptions, RateLimit, RetryPolicy};
 use brickwarden::engine::credentials::{connect, credential_for};
 use brickwarden::engine::{self, Apply, Connections, Report, Target};
-use brickwarden_emulator::{Emulator, EmulatorConfig};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::support::emulator::Entry;
+use crate::support::harness::{Harness, start};
+
 const PAT: &str = "dapi-emulator";
 const CLIENT_SECRET: &str = "emulator-secret";
 const LOG_ANALYTICS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/la";
-
-struct Harness {
-    emulator: Emulator,
-    admin: reqwest::Client,
-}
-
-/// One journal entry: (workspace, method, path, status).
-type Entry = (String, String, String, u16);
-
-async fn start() -> Harness {
-    brickwarden::clients::install_crypto_provider();
-    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), EmulatorConfig::default())
-        .await
-        .expect("emulator starts");
-    Harness {
-        emulator,
-        admin: reqwest::Client::new(),
-    }
-}
 
 enum Auth {
     Pat,
     EntraSecret,
 }
 
-impl Harness {
+/// What these tests add to the shared harness: clients built the way the controller builds
+/// them, with fast retries.
+trait Families {
+    fn options(&self) -> ClientOptions;
+    fn spec(&self, ws: &str, auth: Auth, with_resource_id: bool, policy: Value) -> Value;
+    fn connect(&self, spec: Value) -> (Target, Connections);
+}
+
+impl Families for Harness {
     fn options(&self) -> ClientOptions {
         ClientOptions {
             http: HttpOptions {
@@ -112,80 +102,6 @@ impl Harness {
         };
         let target = engine::target_for(&spec, None, &reach).unwrap();
         (target, connections)
-    }
-
-    fn admin_url(&self, path: &str) -> String {
-        format!(
-            "{}/_emulator/{path}",
-            self.emulator.base_url().trim_end_matches('/')
-        )
-    }
-
-    async fn clear_journal(&self) {
-        let resp = self
-            .admin
-            .delete(self.admin_url("requests"))
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success());
-    }
-
-    async fn journal(&self) -> Vec<Entry> {
-        let body: Value = self
-            .admin
-            .get(self.admin_url("requests"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body.as_array()
-            .expect("the journal is an array")
-            .iter()
-            .map(|e| {
-                (
-                    e["workspace"].as_str().unwrap_or_default().to_string(),
-                    e["method"].as_str().unwrap_or_default().to_string(),
-                    e["path"].as_str().unwrap_or_default().to_string(),
-                    e["status"].as_u64().unwrap_or_default() as u16,
-                )
-            })
-            .collect()
-    }
-
-    /// Requests that change something (token endpoints excluded).
-    async fn writes(&self) -> Vec<Entry> {
-        self.journal()
-            .await
-            .into_iter()
-            .filter(|(ws, method, path, _)| {
-                method != "GET" && ws != "aad" && !path.ends_with("/oidc/v1/token")
-            })
-            .collect()
-    }
-
-    async fn state(&self, ws: &str) -> Value {
-        self.admin
-            .get(self.admin_url(&format!("state/{ws}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn patch_state(&self, ws: &str, patch: Value) {
-        let resp = self
-            .admin
-            .patch(self.admin_url(&format!("state/{ws}")))
-            .json(&patch)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{:?}", resp.text().await);
     }
 }
 
@@ -289,12 +205,7 @@ async fn settings_audit_enforce_then_compliant() {
         "{:?}",
         report.planned_actions
     );
-    let patches: Vec<_> = h
-        .writes()
-        .await
-        .into_iter()
-        .map(|(_, m, p, s)| (m, p, s))
-        .collect();
+    let patches = h.write_calls().await;
     assert_eq!(patches.len(), 5, "{patches:?}");
     assert!(patches.iter().all(|(m, _, s)| m == "PATCH" && *s == 200));
     let state = h.state("ws-1").await;
@@ -424,12 +335,7 @@ async fn secret_scope_acls_audit_enforce_then_compliant() {
         ControlState::Remediated
     );
     assert_eq!(state_of(&report, "secretScopes/nope"), ControlState::Failed);
-    let writes: Vec<_> = h
-        .writes()
-        .await
-        .into_iter()
-        .map(|(_, m, p, s)| (m, p, s))
-        .collect();
+    let writes = h.write_calls().await;
     assert_eq!(
         writes,
         [
@@ -595,12 +501,7 @@ async fn azure_audit_enforce_then_compliant() {
         "{:?}",
         report.planned_actions
     );
-    let writes: Vec<_> = h
-        .writes()
-        .await
-        .into_iter()
-        .map(|(_, m, p, s)| (m, p, s))
-        .collect();
+    let writes = h.write_calls().await;
     let resource = h.emulator.arm_resource_id("ws-1");
     assert_eq!(
         writes,

@@ -1,8 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! A real Kubernetes control plane (etcd + kube-apiserver) for integration tests.
 //!
-//! Include it from an integration test with
-//! `#[path = "support/controlplane.rs"] mod controlplane;` (or through `tests/support/mod.rs`).
+//! The integration tests reach it as `crate::support::controlplane` (`tests/it/support/`).
 //!
 //! * [`bin_dir`] builds the binaries once per machine with `tests/controlplane/build.sh`
 //!   (kube-apiserver, kubectl, etcd, helm, promtool; cached outside the repository) and once
@@ -13,6 +11,7 @@
 //!   the value kills and reaps both processes and removes its temporary directory.
 //! * [`ControlPlane::shared`] is one control plane for the whole test binary, for tests that
 //!   can share a cluster (use a namespace of your own); it is torn down when the process exits.
+//!   [`cluster_with_crds`] is the same one with brickwarden's CRDs installed.
 //!
 //! Child processes are spawned from one long-lived thread with `PR_SET_PDEATHSIG = SIGKILL`,
 //! so they die with the test process even when it is killed, not only when `Drop` runs.
@@ -44,6 +43,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 /// Lines of each log file quoted in a start-up error.
 const LOG_TAIL_LINES: usize = 40;
@@ -297,7 +298,7 @@ impl ControlPlane {
                      user: admin\n    \
                      namespace: default\n\
                  current-context: brickwarden-test\n",
-                ca = base64(&ca_pem),
+                ca = STANDARD.encode(&ca_pem),
             ),
         )?;
 
@@ -475,6 +476,41 @@ impl ControlPlane {
         cmd.output().context("running helm")
     }
 
+    /// Applies the CustomResourceDefinitions of `file` (relative to the repository) server-side,
+    /// as the README says, and waits until `crds` are Established and `resources` are served.
+    pub fn install_crds(&self, file: &str, crds: &[&str], resources: &[&str]) -> Result<()> {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let file = file.to_string_lossy();
+        let out = self.kubectl(["apply", "--server-side", "-f", &file])?;
+        if !out.status.success() {
+            bail!(
+                "kubectl apply --server-side -f {file} was rejected by kube-apiserver:\n{}",
+                stderr_of(&out)
+            );
+        }
+        let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+        wait.extend_from_slice(crds);
+        let out = self.kubectl(&wait)?;
+        if !out.status.success() {
+            bail!("CRDs of {file} not Established:\n{}", stderr_of(&out));
+        }
+        // Established is set before discovery serves the new group: wait until kubectl sees it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for resource in resources {
+            loop {
+                let out = self.kubectl(["get", resource, "-A", "-o", "name"])?;
+                if out.status.success() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!("{resource} is not served: {}", stderr_of(&out));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Ok(())
+    }
+
     /// A kube-rs client for this control plane (admin token, namespace `default`).
     pub async fn kube_client(&self) -> Result<kube::Client> {
         // Harmless when a provider is already installed.
@@ -545,19 +581,46 @@ fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> io::Result<Output> {
     Ok(out)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes that die with the test process.
-
-unsafe extern "C" {
-    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
-    fn getppid() -> std::ffi::c_int;
-    fn atexit(f: extern "C" fn()) -> std::ffi::c_int;
-    fn kill(pid: std::ffi::c_int, sig: std::ffi::c_int) -> std::ffi::c_int;
+/// [`ControlPlane::install_crds`] on the shared control plane, once per test process: `done`
+/// keeps the outcome, so every test that needs the CRDs waits for the first install, and a
+/// failed install fails each of them.
+pub fn install_crds_once(
+    done: &'static OnceLock<std::result::Result<(), String>>,
+    file: &str,
+    crds: &[&str],
+    resources: &[&str],
+) -> &'static ControlPlane {
+    let cp = ControlPlane::shared().expect("shared control plane starts");
+    let installed = done.get_or_init(|| {
+        cp.install_crds(file, crds, resources)
+            .map_err(|e| format!("{e:#}"))
+    });
+    if let Err(e) = installed {
+        panic!("{e}");
+    }
+    cp
 }
 
-const PR_SET_PDEATHSIG: std::ffi::c_int = 1;
-const SIGKILL: std::ffi::c_ulong = 9;
-const ESRCH: i32 = 3;
+/// The shared control plane with brickwarden's CRDs (`crds/brickwarden.io.yaml`) installed,
+/// Established and served.
+pub fn cluster_with_crds() -> &'static ControlPlane {
+    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    install_crds_once(
+        &DONE,
+        "crds/brickwarden.io.yaml",
+        &[
+            "crd/databricksworkspaces.brickwarden.io",
+            "crd/securitybaselines.brickwarden.io",
+        ],
+        &[
+            "databricksworkspaces.brickwarden.io",
+            "securitybaselines.brickwarden.io",
+        ],
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes that die with the test process.
 
 type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 
@@ -571,17 +634,17 @@ fn spawn_logged(mut cmd: Command, log: &Path) -> Result<Child> {
     cmd.stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file);
-    let parent = std::process::id() as std::ffi::c_int;
+    let parent = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
     // system calls; it allocates nothing.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
-            if prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
                 return Err(io::Error::last_os_error());
             }
             // The parent may have died before prctl took effect.
-            if getppid() != parent {
-                return Err(io::Error::from_raw_os_error(ESRCH));
+            if libc::getppid() != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
             }
             Ok(())
         });
@@ -635,7 +698,7 @@ fn register_exit_cleanup(cp: &ControlPlane) {
                 // directory is not in use while it is removed.
                 // SAFETY: plain system call on a pid we spawned (not yet reaped).
                 unsafe {
-                    kill(pid as std::ffi::c_int, SIGKILL as std::ffi::c_int);
+                    libc::kill(pid as libc::pid_t, libc::SIGKILL);
                 }
             }
             if !keep {
@@ -645,7 +708,7 @@ fn register_exit_cleanup(cp: &ControlPlane) {
     }
     // SAFETY: registering a plain extern "C" function with the C library.
     unsafe {
-        atexit(cleanup);
+        libc::atexit(cleanup);
     }
 }
 
@@ -683,6 +746,12 @@ fn remove_stale_dirs() {
             let _ = fs::remove_dir_all(&path);
         }
     }
+}
+
+/// A free loopback TCP port (free when chosen: another process may take it before it is bound).
+pub fn free_port() -> u16 {
+    let [port] = free_ports::<1>().expect("a free loopback port");
+    port
 }
 
 /// `N` distinct free loopback TCP ports (held open together while choosing).
@@ -801,25 +870,4 @@ fn random_hex(bytes: usize) -> String {
     }
     s.truncate(bytes * 2);
     s
-}
-
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -1,17 +1,14 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Failure modes a real network and real token endpoints produce, injected by the emulator
 //! (`POST /_emulator/faults`: raw bodies, lost answers after a committed write, connection
 //! resets, token endpoint outages and rejections), and what the clients and the engine make of
 //! them, asserted request by request on the emulator's journal.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use brickwarden::api::{ControlState, Mode, Policy};
 use brickwarden::clients::databricks::{ListType, NewIpAccessList, UpdateIpAccessList};
 use brickwarden::clients::{
     ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RetryPolicy,
-    install_crypto_provider,
 };
 use brickwarden::controls::Reason;
 use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
@@ -19,6 +16,9 @@ use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec, JournalEntry};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
+
+use crate::support::emulator::Admin;
+use crate::support::harness;
 
 const PAT: &str = "dapi-emulator";
 const CLIENT_SECRET: &str = "emulator-secret";
@@ -31,11 +31,7 @@ const SIGN_IN_PAGE: &str = "<!DOCTYPE html><html><head><title>Sign in to your ac
 // Harness
 
 async fn emulator_with(config: EmulatorConfig) -> Emulator {
-    install_crypto_provider();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Emulator::start(addr, config)
-        .await
-        .expect("emulator starts")
+    harness::start_with(config).await.emulator
 }
 
 async fn emulator() -> Emulator {
@@ -108,13 +104,7 @@ fn on(workspace: &str, method: &str, path_prefix: &str) -> FaultSpec {
 }
 
 async fn clear_journal(emulator: &Emulator) {
-    reqwest::Client::new()
-        .delete(format!("{}/_emulator/requests", emulator.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    Admin::new(&emulator.base_url()).clear_journal().await;
 }
 
 /// Journal entries of `method` whose service-relative path starts with `prefix`.
@@ -988,13 +978,7 @@ async fn failed_list_create_stops_the_enable_and_the_next_pass_converges() {
 // Engine helpers
 
 async fn clear_faults(emulator: &Emulator) {
-    reqwest::Client::new()
-        .delete(format!("{}/_emulator/faults", emulator.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    Admin::new(&emulator.base_url()).clear_faults().await;
 }
 
 fn connections(emulator: &Emulator, credential: Credential) -> Connections {

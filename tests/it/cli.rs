@@ -1,11 +1,12 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! `brickwarden plan` and `apply` as a user runs them: the binary, the files in `examples/`, and a
 //! `brickwarden emulator` process, with credentials from the standard environment variables.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::controlplane::free_port;
+use crate::support::emulator::Admin;
 
 const BIN: &str = env!("CARGO_BIN_EXE_brickwarden");
 const EXAMPLE_BASE: &str = "http://127.0.0.1:8765";
@@ -22,11 +23,7 @@ impl EmulatorProcess {
     }
 
     fn start_with(extra: &[&str]) -> EmulatorProcess {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(BIN)
             .args(["emulator", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
@@ -47,16 +44,13 @@ impl EmulatorProcess {
         emulator
     }
 
+    /// Every request since start, read through the admin API.
     fn journal(&self) -> Vec<serde_json::Value> {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("{}/_emulator/requests", self.base)])
-            .output();
-        match out {
-            Ok(out) if out.status.success() => {
-                serde_json::from_slice(&out.stdout).expect("journal JSON")
-            }
-            _ => panic!("could not read the emulator journal"),
-        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(Admin::new(&self.base).journal_json(""))
     }
 }
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! `deploy/monitoring/`: the alert rules of the PrometheusRule pass `promtool check rules` and
 //! their unit tests (`promtool test rules`), every alert has a severity, annotations, a runbook
 //! section and firing and silent unit tests, the Grafana dashboard is well formed, and every
@@ -12,9 +11,6 @@
 //! promtool is built from Go modules by `tests/controlplane/build.sh` (see
 //! `tests/controlplane/README.md`); when it cannot be built these tests fail, they never skip.
 
-#[path = "support/controlplane.rs"]
-mod controlplane;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +23,8 @@ use brickwarden::controls::{ControlResult, Reason};
 use brickwarden::engine::{Outcome, Remediation, Report};
 use brickwarden::metrics::Metrics;
 use serde_json::Value;
+
+use crate::support::controlplane;
 
 /// The alerts the monitoring contract promises, each with a runbook section.
 const ALERTS: [&str; 6] = [

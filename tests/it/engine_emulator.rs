@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! The reconcile pipeline against the emulator over real HTTP: Audit reports without writing,
 //! Enforce remediates, the lockout guard and Additive management hold, and a compliant workspace
 //! costs reads only (asserted on the emulator's request journal).
@@ -7,16 +6,16 @@ use brickwarden::api::{ControlState, Mode, Policy};
 use brickwarden::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
 use brickwarden::clients::{ClientOptions, Credential};
 use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
-use brickwarden_emulator::{Emulator, EmulatorConfig};
+use brickwarden_emulator::Emulator;
 use secrecy::SecretString;
 use serde_json::json;
 use url::Url;
 
+use crate::support::emulator::{Admin, requests_of};
+use crate::support::harness;
+
 async fn emulator() -> Emulator {
-    brickwarden::clients::install_crypto_provider();
-    Emulator::start("127.0.0.1:0".parse().unwrap(), EmulatorConfig::default())
-        .await
-        .expect("start emulator")
+    harness::start().await.emulator
 }
 
 fn client(emulator: &Emulator, ws: &str) -> DatabricksClient {
@@ -60,11 +59,9 @@ fn state(report: &Report, id: &str) -> ControlState {
 
 /// Requests of one workspace since the journal was last cleared: (method, path).
 fn journal(emulator: &Emulator, ws: &str) -> Vec<(String, String)> {
-    emulator
-        .requests()
+    requests_of(emulator, ws, 0)
         .into_iter()
-        .filter(|r| r.workspace.as_deref() == Some(ws))
-        .map(|r| (r.method, r.path))
+        .map(|(_, m, p, _)| (m, p))
         .collect()
 }
 
@@ -76,13 +73,7 @@ fn writes(emulator: &Emulator, ws: &str) -> Vec<(String, String)> {
 }
 
 async fn clear_journal(emulator: &Emulator) {
-    reqwest::Client::new()
-        .delete(format!("{}/_emulator/requests", emulator.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    Admin::new(&emulator.base_url()).clear_journal().await;
 }
 
 fn policy() -> serde_json::Value {

@@ -1,11 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Integration tests of `brickwarden::clients` against the in-process emulator.
 //!
 //! Each test starts its own emulator on an ephemeral port, so journals and injected faults
 //! never leak between tests.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,12 +14,14 @@ use brickwarden::clients::databricks::{
 };
 use brickwarden::clients::{
     ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RequestLabels,
-    RequestObserver, RetryPolicy, install_crypto_provider,
+    RequestObserver, RetryPolicy,
 };
-use brickwarden_emulator::{Emulator, EmulatorConfig};
+use brickwarden_emulator::EmulatorConfig;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::json;
 use url::Url;
+
+use crate::support;
 
 const PAT: &str = "dapi-emulator";
 const CLIENT_SECRET: &str = "emulator-secret";
@@ -71,10 +71,18 @@ impl Recorder {
     }
 }
 
+/// The shared harness, with what the clients built from [`Harness::options`] report.
 struct Harness {
-    emulator: Emulator,
-    admin: reqwest::Client,
+    shared: support::harness::Harness,
     recorder: Arc<Recorder>,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = support::harness::Harness;
+
+    fn deref(&self) -> &Self::Target {
+        &self.shared
+    }
 }
 
 /// Every test's logs, at TRACE: the whole suite's output is checked for secrets.
@@ -97,14 +105,8 @@ fn capture_logs() {
 
 async fn start(config: EmulatorConfig) -> Harness {
     capture_logs();
-    install_crypto_provider();
-    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let emulator = Emulator::start(addr, config)
-        .await
-        .expect("emulator starts");
     Harness {
-        emulator,
-        admin: reqwest::Client::new(),
+        shared: support::harness::start_with(config).await,
         recorder: Arc::new(Recorder::default()),
     }
 }
@@ -153,75 +155,6 @@ impl Harness {
 
     fn arm(&self, credential: Credential) -> ArmClient {
         ArmClient::new(url(&self.emulator.arm_url()), credential, self.options()).unwrap()
-    }
-
-    fn admin_url(&self, path: &str) -> String {
-        format!(
-            "{}/_emulator/{path}",
-            self.emulator.base_url().to_string().trim_end_matches('/')
-        )
-    }
-
-    async fn fault(&self, fault: Value) {
-        let resp = self
-            .admin
-            .post(self.admin_url("faults"))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "fault rejected: {fault}");
-    }
-
-    async fn clear_journal(&self) {
-        let resp = self
-            .admin
-            .delete(self.admin_url("requests"))
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success());
-    }
-
-    /// Journal entries as `(method, path, status)`.
-    async fn journal(&self) -> Vec<(String, String, u16)> {
-        let body: Value = self
-            .admin
-            .get(self.admin_url("requests"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let entries = match &body {
-            Value::Array(a) => a.clone(),
-            Value::Object(o) => o
-                .values()
-                .find_map(|v| v.as_array().cloned())
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        entries
-            .iter()
-            .map(|e| {
-                (
-                    e["method"].as_str().unwrap_or_default().to_string(),
-                    e["path"].as_str().unwrap_or_default().to_string(),
-                    e["status"].as_u64().unwrap_or_default() as u16,
-                )
-            })
-            .collect()
-    }
-
-    /// Statuses of journal entries whose path ends with `suffix`.
-    async fn statuses(&self, method: &str, suffix: &str) -> Vec<u16> {
-        self.journal()
-            .await
-            .into_iter()
-            .filter(|(m, p, _)| m == method && p.ends_with(suffix))
-            .map(|(_, _, s)| s)
-            .collect()
     }
 }
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! `crds/` holds exactly what `brickwarden crd` prints: regenerate with
 //! `cargo run -- crd > crds/brickwarden.io.yaml` after changing the API types.
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! HTTP-level tests of the emulator: admin API (faults, latency, journal, state dump, direct
 //! state changes), token expiry, IP access list enforcement, error envelopes and shutdown.
 
@@ -7,6 +6,8 @@ use std::time::{Duration, Instant};
 use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec, TENANT_ID, summary};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use crate::support::emulator::Admin;
 
 const PAT: &str = "dapi-api-test";
 const SECRET: &str = "api-test-secret";
@@ -32,6 +33,11 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends `request` and returns the status and the JSON body (a string if it is not JSON).
+async fn call(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    json_of(request.send().await.unwrap()).await
+}
+
 async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     let text = resp.text().await.unwrap();
@@ -50,39 +56,25 @@ async fn ws_get(
     path: &str,
     token: &str,
 ) -> (StatusCode, Value) {
-    json_of(
+    call(
         c.get(format!("{}{path}", emu.workspace_url(ws)))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap(),
+            .bearer_auth(token),
     )
     .await
 }
 
-async fn journal(c: &reqwest::Client, emu: &Emulator, query: &str) -> Vec<Value> {
-    let (status, body) = json_of(
-        c.get(format!("{}/_emulator/requests{query}", emu.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    body.as_array().expect("journal is an array").clone()
+async fn journal(emu: &Emulator, query: &str) -> Vec<Value> {
+    Admin::new(&emu.base_url()).journal_json(query).await
 }
 
 #[tokio::test]
 async fn injected_429_carries_retry_after_then_requests_succeed() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let (status, fault) = json_of(
-        c.post(format!("{}/_emulator/faults", emu.base_url()))
-            .json(&json!({"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 429, "count": 2, "retry_after_seconds": 7}))
-            .send()
-            .await
-            .unwrap(),
-    )
+    let (status, fault) = call(
+c.post(format!("{}/_emulator/faults", emu.base_url()))
+            .json(&json!({"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 429, "count": 2, "retry_after_seconds": 7})),
+)
     .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(fault["remaining"], 2);
@@ -110,7 +102,7 @@ async fn injected_429_carries_retry_after_then_requests_succeed() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"ip_access_lists": []}));
 
-    let entries = journal(&c, &emu, "?workspace=ws-1").await;
+    let entries = journal(&emu, "?workspace=ws-1").await;
     let statuses: Vec<u64> = entries
         .iter()
         .map(|e| e["status"].as_u64().unwrap())
@@ -208,7 +200,7 @@ async fn injected_latency_delays_without_changing_the_answer() {
     )
     .await;
     assert!(started.elapsed() < Duration::from_millis(400));
-    let entries = journal(&c, &emu, "").await;
+    let entries = journal(&emu, "").await;
     assert!(entries[0]["duration_ms"].as_u64().unwrap() >= 400);
     emu.shutdown().await;
 }
@@ -250,7 +242,7 @@ async fn journal_records_requests_in_order_without_secrets() {
         .await
         .unwrap();
 
-    let entries = journal(&c, &emu, "").await;
+    let entries = journal(&emu, "").await;
     let summary: Vec<(String, String, String, u64)> = entries
         .iter()
         .map(|e| {
@@ -305,20 +297,15 @@ async fn journal_records_requests_in_order_without_secrets() {
         .unwrap();
     assert!(!raw.contains(PAT) && !raw.contains(SECRET) && !raw.contains("wrong-token"));
 
-    assert_eq!(
-        journal(&c, &emu, &format!("?since={}", seqs[2]))
-            .await
-            .len(),
-        1
-    );
-    assert_eq!(journal(&c, &emu, "?workspace=aad").await.len(), 1);
+    assert_eq!(journal(&emu, &format!("?since={}", seqs[2])).await.len(), 1);
+    assert_eq!(journal(&emu, "?workspace=aad").await.len(), 1);
     let resp = c
         .delete(format!("{}/_emulator/requests", emu.base_url()))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    assert!(journal(&c, &emu, "").await.is_empty());
+    assert!(journal(&emu, "").await.is_empty());
     assert!(emu.requests().is_empty());
     emu.shutdown().await;
 }
@@ -327,27 +314,18 @@ async fn journal_records_requests_in_order_without_secrets() {
 async fn state_dump_has_every_family_and_no_token_values() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let (status, created) = json_of(
+    let (status, created) = call(
         c.post(format!(
             "{}/api/2.0/token/create",
             emu.workspace_url("ws-1")
         ))
         .bearer_auth(PAT)
-        .json(&json!({"comment": "dump", "lifetime_seconds": 600}))
-        .send()
-        .await
-        .unwrap(),
+        .json(&json!({"comment": "dump", "lifetime_seconds": 600})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     let value = created["token_value"].as_str().unwrap().to_string();
-    let (status, dump) = json_of(
-        c.get(format!("{}/_emulator/state/ws-1", emu.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, dump) = call(c.get(format!("{}/_emulator/state/ws-1", emu.base_url()))).await;
     assert_eq!(status, StatusCode::OK);
     for key in [
         "workspace",
@@ -377,30 +355,12 @@ async fn state_dump_has_every_family_and_no_token_values() {
     assert_eq!(emu.state("ws-2").unwrap()["sku"], "standard");
     assert_eq!(emu.state("ws-3").unwrap()["sku"], "premium");
     assert!(emu.state("ws-9").is_none());
-    let (status, all) = json_of(
-        c.get(format!("{}/_emulator/state", emu.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, all) = call(c.get(format!("{}/_emulator/state", emu.base_url()))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(all.as_object().unwrap().len(), 3);
-    let (status, _) = json_of(
-        c.get(format!("{}/_emulator/state/ws-9", emu.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = call(c.get(format!("{}/_emulator/state/ws-9", emu.base_url()))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, info) = json_of(
-        c.get(format!("{}/_emulator", emu.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, info) = call(c.get(format!("{}/_emulator", emu.base_url()))).await;
     assert_eq!(info["workspaces"][0]["url"], emu.workspace_url("ws-1"));
     assert_eq!(info["arm_url"], emu.arm_url());
     emu.shutdown().await;
@@ -410,13 +370,10 @@ async fn state_dump_has_every_family_and_no_token_values() {
 async fn issued_tokens_expire() {
     let emu = start(Duration::from_secs(1)).await;
     let c = http();
-    let (status, token) = json_of(
+    let (status, token) = call(
         c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
             .basic_auth("ci-client", Some(SECRET))
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
-            .send()
-            .await
-            .unwrap(),
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -428,7 +385,7 @@ async fn issued_tokens_expire() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["userName"], "ci-client");
 
-    let (status, arm_token) = json_of(
+    let (status, arm_token) = call(
         c.post(format!(
             "{}/{TENANT_ID}/oauth2/v2.0/token",
             emu.authority_host()
@@ -438,10 +395,7 @@ async fn issued_tokens_expire() {
             ("client_id", "ci-client"),
             ("client_secret", SECRET),
             ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap(),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -467,14 +421,7 @@ async fn issued_tokens_expire() {
         body,
         json!({"error_code": 403, "message": "Invalid access token."})
     );
-    let (status, body) = json_of(
-        c.get(&arm_url)
-            .bearer_auth(&arm_access)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = call(c.get(&arm_url).bearer_auth(&arm_access)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "ExpiredAuthenticationToken");
     // The PAT never expires.
@@ -487,17 +434,14 @@ async fn issued_tokens_expire() {
 async fn locked_out_caller_gets_403_and_admin_api_recovers() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let (status, _) = json_of(
+    let (status, _) = call(
         c.patch(format!("{}/_emulator/state/ws-1", emu.base_url()))
             .json(&json!({
                 "workspace_conf": {"enableIpAccessLists": "true"},
                 "ip_access_lists": [
                     {"label": "corp", "list_type": "ALLOW", "ip_addresses": ["203.0.113.0/24"]}
                 ]
-            }))
-            .send()
-            .await
-            .unwrap(),
+            })),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -563,15 +507,12 @@ async fn error_envelopes() {
         body["message"],
         "No API found for 'GET /api/2.0/no-such-api'"
     );
-    let (status, body) = json_of(
+    let (status, body) = call(
         c.delete(format!(
             "{}/api/2.0/workspace-conf",
             emu.workspace_url("ws-1")
         ))
-        .bearer_auth(PAT)
-        .send()
-        .await
-        .unwrap(),
+        .bearer_auth(PAT),
     )
     .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
@@ -579,55 +520,36 @@ async fn error_envelopes() {
     let (status, body) = ws_get(&c, &emu, "ws-9", "/api/2.0/token/list", PAT).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
-    let (status, body) = json_of(
+    let (status, body) = call(
         c.post(format!(
             "{}/api/2.0/ip-access-lists",
             emu.workspace_url("ws-1")
         ))
         .bearer_auth(PAT)
         .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap(),
+        .body("{not json"),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error_code"], "MALFORMED_REQUEST");
-    let (status, body) = json_of(
-        c.get(format!("{}/nowhere", emu.base_url()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = call(c.get(format!("{}/nowhere", emu.base_url()))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND");
     // Public discovery endpoints need no token.
-    let (status, meta) = json_of(
-        c.get(format!(
-            "{}/.well-known/databricks-config",
-            emu.workspace_url("ws-2")
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, meta) = call(c.get(format!(
+        "{}/.well-known/databricks-config",
+        emu.workspace_url("ws-2")
+    )))
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         meta["oidc_endpoint"],
         format!("{}/oidc", emu.workspace_url("ws-2"))
     );
-    let (status, oidc) = json_of(
-        c.get(format!(
-            "{}/oidc/.well-known/oauth-authorization-server",
-            emu.workspace_url("ws-2")
-        ))
-        .send()
-        .await
-        .unwrap(),
-    )
+    let (status, oidc) = call(c.get(format!(
+        "{}/oidc/.well-known/oauth-authorization-server",
+        emu.workspace_url("ws-2")
+    )))
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -635,13 +557,10 @@ async fn error_envelopes() {
         format!("{}/oidc/v1/token", emu.workspace_url("ws-2"))
     );
     // OAuth errors use the OAuth envelope.
-    let (status, body) = json_of(
+    let (status, body) = call(
         c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
             .basic_auth("ci", Some("wrong"))
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
-            .send()
-            .await
-            .unwrap(),
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -699,7 +618,7 @@ async fn arm_put_is_a_long_running_operation() {
         emu.arm_url(),
         emu.arm_resource_id("ws-1")
     );
-    let (_, mut res) = json_of(c.get(&url).bearer_auth(&token).send().await.unwrap()).await;
+    let (_, mut res) = call(c.get(&url).bearer_auth(&token)).await;
     res["properties"]["publicNetworkAccess"] = json!("Disabled");
     let resp = c
         .put(&url)
@@ -718,25 +637,17 @@ async fn arm_put_is_a_long_running_operation() {
     let (_, body) = json_of(resp).await;
     assert_eq!(body["properties"]["provisioningState"], "Updating");
     // While it runs: InProgress, 202 on Location, 409 for another write.
-    let (_, op) = json_of(c.get(&async_url).bearer_auth(&token).send().await.unwrap()).await;
+    let (_, op) = call(c.get(&async_url).bearer_auth(&token)).await;
     assert_eq!(op["status"], "InProgress");
-    let (status, _) = json_of(c.get(&location).bearer_auth(&token).send().await.unwrap()).await;
+    let (status, _) = call(c.get(&location).bearer_auth(&token)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let (status, err) = json_of(
-        c.put(&url)
-            .bearer_auth(&token)
-            .json(&res)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, err) = call(c.put(&url).bearer_auth(&token).json(&res)).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["error"]["code"], "Conflict");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, op) = json_of(c.get(&async_url).bearer_auth(&token).send().await.unwrap()).await;
+    let (_, op) = call(c.get(&async_url).bearer_auth(&token)).await;
     assert_eq!(op["status"], "Succeeded");
-    let (status, done) = json_of(c.get(&location).bearer_auth(&token).send().await.unwrap()).await;
+    let (status, done) = call(c.get(&location).bearer_auth(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(done["properties"]["provisioningState"], "Succeeded");
     assert_eq!(done["properties"]["publicNetworkAccess"], "Disabled");

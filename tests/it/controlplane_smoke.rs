@@ -1,11 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
-//! Smoke test of the integration-test control plane (tests/support/controlplane.rs):
+//! Smoke test of the integration-test control plane (`support::controlplane`):
 //! a real etcd + kube-apiserver answers kubectl, and helm and promtool run.
 
-#[path = "support/controlplane.rs"]
-mod controlplane;
-
-use controlplane::ControlPlane;
+use crate::support::controlplane::ControlPlane;
 
 #[test]
 fn control_plane_serves_kubectl_and_tools_run() {

@@ -1,5 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
-//! Deployment artefacts against a real kube-apiserver (tests/support/controlplane.rs):
+//! Deployment artefacts against a real kube-apiserver (`support::controlplane`):
 //!
 //! * the generated CRDs install and become Established, and their OpenAPI + CEL validation
 //!   rejects bad `DatabricksWorkspace`s at `kubectl apply` with a readable message;
@@ -13,18 +12,15 @@
 //! All tests share one control plane and use namespaces of their own; pods never run (there is
 //! no scheduler), so workloads are checked with server-side dry runs.
 
-#[path = "support/controlplane.rs"]
-mod controlplane;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use controlplane::ControlPlane;
 use serde_json::{Value, json};
+
+use crate::support::controlplane::{self, ControlPlane, cluster_with_crds, install_crds_once};
 
 const CRDS: &str = "crds/brickwarden.io.yaml";
 const CHART: &str = "charts/brickwarden";
@@ -61,17 +57,21 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// `kubectl ARGS`, panicking with its stderr unless it succeeds; returns (stdout, stderr).
-fn kubectl_ok(args: &[&str]) -> (String, String) {
-    let out = cp().kubectl(args).expect("kubectl runs");
+/// The (stdout, stderr) of `program ARGS`, panicking with its stderr unless it succeeded.
+fn succeeded(program: &str, args: &[&str], out: Output) -> (String, String) {
     assert!(
         out.status.success(),
-        "kubectl {} failed ({}):\n{}",
+        "{program} {} failed ({}):\n{}",
         args.join(" "),
         out.status,
         stderr(&out)
     );
     (stdout(&out), stderr(&out))
+}
+
+/// `kubectl ARGS`, panicking with its stderr unless it succeeds; returns (stdout, stderr).
+fn kubectl_ok(args: &[&str]) -> (String, String) {
+    succeeded("kubectl", args, cp().kubectl(args).expect("kubectl runs"))
 }
 
 /// `kubectl ARGS` with `input` on stdin, panicking unless it succeeds; returns (stdout, stderr).
@@ -79,27 +79,12 @@ fn kubectl_stdin_ok(args: &[&str], input: &str) -> (String, String) {
     let out = cp()
         .kubectl_stdin(args, input.as_bytes())
         .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {} failed ({}):\n{}",
-        args.join(" "),
-        out.status,
-        stderr(&out)
-    );
-    (stdout(&out), stderr(&out))
+    succeeded("kubectl", args, out)
 }
 
 /// `helm ARGS`, panicking with its stderr unless it succeeds; returns stdout.
 fn helm_ok(args: &[&str]) -> String {
-    let out = cp().helm(args).expect("helm runs");
-    assert!(
-        out.status.success(),
-        "helm {} failed ({}):\n{}",
-        args.join(" "),
-        out.status,
-        stderr(&out)
-    );
-    stdout(&out)
+    succeeded("helm", args, cp().helm(args).expect("helm runs")).0
 }
 
 /// Creates a namespace (idempotent), optionally with labels.
@@ -114,83 +99,50 @@ fn namespace(name: &str, labels: &[(&str, &str)]) {
     kubectl_stdin_ok(&["apply", "--server-side", "-f", "-"], &yaml);
 }
 
-/// Installs the brickwarden CRDs once per test process, exactly as the README says, and waits
-/// until they are Established and served.
-fn brickwarden_crds() {
-    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = DONE.get_or_init(|| {
-        install_crds(
-            &path(CRDS),
-            &[
-                "crd/databricksworkspaces.brickwarden.io",
-                "crd/securitybaselines.brickwarden.io",
-            ],
-            &[
-                "databricksworkspaces.brickwarden.io",
-                "securitybaselines.brickwarden.io",
-            ],
-        )
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
-}
-
 /// The stand-in prometheus-operator CRDs (ServiceMonitor, PrometheusRule).
 fn monitoring_crds() {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = DONE.get_or_init(|| {
-        install_crds(
-            &path(MONITORING_CRDS),
-            &[
-                "crd/servicemonitors.monitoring.coreos.com",
-                "crd/prometheusrules.monitoring.coreos.com",
-            ],
-            &[
-                "servicemonitors.monitoring.coreos.com",
-                "prometheusrules.monitoring.coreos.com",
-            ],
-        )
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    install_crds_once(
+        &DONE,
+        MONITORING_CRDS,
+        &[
+            "crd/servicemonitors.monitoring.coreos.com",
+            "crd/prometheusrules.monitoring.coreos.com",
+        ],
+        &[
+            "servicemonitors.monitoring.coreos.com",
+            "prometheusrules.monitoring.coreos.com",
+        ],
+    );
 }
 
-fn install_crds(file: &str, crds: &[&str], resources: &[&str]) -> Result<(), String> {
-    let cp = cp();
-    let out = cp
-        .kubectl(["apply", "--server-side", "-f", file])
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "kubectl apply --server-side -f {file} was rejected by kube-apiserver:\n{}",
-            stderr(&out)
-        ));
-    }
-    let mut wait = vec!["wait", "--for=condition=Established", "--timeout=60s"];
-    wait.extend_from_slice(crds);
-    let out = cp.kubectl(&wait).map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("CRDs of {file} not Established:\n{}", stderr(&out)));
-    }
-    // Established is set before discovery serves the new group: wait until kubectl sees it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for resource in resources {
-        loop {
-            let out = cp
-                .kubectl(["get", resource, "-A", "-o", "name"])
-                .map_err(|e| e.to_string())?;
-            if out.status.success() {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!("{resource} is not served: {}", stderr(&out)));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-    Ok(())
+/// The built-in baselines of `deploy/baselines/` as the apiserver accepts them (server-side dry
+/// run).
+fn deployed_baselines() -> Vec<Value> {
+    let (out, _) = kubectl_ok(&[
+        "apply",
+        "--dry-run=server",
+        "-o",
+        "json",
+        "-f",
+        &path("deploy/baselines"),
+    ]);
+    objects(&out)
+}
+
+/// `metadata.name` -> `spec` of `objs`.
+fn specs_by_name<'a>(objs: impl IntoIterator<Item = &'a Value>) -> BTreeMap<String, Value> {
+    objs.into_iter()
+        .map(|o| {
+            (
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                o["spec"].clone(),
+            )
+        })
+        .collect()
 }
 
 /// The objects of a `kubectl ... -o json` answer (one object or a List).
@@ -572,7 +524,7 @@ fn chart_copies_of_baselines_and_monitoring_match_deploy() {
 
 #[test]
 fn crds_install_and_are_established() {
-    brickwarden_crds();
+    cluster_with_crds();
     let (out, _) = kubectl_ok(&[
         "get",
         "crd",
@@ -634,7 +586,7 @@ fn addresses(count: usize, third_octet_base: usize) -> String {
 
 #[test]
 fn valid_minimal_workspace_is_accepted() {
-    brickwarden_crds();
+    cluster_with_crds();
     namespace("validation-e2e", &[]);
     let (out, _) = kubectl_stdin_ok(&["apply", "-f", "-"], VALID_MINIMAL);
     assert!(
@@ -686,7 +638,7 @@ fn valid_minimal_workspace_is_accepted() {
 
 #[test]
 fn invalid_workspaces_are_rejected_with_readable_messages() {
-    brickwarden_crds();
+    cluster_with_crds();
     namespace("validation-e2e", &[]);
     let lists = |body: &str| format!("{PAT}  policy:\n    ipAccessLists:\n      lists:\n{body}");
     // (name, spec, expected substring of kubectl's stderr)
@@ -799,7 +751,7 @@ fn invalid_workspaces_are_rejected_with_readable_messages() {
 #[test]
 fn deploy_manifests_pass_server_side_dry_run() {
     let _turn = cluster_scoped_objects();
-    brickwarden_crds();
+    cluster_with_crds();
     // The namespace for real (objects of a namespace that does not exist cannot be dry-run).
     kubectl_ok(&[
         "apply",
@@ -897,15 +849,7 @@ fn deploy_manifests_pass_server_side_dry_run() {
     assert_eq!(objs.len(), 11, "{:?}", kinds(&objs));
 
     // The built-in baselines are valid SecurityBaselines.
-    let (out, _) = kubectl_ok(&[
-        "apply",
-        "--dry-run=server",
-        "-o",
-        "json",
-        "-f",
-        &path("deploy/baselines"),
-    ]);
-    let names: Vec<String> = objects(&out)
+    let names: Vec<String> = deployed_baselines()
         .iter()
         .map(|o| {
             o["metadata"]["name"]
@@ -920,7 +864,7 @@ fn deploy_manifests_pass_server_side_dry_run() {
 #[test]
 fn deploy_rbac_is_least_privilege() {
     // `kubectl auth can-i` resolves resource names through discovery: the CRDs must be served.
-    brickwarden_crds();
+    cluster_with_crds();
     kubectl_ok(&[
         "apply",
         "--server-side",
@@ -1006,7 +950,7 @@ image:
 #[test]
 fn chart_renders_objects_the_apiserver_accepts() {
     let _turn = cluster_scoped_objects();
-    brickwarden_crds();
+    cluster_with_crds();
     monitoring_crds();
     let ns = "chart-render";
     namespace(ns, &[("pod-security.kubernetes.io/enforce", "restricted")]);
@@ -1054,38 +998,8 @@ fn chart_renders_objects_the_apiserver_accepts() {
     }
 
     // The baselines are those of deploy/baselines/.
-    let (out, _) = kubectl_ok(&[
-        "apply",
-        "--dry-run=server",
-        "-o",
-        "json",
-        "-f",
-        &path("deploy/baselines"),
-    ]);
-    let deployed: BTreeMap<String, Value> = objects(&out)
-        .into_iter()
-        .map(|o| {
-            (
-                o["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                o["spec"].clone(),
-            )
-        })
-        .collect();
-    let charted: BTreeMap<String, Value> = find(&objs, "SecurityBaseline")
-        .into_iter()
-        .map(|o| {
-            (
-                o["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                o["spec"].clone(),
-            )
-        })
-        .collect();
+    let deployed = specs_by_name(&deployed_baselines());
+    let charted = specs_by_name(find(&objs, "SecurityBaseline"));
     assert_eq!(charted, deployed);
 
     // Everything on, sharded, workload identity, three replicas.
@@ -1185,7 +1099,7 @@ fn chart_renders_objects_the_apiserver_accepts() {
 #[test]
 fn chart_installs_with_helm_and_its_rbac_is_least_privilege() {
     let _turn = cluster_scoped_objects();
-    brickwarden_crds();
+    cluster_with_crds();
     let ns = "chart-install";
     namespace(ns, &[("pod-security.kubernetes.io/enforce", "restricted")]);
     namespace("chart-install-probe", &[]);
@@ -1234,7 +1148,7 @@ fn chart_installs_with_helm_and_its_rbac_is_least_privilege() {
 /// Every file in `examples/` is accepted by the apiserver, applied in name order as a user would.
 #[test]
 fn examples_apply() {
-    brickwarden_crds();
+    cluster_with_crds();
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
         .expect("examples/")
         .map(|e| e.expect("entry").path())

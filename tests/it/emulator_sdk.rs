@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! Runs the official Databricks SDK for Python, and the Azure SDKs for Python
 //! (`azure-mgmt-databricks`, `azure-mgmt-monitor`) against the emulator's `/arm`, against the
 //! emulator: starts an emulator in-process (ws-2 on the Standard tier), prepares the pinned

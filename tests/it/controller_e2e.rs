@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 //! End-to-end tests of `brickwarden run`: the real binary as a child process, against the shared
 //! test control plane (etcd + kube-apiserver) and an in-process Databricks emulator.
 //!
@@ -6,19 +5,15 @@
 //! controller as `--selector`), so controllers of tests running in parallel never manage each
 //! other's workspaces. Every test starts its own emulator, so journals never mix either.
 
-#[path = "support/controlplane.rs"]
-mod controlplane;
-
-use std::fs::File;
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use brickwarden_emulator::{Emulator, EmulatorConfig};
-use controlplane::ControlPlane;
+use brickwarden_emulator::Emulator;
 use serde_json::Value;
+
+use crate::support::controller::Controller;
+use crate::support::controlplane::cluster_with_crds;
+use crate::support::emulator::requests_of;
+use crate::support::harness::{self, Harness};
 
 const PAT: &str = "dapi-emulator";
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -27,36 +22,14 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 // Harness
 // ---------------------------------------------------------------------------------------------
 
-/// The shared control plane with the CRDs installed (once per test binary).
-fn cluster() -> &'static ControlPlane {
-    static CRDS: OnceLock<Result<(), String>> = OnceLock::new();
-    let cp = ControlPlane::shared().expect("control plane starts");
-    CRDS.get_or_init(|| {
-        let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/brickwarden.io.yaml");
-        cp.kubectl_ok(["apply", "--server-side", "-f", crds])
-            .map_err(|e| format!("{e:#}"))?;
-        for crd in [
-            "crd/databricksworkspaces.brickwarden.io",
-            "crd/securitybaselines.brickwarden.io",
-        ] {
-            cp.kubectl_ok(["wait", "--for=condition=Established", "--timeout=60s", crd])
-                .map_err(|e| format!("{e:#}"))?;
-        }
-        Ok(())
-    })
-    .as_ref()
-    .expect("CRDs install");
-    cp
-}
-
 fn kubectl(args: &[&str]) -> String {
-    cluster()
+    cluster_with_crds()
         .kubectl_ok(args)
         .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn apply(yaml: &str) {
-    let out = cluster()
+    let out = cluster_with_crds()
         .kubectl_stdin(["apply", "-f", "-"], yaml.as_bytes())
         .expect("kubectl runs");
     assert!(
@@ -121,7 +94,7 @@ fn event_reasons(ns: &str, name: &str) -> Vec<String> {
 }
 
 fn lease_holder(ns: &str, lease: &str) -> Option<String> {
-    let out = cluster()
+    let out = cluster_with_crds()
         .kubectl([
             "get",
             "lease",
@@ -168,48 +141,35 @@ fn find_key<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// An in-process emulator on its own runtime, plus a blocking way to call HTTP endpoints.
+/// The shared harness (an in-process emulator) on its own runtime, plus a blocking way to call
+/// HTTP endpoints.
 struct Env {
-    emulator: Option<Emulator>,
+    harness: Option<Harness>,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
 }
 
 impl Env {
     fn start() -> Env {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let emulator = rt
-            .block_on(Emulator::start(
-                "127.0.0.1:0".parse().unwrap(),
-                EmulatorConfig::default(),
-            ))
-            .expect("emulator starts");
+        let harness = rt.block_on(harness::start());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
         Env {
-            emulator: Some(emulator),
+            harness: Some(harness),
             rt,
             http,
         }
     }
 
     fn emu(&self) -> &Emulator {
-        self.emulator.as_ref().expect("emulator")
+        &self.harness.as_ref().expect("emulator").emulator
     }
 
     fn ws_url(&self, ws: &str) -> String {
@@ -237,11 +197,9 @@ impl Env {
 
     /// `(method, path, status)` of the requests to `ws` after `mark`.
     fn requests_since(&self, ws: &str, mark: u64) -> Vec<(String, String, u16)> {
-        self.emu()
-            .requests()
+        requests_of(self.emu(), ws, mark)
             .into_iter()
-            .filter(|e| e.seq > mark && e.workspace.as_deref() == Some(ws))
-            .map(|e| (e.method, e.path, e.status))
+            .map(|(_, m, p, s)| (m, p, s))
             .collect()
     }
 
@@ -281,126 +239,9 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.rt.block_on(emulator.shutdown());
+        if let Some(harness) = self.harness.take() {
+            self.rt.block_on(harness.shutdown());
         }
-    }
-}
-
-/// A `brickwarden run` child process; killed (SIGKILL) and reaped on drop.
-struct Controller {
-    child: Option<Child>,
-    identity: String,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Controller {
-    fn start(lease_ns: &str, lease: &str, identity: &str, selector: &str) -> Controller {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("controller.log");
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_brickwarden"))
-            .args([
-                "run",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--selector",
-                selector,
-                "--egress-address",
-                "127.0.0.1",
-                "--lease-name",
-                lease,
-                "--identity",
-                identity,
-                "--lease-duration",
-                "4",
-            ])
-            .env("KUBECONFIG", cluster().kubeconfig_path())
-            .env("POD_NAMESPACE", lease_ns)
-            .env_remove("POD_NAME")
-            .env(
-                "RUST_LOG",
-                std::env::var("E2E_CONTROLLER_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .env("BRICKWARDEN_ARM_URL", "http://127.0.0.1:9/arm")
-            .stdin(Stdio::null())
-            .stdout(File::create(dir.path().join("stdout.log")).expect("log file"))
-            .stderr(File::create(&log).expect("log file"))
-            .spawn()
-            .expect("brickwarden run starts");
-        Controller {
-            child: Some(child),
-            identity: identity.to_string(),
-            port,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    fn logs(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        if let Ok(mut f) = File::open(self.log.with_file_name("stdout.log")) {
-            let _ = f.read_to_string(&mut s);
-        }
-        s
-    }
-
-    fn tail(&self) -> String {
-        let logs = self.logs();
-        let lines: Vec<&str> = logs.lines().collect();
-        let from = lines.len().saturating_sub(40);
-        format!(
-            "--- {} logs (last 40 lines):\n{}",
-            self.identity,
-            lines[from..].join("\n")
-        )
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Sends SIGTERM and waits up to `timeout` for the process to exit.
-    fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + timeout;
-        let child = self.child.as_mut().expect("running");
-        loop {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                self.child = None;
-                return Some(status);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -446,6 +287,23 @@ spec:
     )
 }
 
+/// Namespace `ns` with the PAT in Secret `pat`, and workspace `name` labelled `e2e=<label>`
+/// ([`workspace_yaml`] with `extra_spec`) on workspace `ws` of a new emulator, which is returned.
+fn namespace_with_workspace(ns: &str, name: &str, label: &str, ws: &str, extra_spec: &str) -> Env {
+    create_namespace(ns);
+    let env = Env::start();
+    apply(&secret_yaml(ns, "pat"));
+    apply(&workspace_yaml(
+        ns,
+        name,
+        label,
+        &env.ws_url(ws),
+        "pat",
+        extra_spec,
+    ));
+    env
+}
+
 fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
     wait_for(
         TIMEOUT,
@@ -466,6 +324,12 @@ fn assert_full_score(ws: &Value) {
         a == b && a.parse::<u32>().expect("number") > 0,
         "score {score}"
     );
+}
+
+/// Sets `spec.suspend` of workspace `ns/name`.
+fn set_suspend(ns: &str, name: &str, suspend: bool) {
+    let patch = format!(r#"{{"spec":{{"suspend":{suspend}}}}}"#);
+    kubectl(&["patch", "dbw", "-n", ns, name, "--type=merge", "-p", &patch]);
 }
 
 fn poke(ns: &str, name: &str) {
@@ -496,17 +360,7 @@ fn assert_no_secret(text: &str, what: &str) {
 #[test]
 fn enforce_remediates_and_reports() {
     let (ns, name, label) = ("e2e-enforce", "enforce", "enforce");
-    create_namespace(ns);
-    let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-1"),
-        "pat",
-        "",
-    ));
+    let env = namespace_with_workspace(ns, name, label, "ws-1", "");
     let ctl = Controller::start(ns, "e2e-enforce", "enforce-a", &format!("e2e={label}"));
 
     let ws = wait_ready_compliant(ns, name, &ctl);
@@ -611,18 +465,8 @@ fn enforce_remediates_and_reports() {
 #[test]
 fn audit_reports_without_writing() {
     let (ns, name, label) = ("e2e-audit", "audit", "audit");
-    create_namespace(ns);
-    let env = Env::start();
+    let env = namespace_with_workspace(ns, name, label, "ws-1", "  mode: Audit\n");
     let mark = env.mark();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-1"),
-        "pat",
-        "  mode: Audit\n",
-    ));
     let ctl = Controller::start(ns, "e2e-audit", "audit-a", &format!("e2e={label}"));
 
     let ws = wait_for(
@@ -677,30 +521,11 @@ fn audit_reports_without_writing() {
 #[test]
 fn suspend_stops_all_requests() {
     let (ns, name, label) = ("e2e-suspend", "suspend", "suspend");
-    create_namespace(ns);
-    let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-1"),
-        "pat",
-        "",
-    ));
+    let env = namespace_with_workspace(ns, name, label, "ws-1", "");
     let ctl = Controller::start(ns, "e2e-suspend", "suspend-a", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &ctl);
 
-    kubectl(&[
-        "patch",
-        "dbw",
-        "-n",
-        ns,
-        name,
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"suspend":true}}"#,
-    ]);
+    set_suspend(ns, name, true);
     let ws = wait_for(
         TIMEOUT,
         "Ready reason Suspended",
@@ -730,16 +555,7 @@ fn suspend_stops_all_requests() {
     assert_eq!(reason_of(&workspace(ns, name), "Ready"), "Suspended");
 
     // Resuming remediates the drift made while suspended.
-    kubectl(&[
-        "patch",
-        "dbw",
-        "-n",
-        ns,
-        name,
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"suspend":false}}"#,
-    ]);
+    set_suspend(ns, name, false);
     wait_for(
         TIMEOUT,
         "drift remediated after resume",
@@ -871,17 +687,7 @@ fn missing_secret_is_reported_and_isolated() {
 #[test]
 fn deleted_workspace_is_no_longer_managed() {
     let (ns, name, label) = ("e2e-delete", "delete", "delete");
-    create_namespace(ns);
-    let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-1"),
-        "pat",
-        "",
-    ));
+    let env = namespace_with_workspace(ns, name, label, "ws-1", "");
     let ctl = Controller::start(ns, "e2e-delete", "delete-a", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &ctl);
     // Requests are flowing (resync every 5s).
@@ -917,17 +723,7 @@ fn deleted_workspace_is_no_longer_managed() {
 #[test]
 fn leader_election_hands_over() {
     let (ns, name, label, lease) = ("e2e-leader", "leader", "leader", "e2e-leader");
-    create_namespace(ns);
-    let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-1"),
-        "pat",
-        "",
-    ));
+    let env = namespace_with_workspace(ns, name, label, "ws-1", "");
     let selector = format!("e2e={label}");
     let mut replicas = vec![
         Controller::start(ns, lease, "replica-a", &selector),
@@ -1057,17 +853,7 @@ fn leader_election_hands_over() {
 #[test]
 fn leader_readyz_is_200() {
     let (ns, name, label) = ("e2e-readyz", "readyz", "readyz");
-    create_namespace(ns);
-    let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-1"),
-        "pat",
-        "",
-    ));
+    let env = namespace_with_workspace(ns, name, label, "ws-1", "");
     let ctl = Controller::start(ns, "e2e-readyz", "readyz-a", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &ctl);
     wait_for(
@@ -1253,17 +1039,7 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
 #[test]
 fn a_replica_that_loses_its_lease_stops_writing() {
     let (ns, name, label) = ("e2e-lost", "lost", "lost");
-    create_namespace(ns);
-    let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
-    apply(&workspace_yaml(
-        ns,
-        name,
-        label,
-        &env.ws_url("ws-3"),
-        "pat",
-        "",
-    ));
+    let env = namespace_with_workspace(ns, name, label, "ws-3", "");
     let lease = "brickwarden-lost";
     let ctl = Controller::start(ns, lease, "lost-a", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &ctl);
@@ -1278,7 +1054,7 @@ fn a_replica_that_loses_its_lease_stops_writing() {
                     r#"{{"spec":{{"holderIdentity":"someone-else","renewTime":"{}"}}}}"#,
                     jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
                 );
-                let _ = cluster().kubectl([
+                let _ = cluster_with_crds().kubectl([
                     "patch",
                     "lease",
                     "-n",

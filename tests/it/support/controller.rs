@@ -1,0 +1,135 @@
+//! `brickwarden run` as a child process against the shared test control plane, with its logs
+//! and its `/metrics`, `/healthz` and `/readyz` port.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::controlplane::{cluster_with_crds, free_port};
+
+/// A `brickwarden run` child process; killed (SIGKILL) and reaped on drop.
+pub struct Controller {
+    child: Option<Child>,
+    pub identity: String,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Controller {
+    /// Starts `brickwarden run` on a free port for the workspaces that match `selector`, as
+    /// `identity` electing a leader on Lease `lease` in `lease_ns` (4 s lease duration). Its log
+    /// level is `E2E_CONTROLLER_LOG` (default `info`).
+    pub fn start(lease_ns: &str, lease: &str, identity: &str, selector: &str) -> Controller {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("controller.log");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_brickwarden"))
+            .args([
+                "run",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--selector",
+                selector,
+                "--egress-address",
+                "127.0.0.1",
+                "--lease-name",
+                lease,
+                "--identity",
+                identity,
+                "--lease-duration",
+                "4",
+            ])
+            .env("KUBECONFIG", cluster_with_crds().kubeconfig_path())
+            .env("POD_NAMESPACE", lease_ns)
+            .env_remove("POD_NAME")
+            .env(
+                "RUST_LOG",
+                std::env::var("E2E_CONTROLLER_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .env("BRICKWARDEN_ARM_URL", "http://127.0.0.1:9/arm")
+            .stdin(Stdio::null())
+            .stdout(File::create(dir.path().join("stdout.log")).expect("log file"))
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("brickwarden run starts");
+        Controller {
+            child: Some(child),
+            identity: identity.to_string(),
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Everything it has logged so far (stderr, then stdout).
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        if let Ok(mut f) = File::open(self.log.with_file_name("stdout.log")) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// The last 40 lines of its logs, for a failure message.
+    pub fn tail(&self) -> String {
+        let logs = self.logs();
+        let lines: Vec<&str> = logs.lines().collect();
+        let from = lines.len().saturating_sub(40);
+        format!(
+            "--- {} logs (last 40 lines):\n{}",
+            self.identity,
+            lines[from..].join("\n")
+        )
+    }
+
+    /// `http://127.0.0.1:PORT{path}` of its metrics and probes port.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the process to exit.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
