@@ -13,6 +13,7 @@ mod cli;
 mod clients;
 mod controller_e2e;
 mod controlplane_smoke;
+mod crash;
 mod crds;
 mod deploy;
 mod emulator_api;
