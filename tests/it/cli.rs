@@ -396,3 +396,81 @@ fn plan_is_concurrent_and_keeps_input_order() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert_eq!(answered_order(), order);
 }
+
+/// A full `apply` at trace level with each of the four auth methods, once with the right
+/// credentials and once with wrong ones: no credential value (PAT, client secrets, the
+/// federated token, any access token the token endpoints issued) is in the output, the logs or
+/// the error strings.
+#[test]
+fn no_credential_reaches_output_or_trace_logs_with_any_auth_method() {
+    let emulator = EmulatorProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    // A federated token as AKS mounts it: a JWT the emulator accepts as client_assertion.
+    let federated = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YnJpY2t3YXJkZW4ifQ.ZmVkZXJhdGVkLXNpZ25hdHVyZQ";
+    let token_file = dir.path().join("federated-token");
+    std::fs::write(&token_file, federated).unwrap();
+    let resource = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/ws-1";
+    let ids = "tenantId: 11111111-1111-1111-1111-111111111111, clientId: 22222222-2222-2222-2222-222222222222";
+    let methods = [
+        ("pat", "personalAccessToken: {secretRef: {name: s, key: k}}".to_string(), "DATABRICKS_TOKEN"),
+        ("oauth", "databricksOAuth: {clientId: 22222222-2222-2222-2222-222222222222, clientSecretRef: {name: s, key: k}}".to_string(), "DATABRICKS_CLIENT_SECRET"),
+        ("entra", format!("azureClientSecret: {{{ids}, clientSecretRef: {{name: s, key: k}}}}"), "AZURE_CLIENT_SECRET"),
+        ("workload", format!("azureWorkloadIdentity: {{{ids}}}"), "AZURE_FEDERATED_TOKEN_FILE"),
+    ];
+    let jwt = |text: &str| {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'))
+            .any(|word| word.starts_with("eyJ") && word.matches('.').count() == 2)
+    };
+    for (name, auth, variable) in methods {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "apiVersion: brickwarden.io/v1alpha1\nkind: DatabricksWorkspace\nmetadata: {{name: {name}, namespace: leak}}\nspec:\n  host: {}/ws/ws-1\n  azureResourceId: {resource}\n  auth: {{{auth}}}\n  policy:\n    workspaceConf: {{exportNotebook: false}}\n    azure: {{noPublicIp: true}}\n",
+                emulator.base
+            ),
+        )
+        .unwrap();
+        for (secret, right) in [
+            ("dapi-emulator", true),
+            ("emulator-secret", true),
+            ("wrong-secret-value", false),
+        ] {
+            if (variable == "DATABRICKS_TOKEN") != secret.starts_with("dapi") && right {
+                continue;
+            }
+            let value = if variable == "AZURE_FEDERATED_TOKEN_FILE" {
+                token_file.to_string_lossy().into_owned()
+            } else {
+                secret.to_string()
+            };
+            let out = Command::new(BIN)
+                .args(["apply", "--private-network", "-f"])
+                .arg(&file)
+                .env_remove("DATABRICKS_TOKEN")
+                .env_remove("AZURE_CLIENT_SECRET")
+                .env(variable, &value)
+                .env("AZURE_AUTHORITY_HOST", format!("{}/aad", emulator.base))
+                .env("BRICKWARDEN_ARM_URL", format!("{}/arm", emulator.base))
+                .env("RUST_LOG", "trace")
+                .env("NO_COLOR", "1")
+                .output()
+                .expect("run brickwarden");
+            let all = text(&out);
+            assert!(all.len() > 1000, "{name}: trace logs were written:\n{all}");
+            for leaked in [secret, federated] {
+                assert!(!all.contains(leaked), "{name}: {leaked} leaked:\n{all}");
+            }
+            assert!(!jwt(&all), "{name}: an access token leaked:\n{all}");
+            if right {
+                assert_eq!(out.status.code(), Some(0), "{name}:\n{all}");
+            } else if variable != "AZURE_FEDERATED_TOKEN_FILE" {
+                assert_ne!(
+                    out.status.code(),
+                    Some(0),
+                    "{name} with a wrong secret:\n{all}"
+                );
+            }
+        }
+    }
+}
