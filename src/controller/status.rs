@@ -187,20 +187,40 @@ pub fn not_ready(
     why: &NotReady,
     now: Time,
 ) -> DatabricksWorkspaceStatus {
-    let mut status = previous.cloned().unwrap_or_default();
-    let ready = condition(
-        &status.conditions,
-        READY,
+    let mut status = with_ready(
+        previous,
+        generation,
         false,
         why.reason,
         why.message.clone(),
-        generation,
         &now,
     );
-    status.conditions.retain(|c| c.type_ != READY);
-    status.conditions.insert(0, ready);
-    status.observed_generation = generation;
     status.last_reconcile_time = Some(now);
+    status
+}
+
+/// The previous status with only its `Ready` condition (first) and generation replaced.
+fn with_ready(
+    previous: Option<&DatabricksWorkspaceStatus>,
+    generation: Option<i64>,
+    ready: bool,
+    reason: &str,
+    message: String,
+    now: &Time,
+) -> DatabricksWorkspaceStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    let condition = condition(
+        &status.conditions,
+        READY,
+        ready,
+        reason,
+        message,
+        generation,
+        now,
+    );
+    status.conditions.retain(|c| c.type_ != READY);
+    status.conditions.insert(0, condition);
+    status.observed_generation = generation;
     status
 }
 
@@ -231,20 +251,14 @@ pub fn suspended(
     generation: Option<i64>,
     now: Time,
 ) -> DatabricksWorkspaceStatus {
-    let mut status = previous.cloned().unwrap_or_default();
-    let ready = condition(
-        &status.conditions,
-        READY,
+    with_ready(
+        previous,
+        generation,
         true,
         "Suspended",
         "spec.suspend or the brickwarden.io/suspend annotation stops all reads and writes".into(),
-        generation,
         &now,
-    );
-    status.conditions.retain(|c| c.type_ != READY);
-    status.conditions.insert(0, ready);
-    status.observed_generation = generation;
-    status
+    )
 }
 
 #[cfg(test)]

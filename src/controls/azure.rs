@@ -410,15 +410,17 @@ impl Family for Azure {
             drifted(AzureControl::DiagnosticLogs),
         ) && let Some(workspace_id) = &logs.log_analytics_workspace_id
         {
-            actions.push(Planned {
-                controls: vec![AzureControl::DiagnosticLogs],
-                step: Step::Configure,
-                mode: desired.mode,
-                change: AzureChange::PutDiagnosticSetting {
-                    name: logs.name.clone(),
-                    body: diagnostic_setting_body(workspace_id, &logs.categories, current.as_ref()),
-                },
-            });
+            let body = diagnostic_setting_body(workspace_id, &logs.categories, current.as_ref());
+            let change = AzureChange::PutDiagnosticSetting {
+                name: logs.name.clone(),
+                body,
+            };
+            actions.push(Planned::one(
+                AzureControl::DiagnosticLogs,
+                Step::Configure,
+                desired.mode,
+                change,
+            ));
         }
         actions
     }

@@ -181,6 +181,18 @@ pub struct Planned<C, X> {
     pub change: X,
 }
 
+impl<C, X> Planned<C, X> {
+    /// A change that fixes one control.
+    pub fn one(control: C, step: Step, mode: Mode, change: X) -> Self {
+        Planned {
+            controls: vec![control],
+            step,
+            mode,
+            change,
+        }
+    }
+}
+
 /// Why an action must not run. `reason` is one of [`Reason`]'s blocking reasons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {

@@ -325,12 +325,7 @@ impl Family for IpAccessLists {
             return Vec::new();
         };
         let policy = &desired.policy;
-        let planned = |control: IpControl, step, change| Planned {
-            controls: vec![control],
-            step,
-            mode: desired.mode,
-            change,
-        };
+        let planned = |control, step, change| Planned::one(control, step, desired.mode, change);
         let mut actions = Vec::new();
         for finding in drifted {
             match &finding.control {

@@ -245,12 +245,12 @@ impl Family for SecretScopes {
             let want = desired_acls(scope);
             let have = live_acls(items);
             let mut action = |change| {
-                actions.push(Planned {
-                    controls: vec![scope.scope.clone()],
-                    step: Step::Configure,
+                actions.push(Planned::one(
+                    scope.scope.clone(),
+                    Step::Configure,
                     mode,
                     change,
-                })
+                ))
             };
             for (principal, permission) in to_put(&want, &have) {
                 action(AclChange::Put {

@@ -295,15 +295,11 @@ impl Family for Settings {
                 let Some(Ok(setting)) = observed.get(&c.setting_type) else {
                     return None;
                 };
-                Some(Planned {
-                    controls: vec![*c],
-                    step: Step::Configure,
-                    mode: desired.mode,
-                    change: SettingChange {
-                        read: setting.clone(),
-                        on: c.desired,
-                    },
-                })
+                let change = SettingChange {
+                    read: setting.clone(),
+                    on: c.desired,
+                };
+                Some(Planned::one(*c, Step::Configure, desired.mode, change))
             })
             .collect()
     }

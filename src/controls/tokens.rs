@@ -364,12 +364,7 @@ impl Family for Tokens {
         pass: &Pass,
     ) -> Vec<Planned<TokenControl, TokenChange>> {
         let policy = &desired.policy;
-        let planned = |control, step, change| Planned {
-            controls: vec![control],
-            step,
-            mode: desired.mode,
-            change,
-        };
+        let planned = |control, step, change| Planned::one(control, step, desired.mode, change);
         let mut actions = Vec::new();
         for finding in drifted {
             match finding.control {
