@@ -48,18 +48,18 @@ pub fn router() -> Router<App> {
 
 /// What the emulator serves, as `GET /_emulator` and the CLI report it.
 pub fn describe(app: &App) -> Value {
-    let world = app.world();
-    let workspaces: Vec<Value> = world
-        .workspaces
-        .values()
+    let listing = app.world().workspaces.listing();
+    let workspaces: Vec<Value> = listing
+        .into_iter()
         .map(|ws| {
             json!({
+                "host": app.workspace_host(&ws.name),
+                "arm_resource_id": super::arm::resource_id(&ws.name),
+                "oauth_token_endpoint": format!("{}/oidc/v1/token", ws.url),
                 "name": ws.name,
                 "url": ws.url,
                 "workspace_id": ws.workspace_id,
-                "sku": ws.sku(),
-                "arm_resource_id": super::arm::resource_id(&ws.name),
-                "oauth_token_endpoint": format!("{}/oidc/v1/token", ws.url),
+                "sku": ws.sku,
             })
         })
         .collect();
@@ -119,19 +119,19 @@ async fn clear_faults(State(app): State<App>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// `GET /_emulator/workspaces`.
+/// `GET /_emulator/workspaces`: `host` is the workspace's own base URL (a port of its own)
+/// when it has one, else its path-prefixed URL.
 pub fn workspaces(app: &App) -> Value {
-    let world = app.world();
-    let items: Vec<Value> = world
-        .workspaces
-        .values()
+    let listing = app.world().workspaces.listing();
+    let items: Vec<Value> = listing
+        .into_iter()
         .map(|ws| {
             json!({
-                "id": ws.name,
-                "host": ws.url,
+                "host": app.workspace_host(&ws.name),
                 "workspaceId": ws.workspace_id,
                 "azureResourceId": super::arm::resource_id(&ws.name),
-                "sku": ws.sku(),
+                "sku": ws.sku,
+                "id": ws.name,
             })
         })
         .collect();
@@ -147,8 +147,9 @@ async fn all_state(State(app): State<App>) -> Json<Value> {
     super::arm::settle(&mut world);
     let all: Map<String, Value> = world
         .workspaces
-        .iter()
-        .map(|(name, ws)| (name.clone(), ws.dump()))
+        .all()
+        .into_iter()
+        .map(|ws| (ws.name.clone(), ws.dump()))
         .collect();
     Json(Value::Object(all))
 }

@@ -29,6 +29,8 @@ use super::state::{Caller, World};
 struct Shared {
     config: EmulatorConfig,
     base_url: String,
+    /// Own base URL of workspace `ws-{i+1}` (empty without per-workspace hosts).
+    hosts: Vec<String>,
     world: Mutex<World>,
     journal: Mutex<Journal>,
     faults: Mutex<Faults>,
@@ -44,12 +46,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl App {
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
+        Self::with_hosts(config, base_url, Vec::new())
+    }
+
+    /// An app whose seeded workspaces also have base URLs of their own: `hosts[i]` for
+    /// `ws-{i+1}`.
+    pub fn with_hosts(config: EmulatorConfig, base_url: String, hosts: Vec<String>) -> Self {
         let world = World::seed(config.workspaces, &config.standard_workspaces, &base_url);
+        let journal = Journal::with_capacity(config.journal_capacity);
         Self(Arc::new(Shared {
             config,
             base_url,
+            hosts,
             world: Mutex::new(world),
-            journal: Mutex::new(Journal::default()),
+            journal: Mutex::new(journal),
             faults: Mutex::new(Faults::default()),
         }))
     }
@@ -75,8 +85,28 @@ impl App {
         &self.0.base_url
     }
 
+    /// `{base}/ws/{name}`: the workspace's path-prefixed base URL on the main address.
     pub fn workspace_url(&self, name: &str) -> String {
         format!("{}/ws/{name}", self.0.base_url)
+    }
+
+    /// The workspace's own base URL (`http://127.0.0.1:PORT`, a port of its own) when it has
+    /// one, else [`App::workspace_url`].
+    pub fn workspace_host(&self, name: &str) -> String {
+        name.strip_prefix("ws-")
+            .filter(|digits| !digits.starts_with('0'))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .and_then(|i| self.0.hosts.get(i.checked_sub(1)?))
+            .cloned()
+            .unwrap_or_else(|| self.workspace_url(name))
+    }
+
+    /// The base URL a request to workspace `name` came to: its own host when it came there.
+    pub fn request_base(&self, name: &str, via: Option<&ViaOwnHost>) -> String {
+        match via {
+            Some(_) => self.workspace_host(name),
+            None => self.workspace_url(name),
+        }
     }
 
     pub fn arm_url(&self) -> String {
@@ -97,6 +127,37 @@ impl App {
         self.journal().clear();
         self.faults().clear();
     }
+}
+
+/// Marks a request that came to a workspace's own address (host) rather than its
+/// path-prefixed URL on the main address.
+#[derive(Debug, Clone)]
+pub struct ViaOwnHost;
+
+/// In front of the router: a request that came to a workspace's own address is routed as if
+/// it had come to `/ws/{name}` on the main address (everything on such a host is the
+/// workspace's, as on a real one: `/_emulator` there is an unknown endpoint).
+pub async fn route_own_hosts(mut request: Request, next: Next) -> Response {
+    let workspace = request
+        .extensions()
+        .get::<ConnectInfo<Peer>>()
+        .and_then(|c| c.0.workspace.clone());
+    if let Some(name) = workspace {
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        let prefixed = format!("/ws/{name}{path_and_query}");
+        match axum::http::Uri::try_from(prefixed) {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => {
+                return ApiError::bad_request("Invalid request path".to_string()).into_response();
+            }
+        }
+        request.extensions_mut().insert(ViaOwnHost);
+    }
+    next.run(request).await
 }
 
 /// The whole emulator: admin API, Entra ID, ARM and the workspaces.
@@ -306,10 +367,10 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
     let fault = service
         .as_deref()
         .and_then(|s| app.faults().take(s, method.as_str(), &rel, &path));
-    if let Some(f) = &fault
-        && f.latency_ms > 0
-    {
-        tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+    let latency =
+        app.config().latency + Duration::from_millis(fault.as_ref().map_or(0, |f| f.latency_ms));
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
 
     let mut principal = None;

@@ -1202,7 +1202,12 @@ fn handle(
             if *method != Method::GET {
                 return Err(method_not_allowed(method));
             }
-            let items: Vec<Value> = world.workspaces.values().map(|ws| ws.arm.clone()).collect();
+            let items: Vec<Value> = world
+                .workspaces
+                .all()
+                .into_iter()
+                .map(|ws| ws.arm.clone())
+                .collect();
             Ok(json_response(StatusCode::OK, json!({"value": items})))
         }
         Target::OperationStatus(id) | Target::OperationResult(id)
@@ -1379,13 +1384,7 @@ fn create(
             format!("The workspace name '{name}' is invalid: 3 to 64 letters, digits, '-' or '_'."),
         ));
     }
-    let index = world
-        .workspaces
-        .values()
-        .map(|w| w.index)
-        .max()
-        .unwrap_or(0)
-        + 1;
+    let index = world.workspaces.max_index() + 1;
     let sku = body
         .pointer("/sku/name")
         .and_then(Value::as_str)
@@ -1625,7 +1624,7 @@ mod tests {
             failure,
         );
         settle(&mut world);
-        let ws = &world.workspaces["ws-1"];
+        let ws = world.workspaces.get("ws-1").unwrap();
         assert_eq!(ws.arm["properties"]["provisioningState"], "Failed");
         assert_eq!(
             ws.arm["tags"],

@@ -310,7 +310,9 @@ mod tests {
             Duration::ZERO,
         );
         assert!(authenticate_workspace(&mut world, "pat", "ws-2", Some(&expired)).is_err());
-        let seeded = world.workspaces["ws-1"].tokens[0].value.clone();
+        let seeded = world.workspaces.get("ws-1").unwrap().tokens[0]
+            .value
+            .clone();
         let p = authenticate_workspace(&mut world, "pat", "ws-1", Some(&seeded)).unwrap();
         assert_eq!(p.name, ADMIN_USER);
         assert!(authenticate_workspace(&mut world, "pat", "ws-2", Some(&seeded)).is_err());

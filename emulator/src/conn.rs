@@ -1,4 +1,5 @@
-//! The emulator's TCP listener: plain `tokio` connections that a request can reset.
+//! The emulator's TCP listeners: plain `tokio` connections that a request can reset, on the
+//! main address and on each workspace's own address.
 //!
 //! A `reset` fault must close the connection without any HTTP answer, as a crashed proxy or a
 //! dropped NAT entry does. A handler cannot do that through hyper, which always writes the
@@ -19,13 +20,76 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
-/// A [`TcpListener`] whose connections can be reset by the requests they carry.
-pub struct ResettableListener(TcpListener);
+/// The emulator's listeners, served as one: the main address (every service, path-prefixed
+/// workspaces) and, per workspace, an address of its own. Each listener has an accepting task
+/// feeding one queue; a connection carries the workspace whose address it came to, if any.
+/// Dropping the listener (when the server stops) stops the tasks and closes every address.
+pub struct ResettableListener {
+    local: SocketAddr,
+    queue: mpsc::Receiver<Accepted>,
+    _accepting: JoinSet<()>,
+}
+
+struct Accepted {
+    stream: TcpStream,
+    addr: SocketAddr,
+    workspace: Option<Arc<str>>,
+}
 
 impl ResettableListener {
+    /// One listener for everything.
     pub fn new(listener: TcpListener) -> Self {
-        Self(listener)
+        Self::fleet(listener, Vec::new())
+    }
+
+    /// The main listener plus one per workspace (`(name, listener)`).
+    pub fn fleet(main: TcpListener, workspaces: Vec<(Arc<str>, TcpListener)>) -> Self {
+        let local = main
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let (tx, queue) = mpsc::channel(1024);
+        let mut accepting = JoinSet::new();
+        accepting.spawn(accept_loop(main, None, tx.clone()));
+        for (name, listener) in workspaces {
+            accepting.spawn(accept_loop(listener, Some(name), tx.clone()));
+        }
+        Self {
+            local,
+            queue,
+            _accepting: accepting,
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    workspace: Option<Arc<str>>,
+    queue: mpsc::Sender<Accepted>,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                let accepted = Accepted {
+                    stream,
+                    addr,
+                    workspace: workspace.clone(),
+                };
+                if queue.send(accepted).await.is_err() {
+                    return;
+                }
+            }
+            // As axum does: per-connection errors are the client's; others (out of file
+            // descriptors) are waited out.
+            Err(err) if is_connection_error(&err) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "emulator accept failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 
@@ -34,31 +98,22 @@ impl Listener for ResettableListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    return (
-                        ResettableStream {
-                            inner: stream,
-                            kill: Arc::default(),
-                        },
-                        addr,
-                    );
-                }
-                // As axum does: per-connection errors are the client's; others (out of file
-                // descriptors) are waited out.
-                Err(err) if is_connection_error(&err) => {}
-                Err(err) => {
-                    tracing::error!(error = %err, "emulator accept failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
+        match self.queue.recv().await {
+            Some(accepted) => (
+                ResettableStream {
+                    inner: accepted.stream,
+                    kill: Arc::default(),
+                    workspace: accepted.workspace,
+                },
+                accepted.addr,
+            ),
+            // Every accepting task is gone (never while `self` holds them): accept nothing.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+        Ok(self.local)
     }
 }
 
@@ -75,6 +130,8 @@ fn is_connection_error(err: &io::Error) -> bool {
 pub struct ResettableStream {
     inner: TcpStream,
     kill: Arc<AtomicBool>,
+    /// The workspace whose own address the connection came to.
+    workspace: Option<Arc<str>>,
 }
 
 impl ResettableStream {
@@ -151,6 +208,9 @@ impl AsyncWrite for ResettableStream {
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub addr: SocketAddr,
+    /// The workspace whose own address (host) the connection came to; `None` on the main
+    /// address.
+    pub workspace: Option<Arc<str>>,
     kill: Arc<AtomicBool>,
 }
 
@@ -166,6 +226,7 @@ impl Connected<IncomingStream<'_, ResettableListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, ResettableListener>) -> Self {
         Peer {
             addr: *stream.remote_addr(),
+            workspace: stream.io().workspace.clone(),
             kill: stream.io().kill.clone(),
         }
     }

@@ -14,6 +14,8 @@
 //! The token endpoints are services like the others: `aad` for Entra ID
 //! (`/{tenant}/oauth2/v2.0/token`), `ws-N` with the path `/oidc/v1/token` for Databricks OAuth.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A fault as `POST /_emulator/faults` takes it.
@@ -88,10 +90,33 @@ impl Fault {
     }
 }
 
+/// The active faults, indexed by the service they name so that a request only looks at the
+/// faults of its own workspace plus those naming none: thousands of per-workspace faults cost
+/// each request nothing more.
 #[derive(Debug, Default)]
 pub struct Faults {
-    active: Vec<Fault>,
+    by_service: HashMap<String, Vec<Fault>>,
+    any_service: Vec<Fault>,
     next_id: u64,
+}
+
+fn matches(fault: &Fault, method: &str, path: &str, full_path: &str) -> bool {
+    fault
+        .method
+        .as_deref()
+        .is_none_or(|m| m.eq_ignore_ascii_case(method))
+        && (path.starts_with(&fault.path_prefix) || full_path.starts_with(&fault.path_prefix))
+}
+
+/// Consumes one use of `list[idx]`, dropping it when used up.
+fn consume(list: &mut Vec<Fault>, idx: usize) -> Fault {
+    let fault = &mut list[idx];
+    fault.remaining -= 1;
+    if fault.remaining == 0 {
+        list.remove(idx)
+    } else {
+        fault.clone()
+    }
 }
 
 impl Faults {
@@ -165,11 +190,19 @@ impl Faults {
             after_handler: spec.after_handler,
             reset: spec.reset,
         };
-        self.active.push(fault.clone());
+        match &fault.workspace {
+            Some(service) => self
+                .by_service
+                .entry(service.clone())
+                .or_default()
+                .push(fault.clone()),
+            None => self.any_service.push(fault.clone()),
+        }
         Ok(fault)
     }
 
-    /// Consumes one use of the first fault matching the request.
+    /// Consumes one use of the first fault (in the order they were added) matching the
+    /// request.
     pub fn take(
         &mut self,
         service: &str,
@@ -177,28 +210,46 @@ impl Faults {
         path: &str,
         full_path: &str,
     ) -> Option<Fault> {
-        let idx = self.active.iter().position(|f| {
-            f.workspace.as_deref().is_none_or(|w| w == service)
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-                && (path.starts_with(&f.path_prefix) || full_path.starts_with(&f.path_prefix))
-        })?;
-        let fault = &mut self.active[idx];
-        fault.remaining -= 1;
-        let taken = fault.clone();
-        if fault.remaining == 0 {
-            self.active.remove(idx);
+        let own = self.by_service.get(service).and_then(|list| {
+            list.iter()
+                .position(|f| matches(f, method, path, full_path))
+                .map(|i| (i, list[i].id))
+        });
+        let any = self
+            .any_service
+            .iter()
+            .position(|f| matches(f, method, path, full_path))
+            .map(|i| (i, self.any_service[i].id));
+        match (own, any) {
+            (Some((i, own_id)), any) if any.is_none_or(|(_, any_id)| own_id < any_id) => {
+                let list = self.by_service.get_mut(service)?;
+                let taken = consume(list, i);
+                if list.is_empty() {
+                    self.by_service.remove(service);
+                }
+                Some(taken)
+            }
+            (_, Some((i, _))) => Some(consume(&mut self.any_service, i)),
+            _ => None,
         }
-        Some(taken)
     }
 
-    pub fn list(&self) -> &[Fault] {
-        &self.active
+    /// The active faults, in the order they were added.
+    pub fn list(&self) -> Vec<Fault> {
+        let mut all: Vec<Fault> = self
+            .by_service
+            .values()
+            .flatten()
+            .chain(&self.any_service)
+            .cloned()
+            .collect();
+        all.sort_by_key(|f| f.id);
+        all
     }
 
     pub fn clear(&mut self) {
-        self.active.clear();
+        self.by_service.clear();
+        self.any_service.clear();
     }
 }
 
@@ -253,6 +304,49 @@ mod tests {
             f.take("ws-1", "GET", "/api/2.0/ip-access-lists", "")
                 .is_none()
         );
+        assert!(f.list().is_empty());
+    }
+
+    #[test]
+    fn the_first_added_of_own_and_any_service_faults_applies() {
+        let mut f = Faults::default();
+        let any = |f: &mut Faults, status| {
+            f.add(FaultSpec {
+                status: Some(status),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let own = |f: &mut Faults, status| {
+            f.add(FaultSpec {
+                workspace: Some("ws-7".into()),
+                status: Some(status),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        any(&mut f, 500);
+        own(&mut f, 503);
+        any(&mut f, 502);
+        let order: Vec<u16> = (0..3)
+            .map(|_| f.take("ws-7", "GET", "/x", "/ws/ws-7/x").unwrap().status)
+            .collect();
+        assert_eq!(order, [500, 503, 502]);
+        assert!(f.take("ws-7", "GET", "/x", "").is_none());
+        // Many per-workspace faults: each request sees its own.
+        for i in 0..5000 {
+            f.add(FaultSpec {
+                workspace: Some(format!("ws-{i}")),
+                latency_ms: Some(50),
+                count: Some(u32::MAX),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        assert_eq!(f.list().len(), 5000);
+        assert_eq!(f.take("ws-4999", "GET", "/x", "").unwrap().latency_ms, 50);
+        assert_eq!(f.list()[4999].remaining, u32::MAX - 1);
+        f.clear();
         assert!(f.list().is_empty());
     }
 

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-/// Entries kept before the oldest are dropped.
+/// Entries kept before the oldest are dropped, unless configured otherwise
+/// (`--journal-capacity`).
 pub const CAPACITY: usize = 10_000;
 
 const SENSITIVE_QUERY_KEYS: &[&str] = &[
@@ -73,18 +74,34 @@ pub fn redact_query(query: &str) -> String {
         .finish()
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Journal {
     entries: VecDeque<JournalEntry>,
     next_seq: u64,
+    capacity: usize,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
 }
 
 impl Journal {
+    /// A journal keeping the last `capacity` entries (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            next_seq: 0,
+            capacity: capacity.max(1),
+        }
+    }
+
     /// Records `entry`, assigning its `seq`.
     pub fn push(&mut self, mut entry: JournalEntry) {
         self.next_seq += 1;
         entry.seq = self.next_seq;
-        if self.entries.len() == CAPACITY {
+        if self.entries.len() >= self.capacity {
             self.entries.pop_front();
         }
         self.entries.push_back(entry);

@@ -3,7 +3,8 @@
 //!
 //! It serves, on one port:
 //!
-//! * workspaces `ws-1`..`ws-N` at `{base}/ws/ws-i`: IP access lists, workspace-conf, tokens and
+//! * workspaces `ws-1`..`ws-N` at `{base}/ws/ws-i` (and each at a port of its own, its `host`
+//!   in `GET /_emulator/workspaces`, so per-host client limits behave as against a fleet): IP access lists, workspace-conf, tokens and
 //!   token management, token permissions, the five security settings, secret scopes/ACLs,
 //!   host metadata and OIDC discovery, Databricks OAuth M2M (`/oidc/v1/token`), SCIM `Me`;
 //! * Azure Resource Manager at `{base}/arm` (`Microsoft.Databricks/workspaces/ws-i` and its
@@ -55,6 +56,16 @@ pub struct EmulatorConfig {
     pub standard_workspaces: Vec<usize>,
     /// How long an ARM long-running operation (workspace PUT/PATCH) stays `InProgress`.
     pub arm_operation_delay: Duration,
+    /// Whether each seeded workspace also listens on an address of its own (a port of its own
+    /// on the listen IP), so per-host client limits behave as against a real fleet.
+    pub workspace_hosts: bool,
+    /// Port of `ws-1`'s own address; `ws-i` gets this + i - 1. `None`: ports the OS picks.
+    pub first_workspace_port: Option<u16>,
+    /// Added to every request except the admin API's (a network round trip), on top of any
+    /// injected latency fault.
+    pub latency: Duration,
+    /// Journal entries kept before the oldest are dropped.
+    pub journal_capacity: usize,
 }
 
 /// The Standard-tier workspace by default: `ws-2`. `ws-1` and `ws-3` stay Premium because the
@@ -70,9 +81,16 @@ impl Default for EmulatorConfig {
             token_lifetime: Duration::from_secs(3600),
             standard_workspaces: vec![DEFAULT_STANDARD_WORKSPACE],
             arm_operation_delay: Duration::from_millis(200),
+            workspace_hosts: true,
+            first_workspace_port: None,
+            latency: Duration::ZERO,
+            journal_capacity: journal::CAPACITY,
         }
     }
 }
+
+/// The most workspaces an emulator serves.
+pub const MAX_WORKSPACES: usize = 5000;
 
 /// A running emulator. Dropping it stops the server too; [`Emulator::shutdown`] waits for it.
 pub struct Emulator {
@@ -97,13 +115,46 @@ impl Emulator {
             addr.ip().to_string()
         };
         let base_url = format!("http://{host}:{}", addr.port());
-        let app = app::App::new(config, base_url);
+        if config.workspaces > MAX_WORKSPACES {
+            anyhow::bail!(
+                "--workspaces {} is more than the {MAX_WORKSPACES} an emulator serves",
+                config.workspaces
+            );
+        }
+        let mut own = Vec::new();
+        let mut hosts = Vec::new();
+        if config.workspace_hosts {
+            for i in 1..=config.workspaces {
+                let port = match config.first_workspace_port {
+                    Some(first) => u16::try_from(usize::from(first) + i - 1).context(
+                        "--first-workspace-port leaves too few ports for the workspaces",
+                    )?,
+                    None => 0,
+                };
+                let at = SocketAddr::new(addr.ip(), port);
+                let bound = tokio::net::TcpListener::bind(at).await.with_context(|| {
+                    format!(
+                        "binding ws-{i}'s own address {at} (each workspace listens on a port of \
+                         its own: raise `ulimit -n` for large fleets, or pass \
+                         --no-workspace-hosts)"
+                    )
+                })?;
+                hosts.push(format!("http://{host}:{}", bound.local_addr()?.port()));
+                own.push((std::sync::Arc::<str>::from(format!("ws-{i}")), bound));
+            }
+        }
+        let app = app::App::with_hosts(config, base_url, hosts);
         let router = app::router(app.clone());
+        // The per-host routing runs before the router matches a route: an outer router whose
+        // only service is the real one, as its fallback.
+        let service = axum::Router::new()
+            .fallback_service(router)
+            .layer(axum::middleware::from_fn(app::route_own_hosts));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(
-                conn::ResettableListener::new(listener),
-                router.into_make_service_with_connect_info::<conn::Peer>(),
+                conn::ResettableListener::fleet(listener, own),
+                service.into_make_service_with_connect_info::<conn::Peer>(),
             )
             .with_graceful_shutdown(async {
                 let _ = rx.await;
@@ -130,9 +181,15 @@ impl Emulator {
         self.app.base_url().to_string()
     }
 
-    /// `{base}/ws/{name}`: the workspace's Databricks host.
+    /// `{base}/ws/{name}`: the workspace's Databricks host, path-prefixed on the main address.
     pub fn workspace_url(&self, name: &str) -> String {
         self.app.workspace_url(name)
+    }
+
+    /// The workspace's own base URL (`http://127.0.0.1:PORT`, a port of its own), as
+    /// `GET /_emulator/workspaces` lists it as `host`; the path-prefixed URL when it has none.
+    pub fn workspace_host(&self, name: &str) -> String {
+        self.app.workspace_host(name)
     }
 
     /// `{base}/arm`: the ARM endpoint.
@@ -153,7 +210,7 @@ impl Emulator {
 
     /// Names of the served workspaces.
     pub fn workspaces(&self) -> Vec<String> {
-        self.app.world().workspaces.keys().cloned().collect()
+        self.app.world().workspaces.names().collect()
     }
 
     /// In-process read of a workspace's state (same JSON as `GET /_emulator/state/{name}`).
@@ -221,9 +278,24 @@ pub struct EmulatorArgs {
         env = "BRICKWARDEN_EMULATOR_LISTEN"
     )]
     pub listen: SocketAddr,
-    /// Number of workspaces to serve (ws-1..ws-N).
-    #[arg(long, default_value_t = 3)]
-    pub workspaces: usize,
+    /// Number of workspaces to serve (ws-1..ws-N, at most 5000). Each also listens on a port
+    /// of its own (see `GET /_emulator/workspaces`); a workspace's state is created on first
+    /// use.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=MAX_WORKSPACES as u64))]
+    pub workspaces: u64,
+    /// Serve the workspaces only at their path-prefixed URLs ({base}/ws/ws-i), without a port
+    /// of their own.
+    #[arg(long)]
+    pub no_workspace_hosts: bool,
+    /// Port of ws-1's own address; ws-i listens on this + i - 1 (default: ports the OS picks).
+    #[arg(long)]
+    pub first_workspace_port: Option<u16>,
+    /// Latency added to every request (except the admin API's), in ms: a network round trip.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Request journal entries kept before the oldest are dropped.
+    #[arg(long, default_value_t = journal::CAPACITY)]
+    pub journal_capacity: usize,
     /// Personal access token the workspaces accept.
     #[arg(
         long,
@@ -255,12 +327,16 @@ pub struct EmulatorArgs {
 impl From<&EmulatorArgs> for EmulatorConfig {
     fn from(args: &EmulatorArgs) -> Self {
         Self {
-            workspaces: args.workspaces,
+            workspaces: args.workspaces as usize,
             token: args.token.clone(),
             client_secret: args.client_secret.clone(),
             token_lifetime: Duration::from_secs(args.token_lifetime_seconds),
             standard_workspaces: args.standard_workspaces.clone(),
             arm_operation_delay: Duration::from_millis(args.arm_operation_delay_ms),
+            workspace_hosts: !args.no_workspace_hosts,
+            first_workspace_port: args.first_workspace_port,
+            latency: Duration::from_millis(args.latency_ms),
+            journal_capacity: args.journal_capacity,
         }
     }
 }
@@ -273,17 +349,25 @@ pub fn summary(emulator: &Emulator) -> String {
         emulator.base_url()
     ));
     out.push_str("Databricks workspaces (auth: Bearer PAT, OAuth M2M or Entra ID token):\n");
-    let world = emulator.app.world();
-    for ws in world.workspaces.values() {
+    let listing = emulator.app.world().workspaces.listing();
+    const SHOWN: usize = 20;
+    for ws in listing.iter().take(SHOWN) {
         out.push_str(&format!(
-            "  {:<6} {}  ({} tier, workspace id {})\n",
+            "  {:<6} {}  also {}  ({} tier, workspace id {})\n",
             ws.name,
+            emulator.app.workspace_host(&ws.name),
             ws.url,
-            ws.sku(),
+            ws.sku,
             ws.workspace_id
         ));
     }
-    drop(world);
+    if listing.len() > SHOWN {
+        out.push_str(&format!(
+            "  ... and {} more (GET {}/_emulator/workspaces lists them all)\n",
+            listing.len() - SHOWN,
+            emulator.base_url()
+        ));
+    }
     out.push_str(&format!(
         "\nAzure Resource Manager: {}  (api-version 2026-01-01)\n",
         emulator.arm_url()

@@ -251,8 +251,8 @@ impl Workspace {
     /// Like [`Workspace::seed`], with a name and pricing tier of its own (ARM creates).
     pub fn seed_named(name: &str, index: usize, sku: &str, base_url: &str) -> Self {
         let name = name.to_string();
-        let workspace_id = 1_234_567_890_000_000 + index as u64 * 1_111;
-        let url = format!("{base_url}/ws/{name}");
+        let workspace_id = Self::id_for(index);
+        let url = Self::url_for(base_url, &name);
         let now = now_ms();
         let admin_id = 4_000_000_000_000_001;
         let alice_id = 4_000_000_000_000_002;
@@ -352,6 +352,16 @@ impl Workspace {
             arm_operation: None,
             next_principal_id: 4_000_000_000_000_100,
         }
+    }
+
+    /// The numeric workspace id of index `index`.
+    pub fn id_for(index: usize) -> u64 {
+        1_234_567_890_000_000 + index as u64 * 1_111
+    }
+
+    /// The path-prefixed base URL of workspace `name`: `{base_url}/ws/{name}`.
+    pub fn url_for(base_url: &str, name: &str) -> String {
+        format!("{base_url}/ws/{name}")
     }
 
     pub fn principal_by_name(&self, name: &str) -> Option<&Principal> {
@@ -481,10 +491,163 @@ pub struct IssuedToken {
     pub expires_at_ms: i64,
 }
 
+/// What `GET /_emulator/workspaces` and the summary show of a workspace, known without
+/// materialising its state.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub name: String,
+    pub index: usize,
+    pub workspace_id: u64,
+    pub url: String,
+    pub sku: String,
+}
+
+/// The workspaces of the world: `ws-1`..`ws-N` seeded, plus those ARM created.
+///
+/// A seeded workspace's state is materialised on first touch ([`Workspaces::get`],
+/// [`Workspaces::get_mut`]), so a fleet of thousands costs memory only for the workspaces a
+/// test or benchmark actually talks to. Its seed is deterministic, so a late materialisation
+/// is indistinguishable from an eager one (token ages are relative to the moment of
+/// materialisation).
+#[derive(Debug)]
+pub struct Workspaces {
+    seeded: usize,
+    standard: Vec<usize>,
+    base_url: String,
+    materialised: HashMap<String, Workspace>,
+    /// ARM-created workspaces, in creation order.
+    created: Vec<String>,
+}
+
+impl Workspaces {
+    pub fn new(seeded: usize, standard: &[usize], base_url: &str) -> Self {
+        Self {
+            seeded,
+            standard: standard.to_vec(),
+            base_url: base_url.to_string(),
+            materialised: HashMap::new(),
+            created: Vec::new(),
+        }
+    }
+
+    /// The index of a seeded workspace `ws-{i}` (canonical spelling only).
+    pub fn seeded_index(&self, name: &str) -> Option<usize> {
+        let digits = name.strip_prefix("ws-")?;
+        if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let index: usize = digits.parse().ok()?;
+        (1..=self.seeded).contains(&index).then_some(index)
+    }
+
+    fn seeded_sku(&self, index: usize) -> &'static str {
+        if self.standard.contains(&index) {
+            "standard"
+        } else {
+            "premium"
+        }
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.materialised.contains_key(name) || self.seeded_index(name).is_some()
+    }
+
+    /// How many workspaces exist (materialised or not).
+    pub fn len(&self) -> usize {
+        self.seeded + self.created.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many workspaces have a materialised state.
+    pub fn materialised(&self) -> usize {
+        self.materialised.len()
+    }
+
+    /// The workspace, materialised if it was not yet.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Workspace> {
+        if !self.materialised.contains_key(name) {
+            let index = self.seeded_index(name)?;
+            let ws = Workspace::seed_named(name, index, self.seeded_sku(index), &self.base_url);
+            self.materialised.insert(name.to_string(), ws);
+        }
+        self.materialised.get_mut(name)
+    }
+
+    /// The workspace, materialised if it was not yet.
+    pub fn get(&mut self, name: &str) -> Option<&Workspace> {
+        self.get_mut(name).map(|ws| &*ws)
+    }
+
+    /// Adds a workspace (an ARM create).
+    pub fn insert(&mut self, name: String, ws: Workspace) {
+        if !self.contains_key(&name) {
+            self.created.push(name.clone());
+        }
+        self.materialised.insert(name, ws);
+    }
+
+    /// Every workspace name: the seeded ones by index, then the created ones.
+    pub fn names(&self) -> impl Iterator<Item = String> + '_ {
+        (1..=self.seeded)
+            .map(|i| format!("ws-{i}"))
+            .chain(self.created.iter().cloned())
+    }
+
+    /// The largest index in use (ARM creates take the next one).
+    pub fn max_index(&self) -> usize {
+        self.materialised
+            .values()
+            .map(|w| w.index)
+            .max()
+            .unwrap_or(0)
+            .max(self.seeded)
+    }
+
+    /// Name, id, URL and tier of every workspace, in order, materialising none.
+    pub fn listing(&self) -> Vec<Listing> {
+        self.names()
+            .map(|name| match self.materialised.get(&name) {
+                Some(ws) => Listing {
+                    index: ws.index,
+                    workspace_id: ws.workspace_id,
+                    url: ws.url.clone(),
+                    sku: ws.sku(),
+                    name,
+                },
+                None => {
+                    let index = self.seeded_index(&name).unwrap_or_default();
+                    Listing {
+                        index,
+                        workspace_id: Workspace::id_for(index),
+                        url: Workspace::url_for(&self.base_url, &name),
+                        sku: self.seeded_sku(index).to_string(),
+                        name,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Every workspace, in order, all materialised (state dumps, ARM lists).
+    pub fn all(&mut self) -> Vec<&Workspace> {
+        let names: Vec<String> = self.names().collect();
+        for name in &names {
+            self.get_mut(name);
+        }
+        names
+            .iter()
+            .filter_map(|name| self.materialised.get(name))
+            .collect()
+    }
+}
+
 /// The mutable world behind the server.
 #[derive(Debug)]
 pub struct World {
-    pub workspaces: BTreeMap<String, Workspace>,
+    pub workspaces: Workspaces,
     pub issued: HashMap<String, IssuedToken>,
     /// ARM long-running operations by id (kept after they finish, for their status URLs).
     pub arm_operations: HashMap<String, arm::Operation>,
@@ -492,21 +655,10 @@ pub struct World {
 
 impl World {
     /// Workspaces `ws-1`..`ws-{workspaces}`; those whose index is in `standard` are on the
-    /// Standard tier, the others Premium.
+    /// Standard tier, the others Premium. Their state is materialised on first touch.
     pub fn seed(workspaces: usize, standard: &[usize], base_url: &str) -> Self {
         Self {
-            workspaces: (1..=workspaces)
-                .map(|i| {
-                    let sku = if standard.contains(&i) {
-                        "standard"
-                    } else {
-                        "premium"
-                    };
-                    let name = format!("ws-{i}");
-                    let ws = Workspace::seed_named(&name, i, sku, base_url);
-                    (name, ws)
-                })
-                .collect(),
+            workspaces: Workspaces::new(workspaces, standard, base_url),
             issued: HashMap::new(),
             arm_operations: HashMap::new(),
         }
@@ -538,10 +690,38 @@ mod tests {
 
     #[test]
     fn standard_workspaces_are_chosen_by_index() {
-        let world = World::seed(3, &[2], "http://x");
-        assert_eq!(world.workspaces["ws-2"].sku(), "standard");
-        assert_eq!(world.workspaces["ws-1"].sku(), "premium");
-        assert_eq!(world.workspaces["ws-3"].sku(), "premium");
+        let mut world = World::seed(3, &[2], "http://x");
+        assert_eq!(world.workspaces.get("ws-2").unwrap().sku(), "standard");
+        assert_eq!(world.workspaces.get("ws-1").unwrap().sku(), "premium");
+        assert_eq!(world.workspaces.get("ws-3").unwrap().sku(), "premium");
+    }
+
+    #[test]
+    fn a_fleet_is_materialised_on_first_touch() {
+        let mut world = World::seed(5000, &[2], "http://x");
+        assert_eq!(world.workspaces.len(), 5000);
+        assert_eq!(world.workspaces.materialised(), 0);
+        let listing = world.workspaces.listing();
+        assert_eq!(listing.len(), 5000);
+        assert_eq!(listing[1].sku, "standard");
+        assert_eq!(listing[4999].name, "ws-5000");
+        assert_eq!(world.workspaces.materialised(), 0);
+        assert!(world.workspaces.contains_key("ws-5000"));
+        for absent in ["ws-5001", "ws-0", "ws-01", "ws-x", "ws-"] {
+            assert!(!world.workspaces.contains_key(absent), "{absent}");
+            assert!(world.workspaces.get(absent).is_none(), "{absent}");
+        }
+        let touched = world.workspaces.get("ws-4321").unwrap();
+        assert_eq!(touched.workspace_id, listing[4320].workspace_id);
+        assert_eq!(touched.url, listing[4320].url);
+        assert_eq!(world.workspaces.materialised(), 1);
+        // A materialised workspace seeds exactly as an eager one would.
+        let eager = Workspace::seed(4321, "http://x");
+        assert_eq!(
+            world.workspaces.get("ws-4321").unwrap().tokens[0].token_id,
+            eager.tokens[0].token_id
+        );
+        assert_eq!(world.workspaces.max_index(), 5000);
     }
 
     #[test]

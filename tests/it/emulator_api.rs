@@ -584,7 +584,9 @@ async fn workspace_list_names_hosts_ids_and_tiers() {
     let items = listed.as_array().unwrap();
     assert_eq!(items.len(), 3);
     assert_eq!(items[0]["id"], "ws-1");
-    assert_eq!(items[0]["host"], emu.workspace_url("ws-1"));
+    // `host` is the workspace's own address (a port of its own), not the path-prefixed URL.
+    assert_eq!(items[0]["host"], emu.workspace_host("ws-1"));
+    assert_ne!(items[0]["host"], emu.workspace_url("ws-1"));
     assert!(items[0]["workspaceId"].is_u64());
     assert_eq!(items[0]["azureResourceId"], emu.arm_resource_id("ws-1"));
     let tiers: Vec<&str> = items.iter().map(|w| w["sku"].as_str().unwrap()).collect();

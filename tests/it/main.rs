@@ -20,5 +20,6 @@ mod emulator_api;
 mod emulator_sdk;
 mod engine_emulator;
 mod families;
+mod fleet;
 mod faults;
 mod monitoring;

@@ -597,9 +597,14 @@ def test_emulator_workspace_list():
     listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
     first = listed[0]
     assert set(first) == {"id", "host", "workspaceId", "azureResourceId", "sku"}
-    assert first["id"] == "ws-1" and first["host"] == WS and first["azureResourceId"] == RESOURCE_ID
+    assert first["id"] == "ws-1" and first["azureResourceId"] == RESOURCE_ID
+    # `host` is the workspace's own address (a port of its own, no path prefix), as a real
+    # workspace's host is; the path-prefixed URL keeps working too.
+    assert first["host"] != WS and first["host"].count("/") == 2
     assert isinstance(first["workspaceId"], int)
     assert client(host=first["host"]).get_workspace_id() == first["workspaceId"]
+    assert client(host=WS).get_workspace_id() == first["workspaceId"]
+    assert client(host=first["host"]).current_user.me().user_name == "admin@example.com"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::with_ws;
-use crate::app::App;
+use crate::app::{App, ViaOwnHost};
 use crate::auth;
 use crate::errors::{ApiError, OAuthError};
 use crate::state::{Audience, Caller, PrincipalKind};
@@ -24,21 +24,27 @@ pub struct WsPath {
 pub async fn host_metadata(
     State(app): State<App>,
     Path(p): Path<WsPath>,
+    via: Option<Extension<ViaOwnHost>>,
 ) -> Result<Json<Value>, ApiError> {
-    let world = app.world();
+    let base = app.request_base(&p.ws, via.as_deref());
+    let mut world = app.world();
     let ws = world
         .workspaces
         .get(&p.ws)
         .ok_or_else(|| ApiError::not_found(format!("Workspace {} does not exist", p.ws)))?;
     Ok(Json(json!({
-        "oidc_endpoint": format!("{}/oidc", ws.url),
+        "oidc_endpoint": format!("{base}/oidc"),
         "workspace_id": ws.workspace_id.to_string(),
     })))
 }
 
 /// `GET /oidc/.well-known/oauth-authorization-server`.
-pub async fn oidc_discovery(State(app): State<App>, Path(p): Path<WsPath>) -> Json<Value> {
-    let base = app.workspace_url(&p.ws);
+pub async fn oidc_discovery(
+    State(app): State<App>,
+    Path(p): Path<WsPath>,
+    via: Option<Extension<ViaOwnHost>>,
+) -> Json<Value> {
+    let base = app.request_base(&p.ws, via.as_deref());
     Json(json!({
         "issuer": format!("{base}/oidc"),
         "authorization_endpoint": format!("{base}/oidc/v1/authorize"),
@@ -56,6 +62,7 @@ pub async fn oidc_discovery(State(app): State<App>, Path(p): Path<WsPath>) -> Js
 pub async fn oidc_token(
     State(app): State<App>,
     Path(p): Path<WsPath>,
+    via: Option<Extension<ViaOwnHost>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -94,7 +101,7 @@ pub async fn oidc_token(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "all-apis".to_string());
     let lifetime = app.config().token_lifetime;
-    let issuer = format!("{}/oidc", app.workspace_url(&p.ws));
+    let issuer = format!("{}/oidc", app.request_base(&p.ws, via.as_deref()));
     let token = {
         let mut world = app.world();
         if !world.workspaces.contains_key(&p.ws) {
