@@ -143,6 +143,12 @@ pub struct HttpOptions {
     pub retry: RetryPolicy,
     /// `None` disables the client-side limit.
     pub rate_limit: Option<RateLimit>,
+    /// The global in-flight request budget: every client holding the same semaphore (all the
+    /// controller creates, `brickwarden run --max-requests-in-flight`) has at most that many
+    /// requests in flight at once, whatever the hosts. An attempt takes a permit after its
+    /// host's rate limit let it go and holds it until its response body is read; waits
+    /// between retries hold none. `None`: unbounded.
+    pub max_in_flight: Option<Arc<tokio::sync::Semaphore>>,
     pub observer: Arc<dyn RequestObserver>,
     pub user_agent: String,
 }
@@ -154,6 +160,7 @@ impl Default for HttpOptions {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             rate_limit: Some(RateLimit::default()),
+            max_in_flight: None,
             observer: Arc::new(NoopObserver),
             user_agent: concat!("brickwarden/", env!("CARGO_PKG_VERSION")).to_string(),
         }
@@ -167,6 +174,10 @@ impl fmt::Debug for HttpOptions {
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)
+            .field(
+                "max_in_flight_available",
+                &self.max_in_flight.as_ref().map(|s| s.available_permits()),
+            )
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
@@ -624,6 +635,12 @@ impl HttpClient {
         if let Some(limiter) = &self.inner.limiter {
             limiter.until_ready().await;
         }
+        // Held until the body is read (the end of this function). A closed semaphore (never
+        // closed here) would mean no budget.
+        let _permit = match &self.inner.options.max_in_flight {
+            Some(budget) => budget.acquire().await.ok(),
+            None => None,
+        };
         let service = self.inner.service;
         let template = spec.endpoint.template;
         let request = self.build(spec, url, authorization);

@@ -224,3 +224,87 @@ async fn a_large_fleet_is_cheap_until_touched_and_latency_applies_to_every_host(
         assert!(entry.fault);
     }
 }
+
+/// The most requests the emulator was serving at once, from the journal: each entry's arrival
+/// time and duration (server-side, so a request answered and the next one sent after it never
+/// overlap).
+fn max_overlap(entries: &[brickwarden_emulator::JournalEntry]) -> usize {
+    let mut edges: Vec<(i128, i32)> = Vec::new();
+    for e in entries {
+        let start: jiff::Timestamp = e.timestamp.parse().unwrap();
+        let start = start.as_nanosecond();
+        let end = start + i128::from(e.duration_ms) * 1_000_000;
+        edges.push((start, 1));
+        edges.push((end, -1));
+    }
+    // Ends before starts at the same instant.
+    edges.sort();
+    let (mut now, mut max) = (0i32, 0i32);
+    for (_, delta) in edges {
+        now += delta;
+        max = max.max(now);
+    }
+    max as usize
+}
+
+/// Sends `per_workspace` reads to each workspace's own host at once, through clients sharing
+/// `options`, and returns the most requests the emulator served at once.
+async fn concurrent_reads(
+    emu: &Emulator,
+    workspaces: usize,
+    per_workspace: usize,
+    options: brickwarden::clients::ClientOptions,
+) -> usize {
+    use brickwarden::clients::{Credential, DatabricksClient};
+    let clients: Vec<DatabricksClient> = (1..=workspaces)
+        .map(|i| {
+            let host = url::Url::parse(&emu.workspace_host(&format!("ws-{i}"))).unwrap();
+            DatabricksClient::new(
+                host,
+                Credential::PersonalAccessToken(PAT.to_string().into()),
+                options.clone(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let reads = clients.iter().flat_map(|c| {
+        (0..per_workspace).map(move |_| async move { c.read_conf(&["enableIpAccessLists"]).await })
+    });
+    let results = futures::future::join_all(reads).await;
+    assert!(results.iter().all(Result::is_ok));
+    let journal = emu.requests();
+    assert_eq!(journal.len(), workspaces * per_workspace);
+    max_overlap(&journal)
+}
+
+#[tokio::test]
+async fn the_global_budget_bounds_requests_in_flight_across_hosts() {
+    use brickwarden::clients::{ClientOptions, HttpOptions, RateLimit};
+    let emu = fleet(12, Duration::from_millis(100)).await;
+    let options = |budget: Option<usize>| ClientOptions {
+        http: HttpOptions {
+            rate_limit: Some(RateLimit {
+                requests_per_second: 1000.try_into().unwrap(),
+                burst: 1000.try_into().unwrap(),
+            }),
+            max_in_flight: budget.map(|n| std::sync::Arc::new(tokio::sync::Semaphore::new(n))),
+            ..HttpOptions::default()
+        },
+        ..ClientOptions::default()
+    };
+
+    // Unbounded: the per-host limits let every request of the 12 hosts go at once.
+    let unbounded = concurrent_reads(&emu, 12, 3, options(None)).await;
+    assert!(
+        unbounded > 3,
+        "without a budget {unbounded} were in flight at most"
+    );
+
+    // A budget of 3 shared by the 12 clients: never more than 3 at once, and all 3 used.
+    emu.reset();
+    let started = Instant::now();
+    let bounded = concurrent_reads(&emu, 12, 3, options(Some(3))).await;
+    assert_eq!(bounded, 3);
+    // 36 requests of at least 100 ms, 3 at a time.
+    assert!(started.elapsed() >= Duration::from_millis(1200));
+}
