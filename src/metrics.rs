@@ -104,8 +104,19 @@ pub struct Metrics {
     api_request_duration: Family<ApiEndpointLabels, Histogram>,
     api_retries: Family<ApiRetryLabels, Counter>,
     leader: Gauge,
+    exception_expiry: Family<ExceptionLabels, Gauge<f64, AtomicU64>>,
     /// The control ids last reported per workspace, to drop series of controls that went away.
     reported_controls: Mutex<BTreeMap<WorkspaceLabels, BTreeSet<String>>>,
+    /// The exception patterns last reported per workspace, likewise.
+    reported_exceptions: Mutex<BTreeMap<WorkspaceLabels, BTreeSet<String>>>,
+}
+
+/// One exception of a workspace, by the controls it names (`a, b`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct ExceptionLabels {
+    pub namespace: String,
+    pub workspace: String,
+    pub controls: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -140,9 +151,17 @@ impl Metrics {
             }),
             api_retries: Family::default(),
             leader: Gauge::default(),
+            exception_expiry: Family::default(),
             reported_controls: Mutex::default(),
+            reported_exceptions: Mutex::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "exception_expiry_timestamp_seconds",
+            "When each declared exception of a workspace expires (Unix seconds), labelled by the \
+             controls it names",
+            m.exception_expiry.clone(),
+        );
         registry.register(
             "control_drift",
             "1 when the control is drifted (or failed to remediate) after the last reconcile, else 0",
@@ -307,9 +326,49 @@ impl Metrics {
         }
     }
 
+    /// The expiry time of each exception a workspace declares (its own and its baseline's).
+    pub fn record_exceptions(
+        &self,
+        namespace: &str,
+        workspace: &str,
+        exceptions: &[crate::api::Exception],
+    ) {
+        let labels = |controls: &str| ExceptionLabels {
+            namespace: namespace.into(),
+            workspace: workspace.into(),
+            controls: controls.into(),
+        };
+        let mut current = BTreeSet::new();
+        for exception in exceptions {
+            let controls = exception
+                .controls
+                .iter()
+                .map(|c| c.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let expires = exception.expires.0.as_millisecond() as f64 / 1000.0;
+            self.exception_expiry
+                .get_or_create(&labels(&controls))
+                .set(expires);
+            current.insert(controls);
+        }
+        let ws = WorkspaceLabels {
+            namespace: namespace.into(),
+            workspace: workspace.into(),
+        };
+        let previous = crate::lock::lock(&self.reported_exceptions)
+            .insert(ws, current.clone())
+            .unwrap_or_default();
+        for gone in previous.difference(&current) {
+            self.exception_expiry.remove(&labels(gone));
+        }
+    }
+
     /// Drops every per-workspace series (when this replica stops leading).
     pub fn forget_all_workspaces(&self) {
         crate::lock::lock(&self.reported_controls).clear();
+        crate::lock::lock(&self.reported_exceptions).clear();
+        self.exception_expiry.clear();
         self.control_drift.clear();
         self.workspace_controls.clear();
         self.reconcile_errors.clear();
@@ -332,6 +391,16 @@ impl Metrics {
             .remove(&ws)
             .unwrap_or_default();
         for id in controls {
+            // Remediation counters go too: a deleted workspace's series would otherwise stay
+            // in /metrics for the life of the process.
+            for result in ["success", "failure", "blocked"] {
+                self.remediations.remove(&RemediationLabels {
+                    namespace: namespace.into(),
+                    workspace: workspace.into(),
+                    control: id.clone(),
+                    result: result.into(),
+                });
+            }
             self.control_drift.remove(&ControlLabels {
                 namespace: namespace.into(),
                 workspace: workspace.into(),
@@ -352,6 +421,8 @@ impl Metrics {
                 reason: reason.into(),
             });
         }
+        self.record_exceptions(namespace, workspace, &[]);
+        crate::lock::lock(&self.reported_exceptions).remove(&ws);
         self.compliance_ratio.remove(&ws);
         self.last_success.remove(&ws);
         self.workspace_ready.remove(&ws);

@@ -27,4 +27,8 @@ pub struct SecurityBaselineSpec {
     pub description: Option<String>,
     #[serde(default)]
     pub policy: Policy,
+    /// Accepted risks for every workspace on this baseline, each with a reason and an expiry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub exceptions: Vec<super::Exception>,
 }

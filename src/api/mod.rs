@@ -1,12 +1,14 @@
 //! The custom resources: `DatabricksWorkspace` and `SecurityBaseline` (`brickwarden.io/v1alpha1`).
 
 mod baseline;
+mod governance;
 mod policy;
 mod status;
 mod validation;
 mod workspace;
 
 pub use baseline::*;
+pub use governance::*;
 pub use policy::*;
 pub use status::*;
 pub use validation::{Resource, ValidationError, validate_resource};

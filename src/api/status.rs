@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct DatabricksWorkspaceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `Compliant` and `RemediationBlocked`; `lastTransitionTime` changes only when a
-    /// condition's status does.
+    /// `Ready`, `Compliant` and `RemediationBlocked`, plus the kstatus conditions `Reconciling`
+    /// and `Stalled` while they are true; `lastTransitionTime` changes only when a condition's
+    /// status does.
     #[serde(default)]
     pub conditions: Vec<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,13 +38,16 @@ pub mod not_ready {
     pub const INVALID_SPEC: &str = "InvalidSpec";
     pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
     pub const READ_FAILED: &str = "ReadFailed";
-    pub const ALL: [&str; 6] = [
+    /// An exception expires more than a year ahead.
+    pub const EXCEPTION_TOO_LONG: &str = "ExceptionTooLong";
+    pub const ALL: [&str; 7] = [
         SECRET_NOT_FOUND,
         SECRET_KEY_MISSING,
         BASELINE_NOT_FOUND,
         INVALID_SPEC,
         AUTHENTICATION_FAILED,
         READ_FAILED,
+        EXCEPTION_TOO_LONG,
     ];
 }
 
@@ -58,16 +62,19 @@ pub enum ControlState {
     Failed,
     NotApplicable,
     RequiresRecreate,
+    /// Held by an unexpired exception: not remediated, not in the score.
+    Excepted,
 }
 
 impl ControlState {
-    pub const ALL: [ControlState; 6] = [
+    pub const ALL: [ControlState; 7] = [
         ControlState::Compliant,
         ControlState::Drifted,
         ControlState::Remediated,
         ControlState::Failed,
         ControlState::NotApplicable,
         ControlState::RequiresRecreate,
+        ControlState::Excepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +85,7 @@ impl ControlState {
             ControlState::Failed => "Failed",
             ControlState::NotApplicable => "NotApplicable",
             ControlState::RequiresRecreate => "RequiresRecreate",
+            ControlState::Excepted => "Excepted",
         }
     }
 
@@ -112,6 +120,18 @@ pub struct ControlStatus {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
+    /// The last Enforce-mode write that fixed this control, kept across passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_remediation: Option<LastRemediation>,
+}
+
+/// When brickwarden last remediated a control, and what it wrote.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastRemediation {
+    pub time: Time,
+    /// The action as planned, e.g. `PATCH workspace-conf enableExportNotebook=false`.
+    pub action: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -129,6 +149,9 @@ pub struct Summary {
     pub not_applicable: u32,
     #[schemars(extend("format" = "int32"))]
     pub requires_recreate: u32,
+    #[serde(default)]
+    #[schemars(extend("format" = "int32"))]
+    pub excepted: u32,
 }
 
 impl Summary {
@@ -142,6 +165,7 @@ impl Summary {
                 ControlState::Failed => &mut s.failed,
                 ControlState::NotApplicable => &mut s.not_applicable,
                 ControlState::RequiresRecreate => &mut s.requires_recreate,
+                ControlState::Excepted => &mut s.excepted,
             } += 1;
         }
         s

@@ -4,7 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Mode, Policy, status::DatabricksWorkspaceStatus};
+use super::{Exception, Mode, Policy, status::DatabricksWorkspaceStatus};
 
 /// The annotation that suspends a workspace like `spec.suspend: true` does.
 pub const SUSPEND_ANNOTATION: &str = "brickwarden.io/suspend";
@@ -60,6 +60,10 @@ pub struct DatabricksWorkspaceSpec {
     /// does the same).
     #[serde(default)]
     pub suspend: bool,
+    /// Accepted risks, each with a reason and an expiry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub exceptions: Vec<Exception>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
 }
@@ -199,6 +203,7 @@ mod tests {
                 baseline_ref: None,
                 mode: Mode::Enforce,
                 resync_interval: resync.map(str::to_string),
+                exceptions: Vec::new(),
                 suspend,
                 policy: None,
             },

@@ -198,9 +198,13 @@ async fn reconcile_twice(
         .baseline_ref
         .as_deref()
         .and_then(|b| inputs.baseline(b))
-        .map(|b| b.spec.policy);
-    let target =
-        engine::target_for(&ws.spec, baseline.as_ref(), &DEMO_REACH).map_err(anyhow::Error::msg)?;
+        .map(|b| b.spec);
+    let target = engine::target_for(
+        &ws.spec,
+        baseline.as_ref(),
+        &DEMO_REACH,
+        jiff::Timestamp::now(),
+    )?;
     let secret = if ws.spec.auth.azure_client_secret.is_some() {
         &config.client_secret
     } else {

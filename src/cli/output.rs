@@ -59,7 +59,7 @@ pub(crate) fn paint(text: &str, state: ControlState, colour: bool) -> String {
         ControlState::Remediated => "36",
         ControlState::Drifted => "33",
         ControlState::Failed | ControlState::RequiresRecreate => "31",
-        ControlState::NotApplicable => "90",
+        ControlState::NotApplicable | ControlState::Excepted => "90",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }

@@ -14,7 +14,7 @@ use std::future::Future;
 use ipnet::Ipv4Net;
 
 use super::result::{ReadError, Reason};
-use crate::api::{ControlState, Mode};
+use crate::api::{ControlState, Exception, Mode};
 use crate::clients::ApiError;
 use crate::clients::databricks::ListType;
 
@@ -30,6 +30,8 @@ pub struct Pass<'a> {
     /// brickwarden reaches the workspaces over Private Link, so closing public network access
     /// does not cut it off.
     pub private_network: bool,
+    /// Accepted risks; each applies only while `now` is before its expiry.
+    pub exceptions: &'a [Exception],
 }
 
 impl Pass<'_> {
@@ -71,6 +73,8 @@ pub struct Finding<C, V> {
     pub note: Option<String>,
     /// The read that failed, kept typed (an authentication failure is known by its status).
     pub error: Option<ReadError>,
+    /// The state an exception holds back (the control is `Excepted`).
+    pub excepted_from: Option<ControlState>,
     pub references: &'static [&'static str],
 }
 
@@ -106,6 +110,7 @@ impl<C, V> Finding<C, V> {
             reason: None,
             note: None,
             error: None,
+            excepted_from: None,
             references: &[],
         }
     }
@@ -167,6 +172,7 @@ impl<C, V> Finding<C, V> {
             reason: self.reason,
             note: self.note,
             error: self.error,
+            excepted_from: self.excepted_from,
             references: self.references,
         }
     }

@@ -66,6 +66,7 @@ pub fn render<F: Family>(findings: &[Finding<F::Control, F::Value>]) -> Vec<Cont
                 .clone()
                 .or_else(|| f.error.as_ref().map(ToString::to_string)),
             error: f.error.clone(),
+            excepted_from: f.excepted_from,
             references: f.references.iter().map(ToString::to_string).collect(),
         })
         .collect()
@@ -85,6 +86,7 @@ pub(crate) mod testing {
             now: jiff::Timestamp::UNIX_EPOCH,
             protected: &[],
             private_network: false,
+            exceptions: &[],
         }
     }
 

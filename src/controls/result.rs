@@ -10,6 +10,8 @@ pub enum Reason {
     ReadFailed,
     NotApplicable,
     RequiresRecreate,
+    /// Held by an unexpired exception.
+    Excepted,
     /// Drift brickwarden reports but cannot fix (e.g. customer-managed keys).
     VerifyOnly,
     /// A secret scope that does not exist: brickwarden manages ACLs, not scopes.
@@ -33,6 +35,7 @@ impl Reason {
             Reason::ReadFailed => "ReadFailed",
             Reason::NotApplicable => "NotApplicable",
             Reason::RequiresRecreate => "RequiresRecreate",
+            Reason::Excepted => "Excepted",
             Reason::VerifyOnly => "VerifyOnly",
             Reason::ScopeMissing => "ScopeMissing",
             Reason::Irreversible => "Irreversible",
@@ -112,6 +115,8 @@ pub struct ControlResult {
     pub message: Option<String>,
     /// The failed read behind a `ReadFailed` control.
     pub error: Option<ReadError>,
+    /// The state an exception holds back (the control is `Excepted`).
+    pub excepted_from: Option<ControlState>,
     pub references: Vec<String>,
 }
 
@@ -127,6 +132,7 @@ impl ControlResult {
             reason: None,
             message: None,
             error: None,
+            excepted_from: None,
             references: Vec::new(),
         }
     }
@@ -158,6 +164,7 @@ impl ControlResult {
             message: self.message.clone(),
             references: self.references.clone(),
             last_transition_time: None,
+            last_remediation: None,
         }
     }
 }

@@ -18,8 +18,8 @@ use tracing::info;
 
 pub use self::apply::{Outcome, Remediation, apply};
 pub use self::conclude::conclude;
-pub use self::stage::{Action, Stage};
-use crate::api::{ControlState, Mode, Policy, Summary};
+pub use self::stage::{Action, Overrule, Stage};
+use crate::api::{ControlState, Exception, Mode, Policy, Summary};
 use crate::controls::azure::Azure;
 use crate::controls::ip_access_lists::IpAccessLists;
 use crate::controls::secret_scopes::SecretScopes;
@@ -42,6 +42,8 @@ pub struct Target {
     /// brickwarden reaches the workspace over Private Link: disabling public network access
     /// does not cut it off. Without it that change is blocked.
     pub private_network: bool,
+    /// The workspace's and its baseline's exceptions.
+    pub exceptions: Vec<Exception>,
 }
 
 impl Target {
@@ -51,6 +53,39 @@ impl Target {
             now,
             protected: &self.protected_addresses,
             private_network: self.private_network,
+            exceptions: &self.exceptions,
+        }
+    }
+
+    /// When the next unexpired exception lapses: the controller looks again at that moment
+    /// rather than at the next resync.
+    pub fn next_expiry(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        self.exceptions
+            .iter()
+            .map(|e| e.expires.0)
+            .filter(|expires| *expires > now)
+            .min()
+    }
+}
+
+/// The longest an exception may run: risks are reviewed at least yearly.
+pub const MAX_EXCEPTION: jiff::SignedDuration = jiff::SignedDuration::from_hours(366 * 24);
+
+/// Why a resource cannot be reconciled as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("{0}")]
+    InvalidSpec(String),
+    #[error("{0}")]
+    ExceptionTooLong(String),
+}
+
+impl TargetError {
+    /// The `Ready=False` reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TargetError::InvalidSpec(_) => crate::api::not_ready::INVALID_SPEC,
+            TargetError::ExceptionTooLong(_) => crate::api::not_ready::EXCEPTION_TOO_LONG,
         }
     }
 }
@@ -75,25 +110,51 @@ pub fn resolve(baseline: Option<&Policy>, workspace: Option<&Policy>) -> Policy 
 }
 
 /// Builds the pass's target from a workspace spec and its baseline (pure). The protected
-/// addresses are the policy's break-glass ranges plus the controller's own egress.
+/// addresses are the policy's break-glass ranges plus the controller's own egress; the
+/// exceptions are the baseline's and the workspace's, none more than a year ahead of `now`.
 pub fn target_for(
     spec: &crate::api::DatabricksWorkspaceSpec,
-    baseline: Option<&Policy>,
+    baseline: Option<&crate::api::SecurityBaselineSpec>,
     reach: &Reach,
-) -> Result<Target, String> {
-    let policy = resolve(baseline, spec.policy.as_ref());
+    now: jiff::Timestamp,
+) -> Result<Target, TargetError> {
+    let policy = resolve(baseline.map(|b| &b.policy), spec.policy.as_ref());
+    let exceptions: Vec<Exception> = baseline
+        .map(|b| b.exceptions.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .chain(&spec.exceptions)
+        .cloned()
+        .collect();
+    if let Some(far) = exceptions
+        .iter()
+        .find(|e| e.expires.0.duration_since(now) > MAX_EXCEPTION)
+    {
+        return Err(TargetError::ExceptionTooLong(format!(
+            "the exception for {} expires {}, more than a year ahead: accepted risks are \
+             reviewed at least yearly, set an earlier expires",
+            far.controls
+                .iter()
+                .map(|c| c.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            far.expires.0
+        )));
+    }
     let break_glass = policy
         .ip_access_lists
         .as_ref()
         .and_then(|p| p.break_glass.clone())
         .unwrap_or_default();
-    let mut protected = crate::controls::access::parse_protected(&break_glass)?;
+    let mut protected =
+        crate::controls::access::parse_protected(&break_glass).map_err(TargetError::InvalidSpec)?;
     protected.extend_from_slice(&reach.egress);
     Ok(Target {
         policy,
         mode: spec.mode,
         protected_addresses: protected,
         private_network: reach.private_network,
+        exceptions,
     })
 }
 
@@ -127,8 +188,14 @@ pub fn evaluate<A>(stages: &mut [Box<dyn Stage<A>>], pass: &Pass) -> Vec<Fact> {
     let facts: Vec<Fact> = stages.iter().flat_map(|s| s.facts()).collect();
     {
         let moot = rules::moot(&facts);
+        let excepted = rules::excepted(pass.exceptions, pass.now);
+        let rule = |control: &str| {
+            moot(control)
+                .map(Overrule::Moot)
+                .or_else(|| excepted(control).map(Overrule::Excepted))
+        };
         for stage in stages.iter_mut() {
-            stage.make_moot(&moot);
+            stage.overrule(&rule);
         }
     }
     facts
@@ -215,6 +282,8 @@ pub struct Report {
     pub planned_actions: Vec<String>,
     /// Every Enforce-mode action of this pass with its outcome.
     pub executed: Vec<Remediation>,
+    /// An exception expired while the pass ran: look again at once.
+    pub exception_lapsed: bool,
 }
 
 impl Report {
@@ -222,10 +291,15 @@ impl Report {
         Summary::count(self.controls.iter().map(|c| c.state))
     }
 
+    /// Whether a control is not as declared (excepted and not applicable ones are not).
     pub fn drifted(&self) -> bool {
-        self.controls
-            .iter()
-            .any(|c| !c.state.is_compliant() && c.state != ControlState::NotApplicable)
+        self.controls.iter().any(|c| {
+            !c.state.is_compliant()
+                && !matches!(
+                    c.state,
+                    ControlState::NotApplicable | ControlState::Excepted
+                )
+        })
     }
 
     /// The blocked remediations, for the `RemediationBlocked` condition.
@@ -332,7 +406,27 @@ pub async fn run<A: Sync>(
         evaluate(&mut stages, pass);
         results(&stages)
     };
-    let (controls, planned_actions) = conclude(before.clone(), &after, &guarded, &executed);
+    let (mut controls, planned_actions) = conclude(before.clone(), &after, &guarded, &executed);
+    // An exception that lapsed while the pass ran holds nothing any more: its controls are
+    // reported as they are, and the caller looks again at once.
+    let ended = jiff::Timestamp::now();
+    let mut lapsed = false;
+    for control in controls.iter_mut() {
+        let still_held = pass
+            .exceptions
+            .iter()
+            .any(|e| e.active_at(ended) && e.covers(&control.id));
+        if let (ControlState::Excepted, Some(held), false) =
+            (control.state, control.excepted_from, still_held)
+        {
+            control.state = held;
+            control.reason = None;
+            control.excepted_from = None;
+            control.message =
+                Some("the exception expired during this pass; judged again on the next".into());
+            lapsed = true;
+        }
+    }
     // Each remediation is logged once, with what was found and what was set (never a secret:
     // controls carry configuration values only).
     for c in controls
@@ -354,6 +448,7 @@ pub async fn run<A: Sync>(
         controls,
         planned_actions,
         executed,
+        exception_lapsed: lapsed,
     }
 }
 

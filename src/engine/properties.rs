@@ -29,6 +29,7 @@ fn pass() -> Pass<'static> {
         now: jiff::Timestamp::UNIX_EPOCH,
         protected: &[],
         private_network: false,
+        exceptions: &[],
     }
 }
 

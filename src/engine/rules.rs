@@ -5,6 +5,7 @@
 use ipnet::Ipv4Net;
 
 use super::stage::Action;
+use crate::api::Exception;
 use crate::controls::access::AccessState;
 use crate::controls::azure::PRIVATE_LINK_ONLY;
 use crate::controls::{Blocked, Effect, Fact, Reason};
@@ -21,6 +22,21 @@ pub fn moot(facts: &[Fact]) -> impl Fn(&str) -> Option<&'static str> + '_ {
         MOOT.iter()
             .find(|(fact, prefix, _)| control.starts_with(prefix) && facts.contains(fact))
             .map(|(_, _, why)| *why)
+    }
+}
+
+/// The exception that holds `control` at `now`, as the control's message; expired exceptions
+/// hold nothing.
+pub fn excepted(
+    exceptions: &[Exception],
+    now: jiff::Timestamp,
+) -> impl Fn(&str) -> Option<String> + '_ {
+    move |control| {
+        exceptions
+            .iter()
+            .filter(|e| e.active_at(now))
+            .find(|e| e.covers(control))
+            .map(Exception::describe)
     }
 }
 

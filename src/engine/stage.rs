@@ -3,9 +3,20 @@
 
 use futures::future::BoxFuture;
 
-use crate::api::Mode;
+use crate::api::{ControlState, Mode};
 use crate::clients::ApiError;
-use crate::controls::{Blocked, ControlResult, Effect, Fact, Family, Finding, Pass, Planned, Step};
+use crate::controls::{
+    Blocked, ControlResult, Effect, Fact, Family, Finding, Pass, Planned, Reason, Step,
+};
+
+/// What a rule over several families decides for one control.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overrule {
+    /// A fact makes the control moot: NotApplicable, with this reason.
+    Moot(&'static str),
+    /// An unexpired exception holds the control: Excepted, with this message.
+    Excepted(String),
+}
 
 /// A planned change as the engine orders, guards and reports it. The change itself stays typed
 /// in its family's stage, at `stage`/`index`.
@@ -49,8 +60,9 @@ pub trait Stage<A>: Send + Sync {
     /// Evaluates the last observation again; the previous findings are replaced.
     fn evaluate(&mut self, pass: &Pass);
     fn facts(&self) -> Vec<Fact>;
-    /// Makes the findings of the controls `moot` names NotApplicable, with its reason.
-    fn make_moot(&mut self, moot: &dyn Fn(&str) -> Option<&'static str>);
+    /// Overrules the findings of the controls `rule` names (moot: NotApplicable; held by an
+    /// exception: Excepted), keeping their values except when moot.
+    fn overrule(&mut self, rule: &dyn Fn(&str) -> Option<Overrule>);
     fn results(&self) -> Vec<ControlResult>;
     /// Plans the drifted findings; `stage` is this stage's position, for the actions' address.
     fn plan(&mut self, stage: usize, pass: &Pass) -> Vec<Action>;
@@ -129,12 +141,21 @@ where
         }
     }
 
-    fn make_moot(&mut self, moot: &dyn Fn(&str) -> Option<&'static str>) {
+    fn overrule(&mut self, rule: &dyn Fn(&str) -> Option<Overrule>) {
         for finding in &mut self.findings {
-            if let Some(why) = moot(&F::control_id(&finding.control)) {
-                let references = finding.references;
-                *finding = Finding::not_applicable(finding.control.clone(), why)
-                    .with_references(references);
+            match rule(&F::control_id(&finding.control)) {
+                None => {}
+                Some(Overrule::Moot(why)) => {
+                    let references = finding.references;
+                    *finding = Finding::not_applicable(finding.control.clone(), why)
+                        .with_references(references);
+                }
+                Some(Overrule::Excepted(why)) => {
+                    finding.excepted_from = Some(finding.state);
+                    finding.state = ControlState::Excepted;
+                    finding.reason = Some(Reason::Excepted);
+                    finding.note = Some(why);
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use super::*;
+use crate::api::Exception;
 use crate::clients::ApiError;
 use crate::controls::family::Split;
 use crate::controls::{Effect, Family, Finding, Planned, Reason, Step};
@@ -16,6 +17,8 @@ use crate::controls::{Effect, Family, Finding, Planned, Reason, Step};
 struct ToyApi {
     switches: Mutex<BTreeMap<String, bool>>,
     writes: Mutex<Vec<String>>,
+    /// How long a read takes.
+    latency: std::time::Duration,
 }
 
 /// The toy policy: desired switches, and switches whose desired value closes public access.
@@ -63,6 +66,7 @@ impl Family for Toy {
     }
 
     async fn observe(_: &Self::Desired, apis: &ToyApi) -> Self::Observed {
+        tokio::time::sleep(apis.latency).await;
         apis.switches.lock().expect("toy state").clone()
     }
 
@@ -166,6 +170,7 @@ fn pass(mode: Mode, private_network: bool) -> Pass<'static> {
         now: jiff::Timestamp::UNIX_EPOCH,
         protected: &[],
         private_network,
+        exceptions: &[],
     }
 }
 
@@ -387,4 +392,139 @@ fn the_workspace_families_start_only_when_managed() {
     }))
     .unwrap();
     assert_eq!(workspace_stages(&Workspace::new(policy), &pass).len(), 2);
+}
+
+fn exception(controls: &[&str], expires: jiff::Timestamp) -> Exception {
+    serde_json::from_value(serde_json::json!({
+        "controls": controls,
+        "reason": "SEC-123",
+        "expires": expires.to_string(),
+        "approvedBy": "security@example.com",
+    }))
+    .unwrap()
+}
+
+fn pass_with<'a>(now: jiff::Timestamp, exceptions: &'a [Exception]) -> Pass<'a> {
+    Pass {
+        now,
+        exceptions,
+        ..pass(Mode::Enforce, false)
+    }
+}
+
+/// An unexpired exception holds its control: Excepted with reason, approver and expiry, not
+/// remediated, not in the score; the other controls are fixed as usual.
+#[tokio::test]
+async fn an_exception_holds_its_control() {
+    let policy = ToyPolicy {
+        switches: vec![("a", true), ("b", true)],
+        closes_public_access: vec![],
+    };
+    let api = ToyApi::default();
+    let now = jiff::Timestamp::now();
+    let exceptions = [exception(
+        &["toy/a"],
+        now + jiff::SignedDuration::from_hours(24),
+    )];
+    let report = run_toy(&policy, &api, &pass_with(now, &exceptions), Apply::Enforce).await;
+    assert_eq!(
+        states(&report),
+        [
+            ("toy/a", ControlState::Excepted, Some(Reason::Excepted)),
+            ("toy/b", ControlState::Remediated, None)
+        ]
+    );
+    let message = report.controls[0].message.as_deref().unwrap();
+    assert!(
+        message.contains("SEC-123") && message.contains("security@example.com"),
+        "{message}"
+    );
+    assert_eq!(
+        report.controls[0].observed.as_deref(),
+        Some("false"),
+        "values stay visible"
+    );
+    assert_eq!(*api.writes.lock().unwrap(), ["FLIP b"]);
+    assert_eq!(report.summary().score(), "1/1");
+    assert!(!report.drifted());
+    assert!(!report.exception_lapsed);
+}
+
+/// After its expiry an exception holds nothing: the control is remediated.
+#[tokio::test]
+async fn an_expired_exception_is_ignored() {
+    let policy = ToyPolicy {
+        switches: vec![("a", true)],
+        closes_public_access: vec![],
+    };
+    let api = ToyApi::default();
+    let now = jiff::Timestamp::now();
+    let exceptions = [exception(
+        &["toy/*"],
+        now - jiff::SignedDuration::from_secs(1),
+    )];
+    let report = run_toy(&policy, &api, &pass_with(now, &exceptions), Apply::Enforce).await;
+    assert_eq!(states(&report), [("toy/a", ControlState::Remediated, None)]);
+    assert_eq!(*api.writes.lock().unwrap(), ["FLIP a"]);
+}
+
+/// A pass that starts before the expiry and ends after it: nothing is written for the control
+/// (the plan was made while it held), the report does not claim it still holds, and the
+/// caller is told to look again at once.
+#[tokio::test]
+async fn an_exception_lapsing_during_the_pass_is_not_reported_as_holding() {
+    let policy = ToyPolicy {
+        switches: vec![("a", true)],
+        closes_public_access: vec![],
+    };
+    let api = ToyApi {
+        latency: std::time::Duration::from_millis(300),
+        ..ToyApi::default()
+    };
+    let now = jiff::Timestamp::now();
+    let exceptions = [exception(
+        &["toy/a"],
+        now + jiff::SignedDuration::from_millis(100),
+    )];
+    let report = run_toy(&policy, &api, &pass_with(now, &exceptions), Apply::Enforce).await;
+    assert!(
+        jiff::Timestamp::now() > exceptions[0].expires.0,
+        "the pass outlived the exception"
+    );
+    assert_eq!(report.controls[0].state, ControlState::Drifted);
+    assert!(
+        report.controls[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("expired during this pass")
+    );
+    assert!(report.exception_lapsed);
+    assert!(api.writes.lock().unwrap().is_empty());
+}
+
+#[test]
+fn exceptions_are_taken_from_the_baseline_and_refused_beyond_a_year() {
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let spec = |expires: jiff::Timestamp| -> crate::api::DatabricksWorkspaceSpec {
+        serde_json::from_value(serde_json::json!({
+            "host": "https://h",
+            "auth": {"personalAccessToken": {"secretRef": {"name": "s", "key": "k"}}},
+            "exceptions": [{"controls": ["tokens/*"], "reason": "r", "expires": expires.to_string()}],
+        }))
+        .unwrap()
+    };
+    let baseline: crate::api::SecurityBaselineSpec = serde_json::from_value(serde_json::json!({
+        "policy": {},
+        "exceptions": [{"controls": ["secretScopes/*"], "reason": "b", "expires": (now + jiff::SignedDuration::from_hours(48)).to_string()}],
+    }))
+    .unwrap();
+    let soon = now + jiff::SignedDuration::from_hours(24);
+    let target = target_for(&spec(soon), Some(&baseline), &Reach::default(), now).unwrap();
+    assert_eq!(target.exceptions.len(), 2);
+    assert_eq!(target.next_expiry(now), Some(soon));
+    let far = now + jiff::SignedDuration::from_hours(367 * 24);
+    let error = target_for(&spec(far), None, &Reach::default(), now).unwrap_err();
+    assert_eq!(error.reason(), "ExceptionTooLong");
+    assert!(error.to_string().contains("tokens/*"), "{error}");
 }

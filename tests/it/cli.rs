@@ -474,3 +474,46 @@ fn no_credential_reaches_output_or_trace_logs_with_any_auth_method() {
         }
     }
 }
+
+/// `plan` honours exceptions while they run and ignores them after: an excepted drift is
+/// reported `Excepted` and does not make the plan exit 2; the same exception expired does.
+#[test]
+fn plan_reports_excepted_controls_until_the_exception_expires() {
+    let emulator = EmulatorProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |expires: &str| {
+        let file = dir.path().join("excepted.yaml");
+        std::fs::write(
+            &file,
+            [
+                "apiVersion: brickwarden.io/v1alpha1".to_string(),
+                "kind: DatabricksWorkspace".to_string(),
+                "metadata: {name: excepted, namespace: governance}".to_string(),
+                "spec:".to_string(),
+                format!("  host: {}/ws/ws-1", emulator.base),
+                "  auth: {personalAccessToken: {secretRef: {name: pat, key: token}}}".to_string(),
+                format!("  exceptions: [{{controls: [workspaceConf/enableWebTerminal], reason: SEC-123, expires: \"{expires}\", approvedBy: security@example.com}}]"),
+                "  policy: {workspaceConf: {webTerminal: false}}".to_string(),
+            ]
+            .join("\n"),
+        )
+        .unwrap();
+        let out = brickwarden(
+            &emulator.base,
+            &["plan", "-o", "json", "-f", file.to_str().unwrap()],
+            true,
+        );
+        let results: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+        (out.status.code(), results[0]["controls"][0].clone())
+    };
+    let in_a_month = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(720)).to_string();
+    let (code, control) = plan(&in_a_month);
+    assert_eq!(code, Some(0), "{control}");
+    assert_eq!(control["state"], "Excepted");
+    assert!(control["message"].as_str().unwrap().contains("SEC-123"));
+
+    let (code, control) = plan("2020-01-01T00:00:00Z");
+    assert_eq!(code, Some(2), "{control}");
+    assert_eq!(control["state"], "Drifted");
+}

@@ -100,7 +100,7 @@ impl Families for Harness {
             egress: Vec::new(),
             private_network: true,
         };
-        let target = engine::target_for(&spec, None, &reach).unwrap();
+        let target = engine::target_for(&spec, None, &reach, jiff::Timestamp::now()).unwrap();
         (target, connections)
     }
 }

@@ -999,6 +999,7 @@ fn target(mode: Mode, policy: Value) -> Target {
         ])
         .unwrap(),
         private_network: false,
+        exceptions: Vec::new(),
     }
 }
 

@@ -27,13 +27,14 @@ use serde_json::Value;
 use crate::support::controlplane;
 
 /// The alerts the monitoring contract promises, each with a runbook section.
-const ALERTS: [&str; 6] = [
+const ALERTS: [&str; 7] = [
     "BrickwardenDriftPersisting",
     "BrickwardenRemediationFailing",
     "BrickwardenReconcileStale",
     "BrickwardenAuthenticationFailing",
     "BrickwardenApiThrottled",
     "BrickwardenNoLeader",
+    "BrickwardenExceptionExpiringSoon",
 ];
 
 fn repo(path: &str) -> PathBuf {
@@ -303,12 +304,20 @@ fn exported_metric_names() -> BTreeSet<String> {
                 },
             },
         ],
+        exception_lapsed: false,
     };
     metrics.record_report("data-platform", "analytics-prod", &report);
     metrics.record_reconcile(Duration::from_millis(840), true);
     metrics.record_reconcile(Duration::from_millis(120), false);
     metrics.record_ready("data-platform", "analytics-prod", true, "Reconciled");
     metrics.record_ready("data-platform", "finance", false, "AuthenticationFailed");
+    let exception: brickwarden::api::Exception = serde_json::from_value(serde_json::json!({
+        "controls": ["workspaceConf/enableWebTerminal"],
+        "reason": "SEC-123",
+        "expires": "2027-03-31T00:00:00Z",
+    }))
+    .unwrap();
+    metrics.record_exceptions("data-platform", "analytics-prod", &[exception]);
     metrics.set_leader(true);
     let conf = RequestLabels {
         service: "databricks",
@@ -342,7 +351,7 @@ fn exported_metric_names() -> BTreeSet<String> {
             "family {family} has no sample in the synthetic exposition; record one:\n{exposition}"
         );
     }
-    assert_eq!(families.len(), 12, "{exposition}");
+    assert_eq!(families.len(), 13, "{exposition}");
     names
 }
 

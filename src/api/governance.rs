@@ -1,0 +1,105 @@
+//! What security teams add on top of the policy: accepted risks with an expiry.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::KubeSchema;
+use serde::{Deserialize, Serialize};
+
+/// An accepted risk: the matched controls are reported `Excepted` (with this reason, approver and
+/// expiry), never remediated and not counted in the score, until `expires`. After it the
+/// exception is ignored everywhere and the controls are judged again.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Exception {
+    /// Control ids (`workspaceConf/enableWebTerminal`) or a family glob (`secretScopes/*`).
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = kube::core::Rule::new("self.all(c, c.matches('^[A-Za-z]+/([*]|[^*\\\\s]+)$'))").message("exceptions[].controls: each entry is a control id (family/name) or family/*"))]
+    pub controls: Vec<ControlPattern>,
+    /// Why the risk is accepted, e.g. the ticket that tracks it.
+    #[schemars(length(min = 1, max = 1024))]
+    pub reason: String,
+    /// When the exception stops applying (RFC 3339). brickwarden refuses one more than a year
+    /// ahead.
+    pub expires: Time,
+    /// Who accepted the risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub approved_by: Option<String>,
+}
+
+/// A control id or `family/*`.
+pub type ControlPattern = BoundedString;
+
+/// A string short enough for CEL's cost budget.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct BoundedString(#[schemars(length(min = 1, max = 128))] pub String);
+
+impl Exception {
+    /// Whether the exception covers `control`.
+    pub fn covers(&self, control: &str) -> bool {
+        self.controls
+            .iter()
+            .any(|pattern| match pattern.0.strip_suffix("/*") {
+                Some(family) => control
+                    .strip_prefix(family)
+                    .is_some_and(|rest| rest.starts_with('/')),
+                None => pattern.0 == control,
+            })
+    }
+
+    /// Whether the exception applies at `now`.
+    pub fn active_at(&self, now: jiff::Timestamp) -> bool {
+        now < self.expires.0
+    }
+
+    /// How the exception is shown on a control it holds.
+    pub fn describe(&self) -> String {
+        let approver = self
+            .approved_by
+            .as_deref()
+            .map(|a| format!(", approved by {a}"))
+            .unwrap_or_default();
+        format!(
+            "excepted until {}{approver}: {}",
+            self.expires.0, self.reason
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exception(controls: &[&str], expires: i64) -> Exception {
+        Exception {
+            controls: controls
+                .iter()
+                .map(|c| BoundedString(c.to_string()))
+                .collect(),
+            reason: "SEC-123".into(),
+            expires: Time(jiff::Timestamp::from_second(expires).unwrap()),
+            approved_by: Some("security@example.com".into()),
+        }
+    }
+
+    #[test]
+    fn ids_and_family_globs() {
+        let e = exception(&["workspaceConf/enableWebTerminal", "secretScopes/*"], 100);
+        assert!(e.covers("workspaceConf/enableWebTerminal"));
+        assert!(!e.covers("workspaceConf/enableExportNotebook"));
+        assert!(e.covers("secretScopes/etl"));
+        assert!(!e.covers("secretScopesX/etl"));
+        assert!(!e.covers("tokens/enabled"));
+    }
+
+    #[test]
+    fn expiry_is_exclusive() {
+        let e = exception(&["tokens/*"], 100);
+        assert!(e.active_at(jiff::Timestamp::from_second(99).unwrap()));
+        assert!(!e.active_at(jiff::Timestamp::from_second(100).unwrap()));
+        assert!(
+            e.describe()
+                .contains("approved by security@example.com: SEC-123")
+        );
+    }
+}
