@@ -47,6 +47,10 @@ pub struct PlanArgs {
     /// Workspaces evaluated at once; results are reported in input order.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+    /// PEM file of CA certificates to trust in addition to the system roots (a TLS-inspecting
+    /// proxy, a private CA). Verification stays on.
+    #[arg(long, env = "BRICKWARDEN_CA_BUNDLE", value_name = "PATH")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Where each auth method's secret comes from outside a cluster.
@@ -100,7 +104,11 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::msg)?,
         private_network: args.private_network,
     };
-    let options = ClientOptions::default();
+    let mut options = ClientOptions::default();
+    if let Some(path) = &args.ca_bundle {
+        options.http.extra_roots =
+            crate::clients::http::load_ca_bundle(path).map_err(anyhow::Error::msg)?;
+    }
     let progress = Progress::new(
         inputs.workspaces.len(),
         args.output == OutputFormat::Table && std::io::stderr().is_terminal(),

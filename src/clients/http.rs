@@ -51,6 +51,27 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// The certificates of a PEM file (`--ca-bundle`), to trust in addition to the platform's roots.
+/// The error names the file and what is wrong with it.
+pub fn load_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("cannot read the CA bundle {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        format!(
+            "the CA bundle {} is not valid PEM: {}",
+            path.display(),
+            describe_reqwest_error(&e)
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "the CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
 /// Metrics hook called for every attempt. `endpoint` is a path template such as
 /// `/api/2.0/ip-access-lists/{list_id}`: never a concrete id or a query string, so label
 /// cardinality stays bounded.
@@ -151,6 +172,9 @@ pub struct HttpOptions {
     pub max_in_flight: Option<Arc<tokio::sync::Semaphore>>,
     pub observer: Arc<dyn RequestObserver>,
     pub user_agent: String,
+    /// Certificates trusted in addition to the platform's roots (`--ca-bundle`): a corporate
+    /// TLS-inspecting proxy or a private endpoint's CA. Verification is never turned off.
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for HttpOptions {
@@ -163,6 +187,7 @@ impl Default for HttpOptions {
             max_in_flight: None,
             observer: Arc::new(NoopObserver),
             user_agent: concat!("brickwarden/", env!("CARGO_PKG_VERSION")).to_string(),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -179,6 +204,7 @@ impl fmt::Debug for HttpOptions {
                 &self.max_in_flight.as_ref().map(|s| s.available_permits()),
             )
             .field("user_agent", &self.user_agent)
+            .field("extra_roots", &self.extra_roots.len())
             .finish_non_exhaustive()
     }
 }
@@ -494,6 +520,8 @@ impl HttpClient {
             // A redirect is an error here (Private Link misconfiguration sends the caller to a
             // login page); following it could also carry credentials elsewhere.
             .redirect(reqwest::redirect::Policy::none())
+            // The platform verifier (system roots) plus any `--ca-bundle` certificates.
+            .tls_certs_merge(options.extra_roots.iter().cloned())
             .build()
             .map_err(|e| ApiError::InvalidRequest(describe_reqwest_error(&e)))?;
         let limiter = options.rate_limit.map(|q| host_limiter(&base_url, q));
@@ -732,10 +760,17 @@ fn transport_error(
             elapsed: started.elapsed(),
         }
     } else {
+        let mut message = describe_reqwest_error(err);
+        if message.contains("invalid peer certificate") {
+            message.push_str(
+                " (TLS certificate verification failed: if a private CA issued the server's \
+                 certificate, trust it with --ca-bundle or BRICKWARDEN_CA_BUNDLE)",
+            );
+        }
         ApiError::Transport {
             service,
             endpoint,
-            message: describe_reqwest_error(err),
+            message,
             connect: err.is_connect(),
         }
     }

@@ -6,6 +6,7 @@
 //! graceful shutdown on SIGTERM.
 
 pub mod http;
+pub mod namespaces;
 pub mod preflight;
 mod reconcile;
 pub mod shard;
@@ -83,6 +84,21 @@ pub struct RunArgs {
     /// Reconciles in flight at once (never two of one workspace).
     #[arg(long, env = "BRICKWARDEN_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+    /// Watch DatabricksWorkspaces and Secrets only in this namespace (repeat the flag, or a
+    /// comma-separated BRICKWARDEN_WATCH_NAMESPACES): RBAC then needs Secret access only there.
+    /// Default: every namespace (cluster-wide Secret read access). SecurityBaselines are
+    /// cluster-scoped and always watched cluster-wide.
+    #[arg(
+        long = "watch-namespace",
+        value_name = "NAMESPACE",
+        env = "BRICKWARDEN_WATCH_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub watch_namespaces: Vec<String>,
+    /// PEM file of CA certificates to trust in addition to the system roots for Databricks, ARM
+    /// and token endpoints (a TLS-inspecting proxy, a private CA). Verification stays on.
+    #[arg(long, env = "BRICKWARDEN_CA_BUNDLE", value_name = "PATH")]
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 /// Health as `/readyz` reports it.
@@ -107,9 +123,13 @@ impl Readiness {
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::clients::install_crypto_provider();
+    let extra_roots = match &args.ca_bundle {
+        Some(path) => crate::clients::http::load_ca_bundle(path).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
+    let watch_namespaces = namespaces::normalise(&args.watch_namespaces);
     let client = preflight::client().await?;
     let lease_namespace = preflight::lease_namespace(args.lease_namespace.as_deref(), &client);
-    preflight::check(&client, &lease_namespace).await?;
     let metrics = Arc::new(Metrics::new());
     let readiness = Arc::new(Readiness::default());
     let reach = crate::engine::Reach {
@@ -124,6 +144,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let shard = Shard::new(args.shard_index, args.shard_count, args.identity.as_deref())
         .map_err(anyhow::Error::msg)?;
     let lease_name = shard.lease_name(&args.lease_name);
+    preflight::check(&client, &lease_namespace, &lease_name, &watch_namespaces).await?;
+    if watch_namespaces.is_empty() {
+        info!("watching DatabricksWorkspaces and Secrets in every namespace");
+    } else {
+        info!(namespaces = ?watch_namespaces, "watching DatabricksWorkspaces and Secrets only in these namespaces");
+    }
 
     let shutdown = shutdown_on_signals();
     let server = tokio::spawn(http::serve(
@@ -173,18 +199,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             let shutdown = shutdown.clone();
             async move { shutdown.notified().await }
         };
-        let context = Arc::new(Context::new(
-            client.clone(),
-            metrics.clone(),
-            reach.clone(),
-            args.arm_url.clone(),
-            Reporter {
-                controller: "brickwarden".into(),
-                instance: Some(identity.clone()),
-            },
-        ));
+        let context = Arc::new(
+            Context::new(
+                client.clone(),
+                metrics.clone(),
+                reach.clone(),
+                args.arm_url.clone(),
+                Reporter {
+                    controller: "brickwarden".into(),
+                    instance: Some(identity.clone()),
+                },
+            )
+            .with_extra_roots(extra_roots.clone()),
+        );
         tokio::select! {
-            _ = run_controller(client.clone(), &args, shard, context, readiness.clone(), stop) => {}
+            _ = run_controller(client.clone(), &args, &watch_namespaces, shard, context, readiness.clone(), stop) => {}
             _ = lost => warn!(%identity, "lost the Lease: abandoning in-flight reconciles"),
         }
 
@@ -214,6 +243,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 async fn run_controller(
     client: Client,
     args: &RunArgs,
+    watch_namespaces: &[String],
     shard: Shard,
     context: Arc<Context>,
     readiness: Arc<Readiness>,
@@ -237,8 +267,35 @@ async fn run_controller(
             &ws.name_any(),
         )
     };
-    let workspaces = watcher(Api::<DatabricksWorkspace>::all(client.clone()), config)
-        .default_backoff()
+    // Cluster-wide, or one watch per namespace merged so that one store follows them all.
+    let workspace_events = if watch_namespaces.is_empty() {
+        watcher(Api::<DatabricksWorkspace>::all(client.clone()), config)
+            .default_backoff()
+            .boxed()
+    } else {
+        namespaces::merge(
+            watch_namespaces
+                .iter()
+                .map(|ns| {
+                    watcher(
+                        Api::<DatabricksWorkspace>::namespaced(client.clone(), ns),
+                        config.clone(),
+                    )
+                    .default_backoff()
+                })
+                .collect(),
+        )
+        .boxed()
+    };
+    // Deleted workspaces stop being reported at once (the periodic sweep below catches the
+    // ones that vanished while a watch was reconnecting).
+    let deleted_context = context.clone();
+    let workspaces = workspace_events
+        .inspect_ok(move |event| {
+            if let watcher::Event::Delete(ws) = event {
+                deleted_context.forget(&ObjectRef::from_obj(ws));
+            }
+        })
         .reflect(writer)
         .applied_objects()
         .try_filter(move |ws| std::future::ready(owned(ws)))
@@ -248,11 +305,20 @@ async fn run_controller(
     let baseline_store = store.clone();
     let secret_store = store.clone();
     // Metadata only: the controller never caches Secret data, it reads one key when it needs it.
-    let secrets = watcher(
-        Api::<PartialObjectMeta<Secret>>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .touched_objects();
+    let secret_apis = if watch_namespaces.is_empty() {
+        vec![Api::<PartialObjectMeta<Secret>>::all(client.clone())]
+    } else {
+        watch_namespaces
+            .iter()
+            .map(|ns| Api::<PartialObjectMeta<Secret>>::namespaced(client.clone(), ns))
+            .collect()
+    };
+    let secrets = futures::stream::select_all(secret_apis.into_iter().map(|api| {
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }));
     let controller = controller
         .watches(
             Api::<SecurityBaseline>::all(client.clone()),
@@ -302,7 +368,9 @@ async fn run_controller(
     let gc_context = context.clone();
     let gc_store = store.clone();
     let _gc_task = AbortOnDrop(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        // Cheap (a walk over the store): a pass that was in flight when its workspace was
+        // deleted may have recorded metrics after the delete event forgot them.
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {
             tick.tick().await;
             gc_context.forget_deleted(&gc_store.state());

@@ -4,7 +4,7 @@
 //! controller needs.
 
 use k8s_openapi::api::coordination::v1::Lease;
-use kube::api::ListParams;
+use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 
 use crate::api::{DatabricksWorkspace, SecurityBaseline};
@@ -32,28 +32,63 @@ pub fn lease_namespace(flag: Option<&str>, client: &Client) -> String {
 }
 
 /// Lists what the controller needs once, so that a missing CRD, namespace or permission is
-/// named before anything else happens.
-pub async fn check(client: &Client, lease_namespace: &str) -> Result<(), StartupError> {
+/// named before anything else happens: the workspaces (cluster-wide, or in each watched
+/// namespace), the baselines, and the Leases of `lease_namespace`, where a server-side dry run
+/// of creating the Lease finds a missing namespace (a list there would answer an empty list).
+pub async fn check(
+    client: &Client,
+    lease_namespace: &str,
+    lease_name: &str,
+    watch_namespaces: &[String],
+) -> Result<(), StartupError> {
     let one = ListParams::default().limit(1);
-    Api::<DatabricksWorkspace>::all(client.clone())
-        .list_metadata(&one)
-        .await
-        .map_err(|e| explain(&e, Need::Crd("databricksworkspaces.brickwarden.io")))?;
+    let crd = "databricksworkspaces.brickwarden.io";
+    if watch_namespaces.is_empty() {
+        Api::<DatabricksWorkspace>::all(client.clone())
+            .list_metadata(&one)
+            .await
+            .map_err(|e| explain(&e, Need::Crd(crd)))?;
+    }
+    for ns in watch_namespaces {
+        Api::<DatabricksWorkspace>::namespaced(client.clone(), ns)
+            .list_metadata(&one)
+            .await
+            .map_err(|e| explain(&e, Need::WatchedNamespace(crd, ns)))?;
+    }
     Api::<SecurityBaseline>::all(client.clone())
         .list_metadata(&one)
         .await
         .map_err(|e| explain(&e, Need::Crd("securitybaselines.brickwarden.io")))?;
-    Api::<Lease>::namespaced(client.clone(), lease_namespace)
+    let leases = Api::<Lease>::namespaced(client.clone(), lease_namespace);
+    leases
         .list_metadata(&one)
         .await
         .map_err(|e| explain(&e, Need::LeaseNamespace(lease_namespace)))?;
-    Ok(())
+    let lease = Lease {
+        metadata: kube::api::ObjectMeta {
+            name: Some(lease_name.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dry_run = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    match leases.create(&dry_run, &lease).await {
+        Ok(_) => Ok(()),
+        // The Lease exists: so does its namespace.
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(e) => Err(explain(&e, Need::LeaseNamespace(lease_namespace))),
+    }
 }
 
 /// What a failed start-up request was for.
 #[derive(Debug, Clone, Copy)]
 pub enum Need<'a> {
     Crd(&'a str),
+    /// A CRD's resources in one watched namespace (`--watch-namespace`).
+    WatchedNamespace(&'a str, &'a str),
     LeaseNamespace(&'a str),
 }
 
@@ -68,6 +103,15 @@ pub fn explain(error: &kube::Error, need: Need) -> StartupError {
         (404, Need::Crd(crd)) => format!(
             "the CRD {crd} is not installed: kubectl apply --server-side -f crds/ (or install \
              the Helm chart)"
+        ),
+        (404, Need::WatchedNamespace(crd, _)) => format!(
+            "the CRD {crd} is not installed: kubectl apply --server-side -f crds/ (or install \
+             the Helm chart)"
+        ),
+        (403, Need::WatchedNamespace(crd, ns)) => format!(
+            "forbidden to list {crd} in the watched namespace {ns:?}: bind the controller's \
+             identity to the brickwarden Role there (the Helm chart's watchNamespaces), or stop \
+             watching it (--watch-namespace, BRICKWARDEN_WATCH_NAMESPACES)"
         ),
         (404, Need::LeaseNamespace(ns)) => format!(
             "the Lease namespace {ns:?} does not exist: create it (kubectl create namespace \
@@ -88,6 +132,7 @@ pub fn explain(error: &kube::Error, need: Need) -> StartupError {
         _ => {
             let what = match need {
                 Need::Crd(crd) => format!("list {crd}"),
+                Need::WatchedNamespace(crd, ns) => format!("list {crd} in namespace {ns:?}"),
                 Need::LeaseNamespace(ns) => format!("list Leases in namespace {ns:?}"),
             };
             let why = status.map_or_else(|| error.to_string(), |s| s.message.clone());

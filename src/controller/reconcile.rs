@@ -60,6 +60,9 @@ pub struct Context {
     connections: Mutex<HashMap<Key, (u64, Connections)>>,
     /// Consecutive failures per workspace, for the error backoff.
     failures: Mutex<HashMap<Key, u32>>,
+    /// Every workspace reconciled since start, so that a deleted one is forgotten even when it
+    /// never got clients (not ready) or its delete event was missed.
+    seen: Mutex<std::collections::HashSet<Key>>,
 }
 
 impl Context {
@@ -81,6 +84,7 @@ impl Context {
             options,
             connections: Mutex::default(),
             failures: Mutex::default(),
+            seen: Mutex::default(),
         }
     }
 
@@ -88,18 +92,32 @@ impl Context {
     pub fn forget_deleted(&self, live: &[Arc<DatabricksWorkspace>]) {
         let live: std::collections::HashSet<Key> =
             live.iter().map(|w| ObjectRef::from_obj(&**w)).collect();
-        let gone: Vec<Key> = crate::lock::lock(&self.connections)
-            .keys()
+        let gone: Vec<Key> = crate::lock::lock(&self.seen)
+            .iter()
             .filter(|k| !live.contains(k))
             .cloned()
             .collect();
         for key in gone {
-            info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
-            crate::lock::lock(&self.connections).remove(&key);
-            crate::lock::lock(&self.failures).remove(&key);
-            self.metrics
-                .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
+            self.forget(&key);
         }
+    }
+
+    /// Drops the cached clients, failure count and metric series of a deleted workspace.
+    pub fn forget(&self, key: &Key) {
+        if !crate::lock::lock(&self.seen).remove(key) {
+            return;
+        }
+        info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
+        crate::lock::lock(&self.connections).remove(key);
+        crate::lock::lock(&self.failures).remove(key);
+        self.metrics
+            .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
+    }
+
+    /// Trusts these certificates in addition to the system roots (`--ca-bundle`).
+    pub fn with_extra_roots(mut self, roots: Vec<reqwest::Certificate>) -> Self {
+        self.options.http.extra_roots = roots;
+        self
     }
 
     fn connections_for(
@@ -152,7 +170,10 @@ pub async fn reconcile(ws: Arc<DatabricksWorkspace>, ctx: Arc<Context>) -> Resul
         reconcile_id = %uuid::Uuid::new_v4().simple(),
     );
     let started = Instant::now();
+    crate::lock::lock(&ctx.seen).insert(ObjectRef::from_obj(&*ws));
     let result = reconcile_inner(&ws, &ctx).instrument(span).await;
+    // Again: a delete event during the pass forgot it before this pass recorded its metrics.
+    crate::lock::lock(&ctx.seen).insert(ObjectRef::from_obj(&*ws));
     ctx.metrics
         .record_reconcile(started.elapsed(), result.is_ok());
     if result.is_ok() {

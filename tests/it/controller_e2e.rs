@@ -10,13 +10,21 @@ use std::time::{Duration, Instant};
 use brickwarden_emulator::Emulator;
 use serde_json::Value;
 
-use crate::support::controller::Controller;
+use crate::support::controller::{Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS};
 use crate::support::controlplane::cluster_with_crds;
 use crate::support::emulator::requests_of;
 use crate::support::harness::{self, Harness};
 
 const PAT: &str = "dapi-emulator";
 const TIMEOUT: Duration = Duration::from_secs(90);
+/// `resyncInterval` of [`workspace_yaml`]; passes are requeued after it, spread by ±10%.
+const RESYNC: Duration = Duration::from_secs(5);
+/// The longest wait between two passes of one workspace ([`RESYNC`] + 10%).
+const RESYNC_MAX: Duration = Duration::from_millis(RESYNC.as_millis() as u64 * 11 / 10);
+/// The controllers' `--lease-duration`.
+const LEASE_DURATION: Duration = Duration::from_secs(LEASE_DURATION_SECS);
+/// How often a Lease holder renews: the duration minus the grace period.
+const RENEW_PERIOD: Duration = Duration::from_secs(LEASE_DURATION_SECS - LEASE_GRACE_SECS);
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -110,6 +118,60 @@ fn lease_holder(ns: &str, lease: &str) -> Option<String> {
     }
     let holder = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!holder.is_empty()).then_some(holder)
+}
+
+/// `(holderIdentity, renewTime)` of a Lease, as the apiserver has them.
+fn lease_state(ns: &str, lease: &str) -> Option<(String, String)> {
+    let out = cluster_with_crds()
+        .kubectl([
+            "get",
+            "lease",
+            "-n",
+            ns,
+            lease,
+            "-o",
+            "jsonpath={.spec.holderIdentity} {.spec.renewTime}",
+        ])
+        .expect("kubectl runs");
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (holder, renew) = text.split_once(' ')?;
+    (!holder.is_empty()).then(|| (holder.to_string(), renew.to_string()))
+}
+
+/// Checks `ok` every 250ms for `window` and fails at the first violation: a bounded observation
+/// that something does *not* happen, its window derived from the configured durations.
+fn hold_for(
+    window: Duration,
+    what: &str,
+    diag: impl Fn() -> String,
+    mut ok: impl FnMut() -> Result<(), String>,
+) {
+    let deadline = Instant::now() + window;
+    loop {
+        if let Err(why) = ok() {
+            panic!("{what}: {why}\n{}", diag());
+        }
+        if Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Passes the controller has finished (`brickwarden_reconcile_duration_seconds_count`, all
+/// results).
+fn passes(env: &Env, ctl: &Controller) -> u64 {
+    let Some((_, metrics)) = env.get(&ctl.url("/metrics")) else {
+        return 0;
+    };
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("brickwarden_reconcile_duration_seconds_count"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 /// Polls `f` every 250ms until it returns `Some`, or fails after `timeout` with `what` and `diag()`.
@@ -498,9 +560,15 @@ fn audit_reports_without_writing() {
         .expect("plannedActions");
     assert!(!planned.is_empty(), "{:#}", ws["status"]);
 
-    // A few more passes, then: reads only.
+    // Two more complete passes, then: reads only.
+    let before = passes(&env, &ctl);
     poke(ns, name);
-    std::thread::sleep(Duration::from_secs(7));
+    wait_for(
+        TIMEOUT,
+        "two more passes",
+        || ctl.tail(),
+        || (passes(&env, &ctl) >= before + 2).then_some(()),
+    );
     let requests = env.requests_since("ws-1", mark);
     assert!(
         requests.iter().any(|(m, _, _)| m == "GET"),
@@ -543,9 +611,16 @@ fn suspend_stops_all_requests() {
     env.drift_export_notebook("ws-1");
     let mark_after_drift = env.mark();
     assert!(mark_after_drift > mark);
+    // Two complete passes of the suspended workspace (requeued every resync interval) make no
+    // request at all.
+    let before = passes(&env, &ctl);
     poke(ns, name);
-    // Longer than two resync intervals (5s).
-    std::thread::sleep(Duration::from_secs(12));
+    wait_for(
+        TIMEOUT,
+        "two passes while suspended",
+        || ctl.tail(),
+        || (passes(&env, &ctl) >= before + 2).then_some(()),
+    );
     let requests = env.requests_since("ws-1", mark_after_drift);
     assert!(
         requests.is_empty(),
@@ -683,33 +758,71 @@ fn missing_secret_is_reported_and_isolated() {
     assert_no_secret(&ctl.logs(), "controller logs");
 }
 
-/// Deleting a workspace resource stops all requests to that workspace.
+/// Deleting a workspace resource: the controller keeps running, the workspace's metric series
+/// leave /metrics, and nothing reads or writes that workspace afterwards.
 #[test]
 fn deleted_workspace_is_no_longer_managed() {
     let (ns, name, label) = ("e2e-delete", "delete", "delete");
     let env = namespace_with_workspace(ns, name, label, "ws-1", "");
-    let ctl = Controller::start(ns, "e2e-delete", "delete-a", &format!("e2e={label}"));
+    let mut ctl = Controller::start(ns, "e2e-delete", "delete-a", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &ctl);
-    // Requests are flowing (resync every 5s).
+    let series = |env: &Env, ctl: &Controller| -> Vec<String> {
+        let (_, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics answers");
+        metrics
+            .lines()
+            .filter(|l| l.contains(&format!("namespace=\"{ns}\"")))
+            .map(str::to_string)
+            .collect()
+    };
+    // Requests are flowing (resync every 5s) and the workspace has metric series.
     let mark = env.mark();
     wait_for(
-        Duration::from_secs(30),
+        RESYNC_MAX * 3,
         "a resync pass",
         || ctl.tail(),
         || (!env.requests_since("ws-1", mark).is_empty()).then_some(()),
     );
+    wait_for(
+        Duration::from_secs(30),
+        "the workspace's metric series",
+        || ctl.tail(),
+        || (!series(&env, &ctl).is_empty()).then_some(()),
+    );
 
     kubectl(&["delete", "dbw", "-n", ns, name, "--wait=true"]);
-    // Let an in-flight pass finish.
-    std::thread::sleep(Duration::from_secs(2));
+    // Its series leave /metrics: at once on the delete event, or by the sweep after a pass
+    // that was in flight.
+    wait_for(
+        RESYNC_MAX * 2 + Duration::from_secs(10),
+        "the deleted workspace's metric series to be gone",
+        || format!("{:#?}\n{}", series(&env, &ctl), ctl.tail()),
+        || series(&env, &ctl).is_empty().then_some(()),
+    );
     let mark = env.mark();
     env.drift_export_notebook("ws-1");
     let mark = mark.max(env.mark());
-    std::thread::sleep(Duration::from_secs(12));
-    let requests = env.requests_since("ws-1", mark);
+    // Over two resync periods (the pass it would have had, twice over) the controller stays up
+    // and nothing reads or writes the workspace, nor do its series come back.
+    hold_for(
+        RESYNC_MAX * 2,
+        "a deleted workspace is no longer managed",
+        || ctl.tail(),
+        || {
+            let requests = env.requests_since("ws-1", mark);
+            if !requests.is_empty() {
+                return Err(format!("requests after deletion: {requests:?}"));
+            }
+            let left = series(&env, &ctl);
+            if !left.is_empty() {
+                return Err(format!("metric series came back: {left:#?}"));
+            }
+            Ok(())
+        },
+    );
+    assert!(ctl.is_running(), "the controller exited\n{}", ctl.tail());
     assert!(
-        requests.is_empty(),
-        "requests after deletion: {requests:?}\n{}",
+        ctl.logs().contains("workspace deleted: no longer managed"),
+        "{}",
         ctl.tail()
     );
     assert_eq!(
@@ -768,9 +881,24 @@ fn leader_election_hands_over() {
         .get(&replicas[follower].url("/readyz"))
         .expect("follower /readyz");
     assert_eq!(status, 200, "a follower is ready to take over");
-    // The holder stays put while it renews.
-    std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(lease_holder(ns, lease).as_deref(), Some(holder.as_str()));
+    // The holder stays put while it renews: renewTime advances at least twice, always by the
+    // same holder (it renews every RENEW_PERIOD; the bound allows a late renewal or two).
+    let (_, first_renewal) = lease_state(ns, lease).expect("lease");
+    let renewals = std::cell::RefCell::new(vec![first_renewal]);
+    wait_for(
+        RENEW_PERIOD * 2 + LEASE_DURATION * 3,
+        "renewTime to advance twice by the same holder",
+        || format!("renewals {:?}\n{}", renewals.borrow(), diag(&replicas)),
+        || {
+            let (now_holder, renew) = lease_state(ns, lease).expect("lease");
+            assert_eq!(now_holder, holder, "the holder changed while renewing");
+            let mut renewals = renewals.borrow_mut();
+            if renewals.last() != Some(&renew) {
+                renewals.push(renew);
+            }
+            (renewals.len() >= 3).then_some(())
+        },
+    );
     // Only the Lease holder reconciles and writes: the follower has done neither.
     assert!(
         !follower_metrics.contains("brickwarden_api_requests_total")
@@ -788,7 +916,9 @@ fn leader_election_hands_over() {
     replicas[leader].kill();
     let new_holder = replicas[follower].identity.clone();
     wait_for(
-        Duration::from_secs(20),
+        // The dead leader's Lease expires after LEASE_DURATION; the follower checks it at
+        // least every renew period.
+        LEASE_DURATION * 2 + RENEW_PERIOD * 2,
         "the follower to take the lease",
         || diag(&replicas),
         || (lease_holder(ns, lease).as_deref() == Some(new_holder.as_str())).then_some(()),
@@ -810,7 +940,18 @@ fn leader_election_hands_over() {
 
     // A third replica joins; SIGTERM of the leader exits 0 and hands over promptly.
     replicas.push(Controller::start(ns, lease, "replica-c", &selector));
-    std::thread::sleep(Duration::from_secs(2));
+    // replica-c is electing (a follower's /readyz is 200 once its election runs).
+    let replica_c = replicas.len() - 1;
+    wait_for(
+        Duration::from_secs(30),
+        "replica-c to be electing",
+        || diag(&replicas),
+        || {
+            env.get(&replicas[replica_c].url("/readyz"))
+                .filter(|(s, _)| *s == 200)
+                .map(|_| ())
+        },
+    );
     let terminated_at = Instant::now();
     let status = replicas[follower]
         .terminate(Duration::from_secs(10))
@@ -826,7 +967,7 @@ fn leader_election_hands_over() {
         replicas[follower].tail()
     );
     wait_for(
-        Duration::from_secs(4),
+        LEASE_DURATION,
         "replica-c to take over before the lease would have expired",
         || format!("holder {:?}\n{}", lease_holder(ns, lease), diag(&replicas)),
         || (lease_holder(ns, lease).as_deref() == Some("replica-c")).then_some(()),
@@ -1009,7 +1150,18 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
                 .then_some(())
         },
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // The slow creation has started (its one-shot latency fault is used up): kill now.
+    let faults = format!("{}/_emulator/faults", env.emu().base_url());
+    wait_for(
+        TIMEOUT,
+        "the first controller to send the slow list creation",
+        || first.tail(),
+        || {
+            env.get(&faults)
+                .filter(|(status, body)| *status == 200 && !body.contains("ip-access-lists"))
+                .map(|_| ())
+        },
+    );
     first.kill();
 
     let second = Controller::start(ns, lease, "restart-b", &format!("e2e={label}"));
@@ -1083,19 +1235,28 @@ fn a_replica_that_loses_its_lease_stops_writing() {
     let mark = env.mark();
     env.drift_export_notebook("ws-3");
     poke(ns, name);
-    std::thread::sleep(Duration::from_secs(8));
-    assert_eq!(
-        env.conf("ws-3", "enableExportNotebook").as_deref(),
-        Some("true"),
-        "holder {:?}\n{}",
-        lease_holder(ns, lease),
-        ctl.tail()
-    );
-    let seen = env.requests_since("ws-3", mark);
-    assert!(
-        seen.iter()
-            .all(|(m, p, _)| m == "PATCH" && p == "/api/2.0/workspace-conf"),
-        "only the test's own drift PATCH reached the workspace: {seen:?}"
+    // Over two resync periods (when a leader would have passed twice), only the test's own
+    // drift PATCH reaches the workspace and the replica keeps reporting that it follows.
+    hold_for(
+        RESYNC_MAX * 2,
+        "a replica without the Lease must not touch the workspace",
+        || format!("holder {:?}\n{}", lease_holder(ns, lease), ctl.tail()),
+        || {
+            let seen = env.requests_since("ws-3", mark);
+            if !seen
+                .iter()
+                .all(|(m, p, _)| m == "PATCH" && p == "/api/2.0/workspace-conf")
+            {
+                return Err(format!("requests: {seen:?}"));
+            }
+            if env.conf("ws-3", "enableExportNotebook").as_deref() != Some("true") {
+                return Err("the drift was remediated".into());
+            }
+            match env.get(&ctl.url("/metrics")) {
+                Some((_, m)) if m.contains("brickwarden_leader 0") => Ok(()),
+                other => Err(format!("not a follower: {:?}", other.map(|(s, _)| s))),
+            }
+        },
     );
 
     // The other holder goes away: this replica leads again and fixes the drift.
@@ -1107,4 +1268,245 @@ fn a_replica_that_loses_its_lease_stops_writing() {
         || ctl.tail(),
         || (env.conf("ws-3", "enableExportNotebook").as_deref() == Some("false")).then_some(()),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up errors and least privilege: the real binary, real identities.
+// ---------------------------------------------------------------------------------------------
+
+/// How long a failing start-up may take before it has exited.
+const STARTUP_BOUND: Duration = Duration::from_secs(30);
+
+/// Runs `brickwarden run ARGS` with `KUBECONFIG=kubeconfig` until it exits (failing after
+/// [`STARTUP_BOUND`]); returns whether it succeeded and its stderr.
+fn run_to_exit(kubeconfig: &std::path::Path, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let home = tempfile::tempdir().expect("tempdir");
+    let stderr = home.path().join("stderr");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_brickwarden"))
+        .arg("run")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        // No in-cluster configuration and no ~/.kube/config to fall back on.
+        .env("HOME", home.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env_remove("POD_NAMESPACE")
+        .env_remove("POD_NAME")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("brickwarden run starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > STARTUP_BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "brickwarden run still running after {STARTUP_BOUND:?}:\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (status, std::fs::read_to_string(&stderr).unwrap_or_default())
+}
+
+/// A failed start-up: non-zero exit, one line on stderr naming the cause (`cause`) and the fix
+/// (`fix`), no API status dump.
+fn assert_startup_error(status: std::process::ExitStatus, stderr: &str, cause: &str, fix: &str) {
+    assert!(!status.success(), "exit {status}: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line:\n{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(cause), "cause {cause:?} in: {stderr}");
+    assert!(stderr.contains(fix), "fix {fix:?} in: {stderr}");
+    assert!(!stderr.contains("Status {"), "no status dump: {stderr}");
+}
+
+/// A kubeconfig for the shared control plane as ServiceAccount `ns/sa` (a TokenRequest token).
+fn service_account_kubeconfig(ns: &str, sa: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let cp = cluster_with_crds();
+    let _ = cp.kubectl(["create", "serviceaccount", sa, "-n", ns]);
+    let token = kubectl(&["create", "token", sa, "-n", ns, "--duration=1h"]);
+    let ca = std::fs::read_to_string(cp.ca_cert_path()).expect("CA");
+    let ca_file = dir.join("ca.crt");
+    std::fs::write(&ca_file, ca).expect("write CA");
+    let path = dir.join(format!("kubeconfig-{sa}"));
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {server}\n    certificate-authority: {ca}\nusers:\n- name: {sa}\n  user:\n    token: {token}\ncontexts:\n- name: test\n  context: {{cluster: test, user: {sa}, namespace: {ns}}}\ncurrent-context: test\n",
+            server = cp.server_url(),
+            ca = ca_file.display(),
+            token = token.trim(),
+        ),
+    )
+    .expect("write kubeconfig");
+    path
+}
+
+#[test]
+fn startup_without_kubeconfig_names_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-kubeconfig");
+    let (status, stderr) = run_to_exit(&missing, &[]);
+    assert_startup_error(
+        status,
+        &stderr,
+        "no Kubernetes configuration",
+        "point KUBECONFIG at a kubeconfig",
+    );
+}
+
+/// A fresh control plane of its own, where brickwarden's CRDs were never installed.
+#[test]
+fn startup_before_the_crds_are_installed_names_the_fix() {
+    let bare = crate::support::controlplane::ControlPlane::start().expect("control plane starts");
+    let (status, stderr) = run_to_exit(bare.kubeconfig_path(), &["--lease-namespace", "default"]);
+    assert_startup_error(
+        status,
+        &stderr,
+        "the CRD databricksworkspaces.brickwarden.io is not installed",
+        "kubectl apply --server-side -f crds/",
+    );
+}
+
+#[test]
+fn startup_with_a_missing_lease_namespace_names_the_fix() {
+    let ns = format!("e2e-no-such-ns-{}", rand_suffix() % 1_000_000_000);
+    let (status, stderr) = run_to_exit(
+        cluster_with_crds().kubeconfig_path(),
+        &["--lease-namespace", &ns],
+    );
+    assert_startup_error(
+        status,
+        &stderr,
+        &format!("the Lease namespace \"{ns}\" does not exist"),
+        &format!("kubectl create namespace {ns}"),
+    );
+}
+
+/// A ServiceAccount bound to nothing may not list DatabricksWorkspaces.
+#[test]
+fn startup_without_rbac_names_the_fix() {
+    let ns = "e2e-norbac";
+    let _ = cluster_with_crds().kubectl(["create", "namespace", ns]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = service_account_kubeconfig(ns, "unbound", dir.path());
+    let (status, stderr) = run_to_exit(&kubeconfig, &[]);
+    assert_startup_error(
+        status,
+        &stderr,
+        "forbidden to list databricksworkspaces.brickwarden.io",
+        "bind the controller's identity to the brickwarden ClusterRole",
+    );
+    // In namespaced mode the fix names the namespace's Role.
+    let (status, stderr) = run_to_exit(&kubeconfig, &["--watch-namespace", ns]);
+    assert_startup_error(
+        status,
+        &stderr,
+        &format!(
+            "forbidden to list databricksworkspaces.brickwarden.io in the watched namespace \"{ns}\""
+        ),
+        "watchNamespaces",
+    );
+}
+
+/// Namespaced mode end to end: the controller runs as a ServiceAccount with exactly the chart's
+/// namespaced-mode RBAC (`watchNamespaces: [<watched>]`), reconciles the workspace in the
+/// watched namespace, and neither reads nor manages the one in another namespace.
+#[test]
+fn namespaced_mode_manages_only_watched_namespaces_with_the_charts_rbac() {
+    let (release_ns, watched, other, label) = (
+        "e2e-nsmode",
+        "e2e-nsmode-watched",
+        "e2e-nsmode-other",
+        "nsmode",
+    );
+    for ns in [release_ns, watched, other] {
+        let _ = cluster_with_crds().kubectl(["create", "namespace", ns]);
+    }
+    // The chart's RBAC and ServiceAccount only (no pod runs here), applied as rendered.
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/brickwarden");
+    let watch = format!("watchNamespaces={{{watched}}}");
+    let out = cluster_with_crds()
+        .helm([
+            "template",
+            "e2e-nsmode",
+            chart,
+            "--namespace",
+            release_ns,
+            "--set",
+            &watch,
+            "--show-only",
+            "templates/serviceaccount.yaml",
+            "--show-only",
+            "templates/rbac.yaml",
+        ])
+        .expect("helm runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    apply(&String::from_utf8_lossy(&out.stdout));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = service_account_kubeconfig(release_ns, "e2e-nsmode-brickwarden", dir.path());
+
+    let env = Env::start();
+    for ns in [watched, other] {
+        apply(&secret_yaml(ns, "pat"));
+    }
+    apply(&workspace_yaml(
+        watched,
+        "mine",
+        label,
+        &env.ws_url("ws-1"),
+        "pat",
+        "",
+    ));
+    apply(&workspace_yaml(
+        other,
+        "not-mine",
+        label,
+        &env.ws_url("ws-3"),
+        "pat",
+        "",
+    ));
+    let ctl = Controller::start_with(
+        release_ns,
+        "nsmode",
+        "nsmode-a",
+        &format!("e2e={label}"),
+        &kubeconfig,
+        &["--watch-namespace", watched],
+    );
+    let ws = wait_ready_compliant(watched, "mine", &ctl);
+    assert_full_score(&ws);
+    // The workspace elsewhere: never reconciled, never read, no status. The watched one has
+    // been through passes meanwhile (two resyncs).
+    let before = passes(&env, &ctl);
+    wait_for(
+        TIMEOUT,
+        "two more passes in the watched namespace",
+        || ctl.tail(),
+        || (passes(&env, &ctl) >= before + 2).then_some(()),
+    );
+    assert!(
+        env.requests_since("ws-3", 0).is_empty(),
+        "the unwatched namespace's workspace was read"
+    );
+    assert!(
+        workspace(other, "not-mine")["status"].is_null(),
+        "{:#}",
+        workspace(other, "not-mine")
+    );
+    let logs = ctl.logs();
+    assert!(!logs.to_lowercase().contains("forbidden"), "{}", ctl.tail());
+    assert_no_secret(&logs, "controller logs");
 }

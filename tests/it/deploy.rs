@@ -201,11 +201,14 @@ fn assert_controller_deployment(dep: &Value, expected_args: &[&str]) {
     let containers = pod["containers"].as_array().expect("containers");
     assert_eq!(containers.len(), 1);
     let c = &containers[0];
+    // Throughput tuning flags carry the values' defaults; they are checked where they matter.
+    let tuning = ["--concurrency=", "--max-requests-in-flight="];
     let args: Vec<&str> = c["args"]
         .as_array()
         .expect("args")
         .iter()
         .filter_map(Value::as_str)
+        .filter(|a| !tuning.iter().any(|t| a.starts_with(t)))
         .collect();
     assert_eq!(args, expected_args, "container args");
     let sc = &c["securityContext"];
@@ -978,6 +981,12 @@ fn chart_renders_objects_the_apiserver_accepts() {
     assert_eq!(dep["metadata"]["name"], "brickwarden");
     assert_eq!(dep["spec"]["replicas"], 1);
     assert_controller_deployment(dep, &["run", "--log-format=json"]);
+    assert!(
+        dep["spec"]["template"]["spec"]["containers"][0]["args"]
+            .to_string()
+            .contains("--concurrency=16"),
+        "the chart passes controller.concurrency"
+    );
 
     // The chart's RBAC rules are those of deploy/02-rbac.yaml.
     let (out, _) = kubectl_ok(&[
@@ -1134,15 +1143,153 @@ fn chart_installs_with_helm_and_its_rbac_is_least_privilege() {
         "{out}"
     );
 
-    assert_least_privilege(
-        &format!("system:serviceaccount:{ns}:bw-brickwarden"),
-        ns,
-        "chart-install-probe",
-    );
+    let sa = format!("system:serviceaccount:{ns}:bw-brickwarden");
+    assert_least_privilege(&sa, ns, "chart-install-probe");
+    // Cluster-wide mode (the default, documented as such): Secrets readable in every namespace.
+    for verb in ["get", "list", "watch"] {
+        assert!(
+            can_i(&sa, &[verb, "secrets", "--all-namespaces"]),
+            "cluster-wide mode: {verb} secrets in every namespace"
+        );
+    }
 
     helm_ok(&["uninstall", "bw", "--namespace", ns]);
     // CRDs stay (Helm never deletes crds/); so do workspaces elsewhere.
     kubectl_ok(&["get", "crd", "databricksworkspaces.brickwarden.io"]);
+}
+
+/// Namespaced mode (`watchNamespaces`): the controller's ServiceAccount reads Secrets, manages
+/// workspaces and records events only in the watched namespaces; cluster-wide it keeps only the
+/// read-only SecurityBaselines. The Deployment passes one `--watch-namespace` per namespace.
+#[test]
+fn chart_namespaced_mode_grants_secrets_only_in_watched_namespaces() {
+    let _turn = cluster_scoped_objects();
+    cluster_with_crds();
+    let (ns, team_a, team_b, other) = (
+        "chart-nsmode",
+        "chart-nsmode-team-a",
+        "chart-nsmode-team-b",
+        "chart-nsmode-other",
+    );
+    namespace(ns, &[("pod-security.kubernetes.io/enforce", "restricted")]);
+    for n in [team_a, team_b, other] {
+        namespace(n, &[]);
+    }
+    let watch = format!("watchNamespaces={{{team_a},{team_b}}}");
+
+    // Rendered: the ClusterRole has only the baselines; a Role + RoleBinding per namespace.
+    let rendered = helm_template(
+        "nsmode",
+        ns,
+        &["--set", &watch, "--set", "baselines.install=false"],
+    );
+    let (objs, err) = dry_run(&rendered);
+    assert_no_warnings("chart in namespaced mode", &err);
+    let cluster_role = one(&objs, "ClusterRole");
+    assert_eq!(
+        cluster_role["rules"],
+        json!([{"apiGroups": ["brickwarden.io"], "resources": ["securitybaselines"], "verbs": ["get", "list", "watch"]}]),
+        "namespaced mode: nothing namespaced is granted cluster-wide"
+    );
+    let roles: BTreeMap<String, &Value> = find(&objs, "Role")
+        .into_iter()
+        .map(|r| {
+            (
+                r["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                r,
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles.keys().map(String::as_str).collect::<Vec<_>>(),
+        [ns, team_a, team_b],
+        "the leader-election Role and one Role per watched namespace"
+    );
+    for n in [team_a, team_b] {
+        let secrets = roles[n]["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["resources"] == json!(["secrets"]))
+            .unwrap_or_else(|| panic!("no secrets rule in the Role of {n}"));
+        assert_eq!(secrets["verbs"], json!(["get", "list", "watch"]));
+    }
+    let dep = one(&objs, "Deployment");
+    let args = dep["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(
+        args.contains(&format!("--watch-namespace={team_a}"))
+            && args.contains(&format!("--watch-namespace={team_b}")),
+        "{args}"
+    );
+
+    // Installed: what the ServiceAccount may do, asked of the apiserver.
+    helm_ok(&[
+        "install",
+        "nsmode",
+        &path(CHART),
+        "--namespace",
+        ns,
+        "--set",
+        &watch,
+        "--set",
+        "baselines.install=false",
+    ]);
+    let sa = format!("system:serviceaccount:{ns}:nsmode-brickwarden");
+    let dbw = "databricksworkspaces.brickwarden.io";
+    let mut allowed: Vec<Vec<&str>> = vec![
+        vec!["list", "securitybaselines.brickwarden.io"],
+        vec!["watch", "securitybaselines.brickwarden.io"],
+        vec!["get", "leases.coordination.k8s.io", "-n", ns],
+        vec!["create", "leases.coordination.k8s.io", "-n", ns],
+    ];
+    let mut denied: Vec<Vec<&str>> = vec![
+        vec!["list", "secrets", "--all-namespaces"],
+        vec!["watch", "secrets", "--all-namespaces"],
+        vec!["get", "secrets", "-n", other],
+        vec!["list", "secrets", "-n", other],
+        vec!["watch", "secrets", "-n", other],
+        vec!["list", "secrets", "-n", ns],
+        vec!["list", dbw, "--all-namespaces"],
+        vec!["list", dbw, "-n", other],
+        vec!["patch", dbw, "--subresource=status", "-n", other],
+        vec!["create", "events", "-n", other],
+        vec!["patch", "securitybaselines.brickwarden.io"],
+    ];
+    for n in [team_a, team_b] {
+        allowed.extend([
+            vec!["get", "secrets", "-n", n],
+            vec!["list", "secrets", "-n", n],
+            vec!["watch", "secrets", "-n", n],
+            vec!["list", dbw, "-n", n],
+            vec!["watch", dbw, "-n", n],
+            vec!["patch", dbw, "-n", n],
+            vec!["patch", dbw, "--subresource=status", "-n", n],
+            vec!["create", "events", "-n", n],
+            vec!["create", "events.events.k8s.io", "-n", n],
+        ]);
+        denied.extend([
+            vec!["create", "secrets", "-n", n],
+            vec!["update", "secrets", "-n", n],
+            vec!["delete", "secrets", "-n", n],
+            vec!["delete", dbw, "-n", n],
+        ]);
+    }
+    let mut wrong = Vec::new();
+    for args in &allowed {
+        if !can_i(&sa, args) {
+            wrong.push(format!("cannot {} (needed)", args.join(" ")));
+        }
+    }
+    for args in &denied {
+        if can_i(&sa, args) {
+            wrong.push(format!("can {} (must not)", args.join(" ")));
+        }
+    }
+    helm_ok(&["uninstall", "nsmode", "--namespace", ns]);
+    assert!(wrong.is_empty(), "{sa}:\n{}", wrong.join("\n"));
 }
 
 /// Every file in `examples/` is accepted by the apiserver, applied in name order as a user would.

@@ -23,3 +23,4 @@ mod families;
 mod fleet;
 mod faults;
 mod monitoring;
+mod tls;

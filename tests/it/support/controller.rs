@@ -9,6 +9,12 @@ use std::time::{Duration, Instant};
 
 use super::controlplane::{cluster_with_crds, free_port};
 
+/// `--lease-duration` of every test controller, in seconds: tests derive their bounds from it.
+pub const LEASE_DURATION_SECS: u64 = 4;
+/// How long before expiry the holder renews (`brickwarden run`: a third of the duration, at
+/// least 2 s): the holder renews every `LEASE_DURATION_SECS - LEASE_GRACE_SECS` seconds.
+pub const LEASE_GRACE_SECS: u64 = 2;
+
 /// A `brickwarden run` child process; killed (SIGKILL) and reaped on drop.
 pub struct Controller {
     child: Option<Child>,
@@ -23,6 +29,26 @@ impl Controller {
     /// `identity` electing a leader on Lease `lease` in `lease_ns` (4 s lease duration). Its log
     /// level is `E2E_CONTROLLER_LOG` (default `info`).
     pub fn start(lease_ns: &str, lease: &str, identity: &str, selector: &str) -> Controller {
+        Controller::start_with(
+            lease_ns,
+            lease,
+            identity,
+            selector,
+            cluster_with_crds().kubeconfig_path(),
+            &[],
+        )
+    }
+
+    /// [`Controller::start`] with another kubeconfig (e.g. a ServiceAccount's token) and extra
+    /// arguments of `brickwarden run` (e.g. `--watch-namespace`).
+    pub fn start_with(
+        lease_ns: &str,
+        lease: &str,
+        identity: &str,
+        selector: &str,
+        kubeconfig: &std::path::Path,
+        extra_args: &[&str],
+    ) -> Controller {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("controller.log");
         let port = free_port();
@@ -40,9 +66,10 @@ impl Controller {
                 "--identity",
                 identity,
                 "--lease-duration",
-                "4",
+                &LEASE_DURATION_SECS.to_string(),
             ])
-            .env("KUBECONFIG", cluster_with_crds().kubeconfig_path())
+            .args(extra_args)
+            .env("KUBECONFIG", kubeconfig)
             .env("POD_NAMESPACE", lease_ns)
             .env_remove("POD_NAME")
             .env(
@@ -96,6 +123,13 @@ impl Controller {
     /// `http://127.0.0.1:PORT{path}` of its metrics and probes port.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The process has not exited (it is not reaped here, so a later check still sees it).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// SIGKILL, then reap.
