@@ -1,4 +1,5 @@
-//! What security teams add on top of the policy: accepted risks with an expiry.
+//! What security teams add on top of the policy: accepted risks with an expiry and windows
+//! for changes.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::KubeSchema;
@@ -24,6 +25,22 @@ pub struct Exception {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 256))]
     pub approved_by: Option<String>,
+}
+
+/// When Enforce mode may write: from each start of `schedule` (cron, in `timeZone`) for
+/// `duration`. Outside every window drift is reported, planned and not written.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MaintenanceWindow {
+    /// A cron expression (minute hour day-of-month month day-of-week), e.g. `0 2 * * 6`.
+    #[schemars(length(min = 9, max = 128))]
+    pub schedule: String,
+    /// How long the window stays open, e.g. `4h`.
+    #[schemars(length(min = 2, max = 32))]
+    pub duration: String,
+    /// The IANA time zone of the schedule, e.g. `Europe/Berlin`.
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
 }
 
 /// A control id or `family/*`.

@@ -4,7 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Exception, Mode, Policy, status::DatabricksWorkspaceStatus};
+use super::{Exception, MaintenanceWindow, Mode, Policy, status::DatabricksWorkspaceStatus};
 
 /// The annotation that suspends a workspace like `spec.suspend: true` does.
 pub const SUSPEND_ANNOTATION: &str = "brickwarden.io/suspend";
@@ -64,6 +64,10 @@ pub struct DatabricksWorkspaceSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub exceptions: Vec<Exception>,
+    /// When Enforce mode may write; none declared: whenever drift is found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub maintenance_windows: Vec<MaintenanceWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
 }
@@ -204,6 +208,7 @@ mod tests {
                 mode: Mode::Enforce,
                 resync_interval: resync.map(str::to_string),
                 exceptions: Vec::new(),
+                maintenance_windows: Vec::new(),
                 suspend,
                 policy: None,
             },

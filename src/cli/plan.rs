@@ -174,7 +174,7 @@ async fn one(
     let baseline = match ws.spec.baseline_ref.as_deref() {
         None => None,
         Some(b) => match inputs.baseline(b) {
-            Some(baseline) => Some(baseline.spec.policy),
+            Some(baseline) => Some(baseline.spec),
             None => {
                 return failed(format!(
                     "SecurityBaseline {b:?} is neither in the given files nor built in"
@@ -182,10 +182,11 @@ async fn one(
             }
         },
     };
-    let target = match engine::target_for(&ws.spec, baseline.as_ref(), reach) {
-        Ok(t) => t,
-        Err(e) => return failed(e),
-    };
+    let target =
+        match engine::target_for(&ws.spec, baseline.as_ref(), reach, jiff::Timestamp::now()) {
+            Ok(t) => t,
+            Err(e) => return failed(e.to_string()),
+        };
     let (secret, token_file, hint) = secret_from_env(ws);
     let connections = credentials::credential_for(&ws.spec.auth, secret, token_file, hint)
         .and_then(|credential| credentials::connect(&ws.spec, credential, options, arm_url));

@@ -1,26 +1,28 @@
-//! Exceptions over time: the next pass comes exactly when one lapses, and each lapse that
-//! released controls is told once, as an `ExceptionExpired` Event.
+//! Governance over time: the next pass comes exactly when an exception lapses or a maintenance
+//! window opens, and each lapse that released controls is told once, as an `ExceptionExpired`
+//! Event.
 
 use std::time::Duration;
 
 use crate::api::{ControlState, DatabricksWorkspaceStatus, Exception};
-use crate::engine::Target;
+use crate::engine::{Report, Target};
 
-/// When to look again: after `resync`, but exactly when an exception lapses, and at once when
-/// one lapsed while the pass ran.
+/// When to look again: after `resync`, but exactly when an exception lapses or the maintenance
+/// window the pass waited for opens, and at once when an exception lapsed while it ran.
 pub fn next_pass(
     resync: Duration,
     target: &Target,
-    lapsed: bool,
+    report: &Report,
     now: jiff::Timestamp,
 ) -> Duration {
-    if lapsed {
+    if report.exception_lapsed {
         return Duration::ZERO;
     }
-    target
-        .next_expiry(now)
-        .and_then(|expiry| Duration::try_from(expiry.duration_since(now)).ok())
-        .map_or(resync, |until| until.min(resync))
+    [target.next_expiry(now), report.window_opens]
+        .into_iter()
+        .flatten()
+        .filter_map(|at| Duration::try_from(at.duration_since(now)).ok())
+        .fold(resync, Duration::min)
 }
 
 /// The exceptions that held controls in the last status and have expired by `now`, each with
@@ -65,6 +67,7 @@ mod tests {
             protected_addresses: Vec::new(),
             private_network: false,
             exceptions,
+            windows: Vec::new(),
         }
     }
 
@@ -77,13 +80,27 @@ mod tests {
             exception(&["a/*"], now - jiff::SignedDuration::from_secs(5)),
             exception(&["b/*"], soon),
         ]);
-        assert_eq!(next_pass(resync, &t, false, now), Duration::from_secs(42));
-        assert_eq!(next_pass(resync, &t, true, now), Duration::ZERO);
+        let report = Report::default();
+        assert_eq!(next_pass(resync, &t, &report, now), Duration::from_secs(42));
+        let lapsed = Report {
+            exception_lapsed: true,
+            ..Report::default()
+        };
+        assert_eq!(next_pass(resync, &t, &lapsed, now), Duration::ZERO);
         let later = target(vec![exception(
             &["b/*"],
             now + jiff::SignedDuration::from_hours(1),
         )]);
-        assert_eq!(next_pass(resync, &later, false, now), resync);
+        assert_eq!(next_pass(resync, &later, &report, now), resync);
+        // Waiting for a maintenance window: exactly when it opens.
+        let waiting = Report {
+            window_opens: Some(now + jiff::SignedDuration::from_secs(7)),
+            ..Report::default()
+        };
+        assert_eq!(
+            next_pass(resync, &later, &waiting, now),
+            Duration::from_secs(7)
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub enum Reason {
     Irreversible,
     AuditMode,
     PlanOnly,
+    /// Enforce mode outside every maintenance window: planned, not written.
+    OutsideMaintenanceWindow,
     RemediationBlocked,
     RemediationFailed,
     // Why an action was blocked.
@@ -41,6 +43,7 @@ impl Reason {
             Reason::Irreversible => "Irreversible",
             Reason::AuditMode => "AuditMode",
             Reason::PlanOnly => "PlanOnly",
+            Reason::OutsideMaintenanceWindow => "OutsideMaintenanceWindow",
             Reason::RemediationBlocked => "RemediationBlocked",
             Reason::RemediationFailed => "RemediationFailed",
             Reason::LockoutGuard => "LockoutGuard",

@@ -12,6 +12,7 @@ mod conclude;
 pub mod credentials;
 pub mod rules;
 pub mod stage;
+pub mod window;
 
 use ipnet::Ipv4Net;
 use tracing::info;
@@ -26,7 +27,7 @@ use crate::controls::secret_scopes::SecretScopes;
 use crate::controls::settings::Settings;
 use crate::controls::tokens::Tokens;
 use crate::controls::workspace_conf::WorkspaceConf;
-use crate::controls::{Blocked, ControlResult, Fact, Pass, Workspace, WorkspaceApis};
+use crate::controls::{Blocked, ControlResult, Fact, Pass, Reason, Workspace, WorkspaceApis};
 
 /// The clients of one workspace.
 pub type Connections = WorkspaceApis;
@@ -44,6 +45,8 @@ pub struct Target {
     pub private_network: bool,
     /// The workspace's and its baseline's exceptions.
     pub exceptions: Vec<Exception>,
+    /// When Enforce mode may write; empty: always.
+    pub windows: Vec<window::Schedule>,
 }
 
 impl Target {
@@ -55,6 +58,11 @@ impl Target {
             private_network: self.private_network,
             exceptions: &self.exceptions,
         }
+    }
+
+    /// Whether this pass may write at `now`.
+    pub fn window(&self, now: jiff::Timestamp) -> window::Window {
+        window::at(&self.windows, now)
     }
 
     /// When the next unexpired exception lapses: the controller looks again at that moment
@@ -146,6 +154,12 @@ pub fn target_for(
         .as_ref()
         .and_then(|p| p.break_glass.clone())
         .unwrap_or_default();
+    let windows = spec
+        .maintenance_windows
+        .iter()
+        .map(window::Schedule::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TargetError::InvalidSpec)?;
     let mut protected =
         crate::controls::access::parse_protected(&break_glass).map_err(TargetError::InvalidSpec)?;
     protected.extend_from_slice(&reach.egress);
@@ -155,6 +169,7 @@ pub fn target_for(
         protected_addresses: protected,
         private_network: reach.private_network,
         exceptions,
+        windows,
     })
 }
 
@@ -284,6 +299,8 @@ pub struct Report {
     pub executed: Vec<Remediation>,
     /// An exception expired while the pass ran: look again at once.
     pub exception_lapsed: bool,
+    /// Enforce mode waited for a maintenance window: the next one opens then.
+    pub window_opens: Option<jiff::Timestamp>,
 }
 
 impl Report {
@@ -323,6 +340,24 @@ impl Report {
         all_failed.then_some(needing_reads)
     }
 
+    /// Enforce mode would have written, but every maintenance window is closed: what it would
+    /// do says so, and when the next window opens.
+    fn defer_to(&mut self, opens: Option<jiff::Timestamp>) {
+        let next = opens.map_or("no window opens again".to_string(), |t| {
+            format!("the next window opens at {t}")
+        });
+        for control in self
+            .controls
+            .iter_mut()
+            .filter(|c| c.reason == Some(Reason::PlanOnly))
+        {
+            control.reason = Some(Reason::OutsideMaintenanceWindow);
+            let would = control.message.take().unwrap_or_default();
+            control.message = Some(format!("outside every maintenance window: {would}; {next}"));
+        }
+        self.window_opens = opens;
+    }
+
     /// Whether no API family could be read at all.
     pub fn unreachable(&self) -> bool {
         self.read_failures().is_some()
@@ -360,12 +395,19 @@ pub fn workspace_of(target: &Target, apis: &WorkspaceApis) -> Workspace {
     }
 }
 
-/// One full pass over a workspace.
+/// One full pass over a workspace. Outside every maintenance window, Enforce plans only.
 pub async fn reconcile(target: &Target, apis: &WorkspaceApis, apply_mode: Apply) -> Report {
     let now = jiff::Timestamp::now();
     let pass = target.pass(now);
     let stages = workspace_stages(&workspace_of(target, apis), &pass);
-    run(stages, apis, &pass, apply_mode).await
+    match (apply_mode, target.window(now)) {
+        (Apply::Enforce, window::Window::Closed { opens }) => {
+            let mut report = run(stages, apis, &pass, Apply::Never).await;
+            report.defer_to(opens);
+            report
+        }
+        _ => run(stages, apis, &pass, apply_mode).await,
+    }
 }
 
 /// One pass over the stages of a resource, whatever its kind.
@@ -449,6 +491,7 @@ pub async fn run<A: Sync>(
         planned_actions,
         executed,
         exception_lapsed: lapsed,
+        window_opens: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
         .unwrap(),
         private_network: false,
         exceptions: Vec::new(),
+        windows: Vec::new(),
     }
 }
 

@@ -847,3 +847,47 @@ async fn a_retired_conf_key_fails_only_its_control() {
     // The batched read, the read without the retired key, and the re-read after the PATCH.
     assert_eq!(conf_reads, [400, 200, 400, 200], "{conf_reads:?}");
 }
+
+/// Outside every maintenance window, Enforce plans and writes nothing: drifted controls say so
+/// and when the next window opens. Inside one it remediates as usual.
+#[tokio::test]
+async fn enforce_writes_only_inside_a_maintenance_window() {
+    let h = start().await;
+    let with_window = |schedule: &str, duration: &str| {
+        let mut spec = h.spec(
+            "ws-1",
+            Auth::Pat,
+            false,
+            json!({"workspaceConf": {"exportNotebook": false}}),
+        );
+        spec["maintenanceWindows"] =
+            json!([{"schedule": schedule, "duration": duration, "timeZone": "Europe/Berlin"}]);
+        h.connect(spec)
+    };
+    // New Year's midnight for one minute: closed now (unless this runs in that minute).
+    let (target, connections) = with_window("0 0 1 1 *", "1m");
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let export = control(&report, "workspaceConf/enableExportNotebook");
+    assert_eq!(export.state, ControlState::Drifted);
+    assert_eq!(
+        export.reason.map(|r| r.as_str()),
+        Some("OutsideMaintenanceWindow")
+    );
+    let message = export.message.as_deref().unwrap();
+    assert!(
+        message.contains("would PATCH workspace-conf") && message.contains("next window opens"),
+        "{message}"
+    );
+    assert!(report.window_opens.is_some());
+    assert_eq!(h.writes().await, Vec::<Entry>::new());
+
+    // Every minute, for two: always open.
+    let (target, connections) = with_window("* * * * *", "2m");
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(
+        state_of(&report, "workspaceConf/enableExportNotebook"),
+        ControlState::Remediated
+    );
+    assert!(report.window_opens.is_none());
+}

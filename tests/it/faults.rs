@@ -1000,6 +1000,7 @@ fn target(mode: Mode, policy: Value) -> Target {
         .unwrap(),
         private_network: false,
         exceptions: Vec::new(),
+        windows: Vec::new(),
     }
 }
 

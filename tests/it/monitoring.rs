@@ -305,6 +305,7 @@ fn exported_metric_names() -> BTreeSet<String> {
             },
         ],
         exception_lapsed: false,
+        window_opens: None,
     };
     metrics.record_report("data-platform", "analytics-prod", &report);
     metrics.record_reconcile(Duration::from_millis(840), true);
