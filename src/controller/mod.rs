@@ -84,6 +84,11 @@ pub struct RunArgs {
     /// Reconciles in flight at once (never two of one workspace).
     #[arg(long, env = "BRICKWARDEN_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
+    /// Requests to Databricks, ARM and the token endpoints in flight at once across all
+    /// workspaces, besides each host's own rate limit: a large fleet never opens thousands of
+    /// connections at once.
+    #[arg(long, env = "BRICKWARDEN_MAX_REQUESTS_IN_FLIGHT", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_requests_in_flight: u16,
     /// Watch DatabricksWorkspaces and Secrets only in this namespace (repeat the flag, or a
     /// comma-separated BRICKWARDEN_WATCH_NAMESPACES): RBAC then needs Secret access only there.
     /// Default: every namespace (cluster-wide Secret read access). SecurityBaselines are
@@ -210,7 +215,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                     instance: Some(identity.clone()),
                 },
             )
-            .with_extra_roots(extra_roots.clone()),
+            .with_extra_roots(extra_roots.clone())
+            .with_max_requests_in_flight(args.max_requests_in_flight.into()),
         );
         tokio::select! {
             _ = run_controller(client.clone(), &args, &watch_namespaces, shard, context, readiness.clone(), stop) => {}

@@ -33,6 +33,10 @@ const NOT_READY_REQUEUE: Duration = Duration::from_secs(60);
 /// stays a useful heartbeat without one write per workspace per resync.
 const STATUS_HEARTBEAT: Duration = Duration::from_secs(3600);
 
+/// Requests in flight at once over every client of a [`Context`], unless
+/// [`Context::with_max_requests_in_flight`] says otherwise.
+pub const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 64;
+
 /// The resync interval, spread by ±10%: workspaces that started together (a restart, a new
 /// fleet) drift apart instead of reading their APIs in the same second every interval.
 fn spread(interval: Duration) -> Duration {
@@ -75,6 +79,9 @@ impl Context {
     ) -> Context {
         let mut options = ClientOptions::default();
         options.http.observer = metrics.clone();
+        options.http.max_in_flight = Some(Arc::new(tokio::sync::Semaphore::new(
+            DEFAULT_MAX_REQUESTS_IN_FLIGHT,
+        )));
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -112,6 +119,13 @@ impl Context {
         crate::lock::lock(&self.failures).remove(key);
         self.metrics
             .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
+    }
+
+    /// At most `n` requests in flight at once over every client this context creates
+    /// (`--max-requests-in-flight`; default [`DEFAULT_MAX_REQUESTS_IN_FLIGHT`]).
+    pub fn with_max_requests_in_flight(mut self, n: usize) -> Self {
+        self.options.http.max_in_flight = Some(Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        self
     }
 
     /// Trusts these certificates in addition to the system roots (`--ca-bundle`).
