@@ -230,6 +230,22 @@ impl Emulator {
         self.app.journal().entries().cloned().collect()
     }
 
+    /// The journal entries with a sequence number above `seq`, without copying the others.
+    pub fn requests_since(&self, seq: u64) -> Vec<JournalEntry> {
+        self.app
+            .journal()
+            .entries()
+            .filter(|e| e.seq > seq)
+            .cloned()
+            .collect()
+    }
+
+    /// Clears the journal in-process (same as `DELETE /_emulator/requests`); sequence numbers
+    /// go on.
+    pub fn clear_requests(&self) {
+        self.app.journal().clear();
+    }
+
     /// Injects a fault in-process (same as `POST /_emulator/faults`).
     pub fn inject_fault(&self, spec: FaultSpec) -> anyhow::Result<()> {
         self.app

@@ -21,6 +21,7 @@ mod emulator_sdk;
 mod engine_emulator;
 mod families;
 mod fleet;
+mod fleet_bench;
 mod faults;
 mod monitoring;
 mod tls;
