@@ -43,6 +43,30 @@ pub struct MaintenanceWindow {
     pub time_zone: String,
 }
 
+/// Who releases destructive changes (token revocation, removed grants or ACLs under
+/// `Exclusive`, deleted lists).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalPolicy {
+    #[serde(default)]
+    pub destructive: DestructiveApproval,
+}
+
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema,
+)]
+pub enum DestructiveApproval {
+    /// They run like any other change.
+    #[default]
+    Automatic,
+    /// They wait in `status.pendingApproval` until the annotation `brickwarden.io/approve`
+    /// carries its digest.
+    Required,
+}
+
+/// The annotation that releases the destructive changes whose digest it carries, once.
+pub const APPROVE_ANNOTATION: &str = "brickwarden.io/approve";
+
 /// A control id or `family/*`.
 pub type ControlPattern = BoundedString;
 

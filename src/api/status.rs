@@ -27,6 +27,23 @@ pub struct DatabricksWorkspaceStatus {
     /// What Enforce mode would do (or, in Enforce mode, what was left to do).
     #[serde(default)]
     pub planned_actions: Vec<String>,
+    /// Destructive changes waiting for `brickwarden.io/approve: <digest>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_approval: Option<PendingApproval>,
+    /// The last digest an approval released: it never releases anything again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_digest: Option<String>,
+}
+
+/// Destructive changes waiting for a person.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingApproval {
+    /// Annotate the resource with `brickwarden.io/approve: <digest>` to release exactly these.
+    pub digest: String,
+    pub actions: Vec<String>,
+    /// Since when this set has been waiting.
+    pub since: Time,
 }
 
 /// The reasons of `Ready=False`: what a workspace needs before it can be reconciled. They are

@@ -4,7 +4,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Exception, MaintenanceWindow, Mode, Policy, status::DatabricksWorkspaceStatus};
+use super::{
+    ApprovalPolicy, Exception, MaintenanceWindow, Mode, Policy, status::DatabricksWorkspaceStatus,
+};
 
 /// The annotation that suspends a workspace like `spec.suspend: true` does.
 pub const SUSPEND_ANNOTATION: &str = "brickwarden.io/suspend";
@@ -64,6 +66,9 @@ pub struct DatabricksWorkspaceSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub exceptions: Vec<Exception>,
+    /// Whether destructive changes wait for a person's approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalPolicy>,
     /// When Enforce mode may write; none declared: whenever drift is found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16))]
@@ -209,6 +214,7 @@ mod tests {
                 resync_interval: resync.map(str::to_string),
                 exceptions: Vec::new(),
                 maintenance_windows: Vec::new(),
+                approval: None,
                 suspend,
                 policy: None,
             },

@@ -19,8 +19,18 @@ pub struct WorkspaceResult {
     pub compliant: bool,
     pub controls: Vec<ControlStatus>,
     pub planned_actions: Vec<String>,
+    /// Destructive changes that wait for `brickwarden.io/approve: <digest>` in the cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_approval: Option<PendingApproval>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The digest a CI job can post for review, and the actions it releases.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PendingApproval {
+    pub digest: String,
+    pub actions: Vec<String>,
 }
 
 impl WorkspaceResult {
@@ -40,6 +50,10 @@ impl WorkspaceResult {
             summary,
             controls: report.controls.iter().map(|c| c.to_status()).collect(),
             planned_actions: report.planned_actions.clone(),
+            pending_approval: report.pending_approval.as_ref().map(|p| PendingApproval {
+                digest: p.digest.clone(),
+                actions: p.actions.clone(),
+            }),
             error: None,
         }
     }

@@ -139,6 +139,13 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
                         println!("    - {a}");
                     }
                 }
+                if let Some(pending) = &r.pending_approval {
+                    println!(
+                        "  destructive changes wait for approval: annotate the resource with \
+                         brickwarden.io/approve={}",
+                        pending.digest
+                    );
+                }
                 println!();
             }
         }

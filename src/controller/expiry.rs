@@ -68,6 +68,8 @@ mod tests {
             private_network: false,
             exceptions,
             windows: Vec::new(),
+            approval_required: false,
+            approved_digest: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! only one replica reconciles and writes; `/metrics`, `/healthz`, `/readyz` on one port;
 //! graceful shutdown on SIGTERM.
 
+pub mod expiry;
 pub mod http;
 pub mod namespaces;
 pub mod preflight;

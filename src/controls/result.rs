@@ -20,6 +20,8 @@ pub enum Reason {
     Irreversible,
     AuditMode,
     PlanOnly,
+    /// A destructive change waits for `brickwarden.io/approve: <digest>`.
+    ApprovalRequired,
     /// Enforce mode outside every maintenance window: planned, not written.
     OutsideMaintenanceWindow,
     RemediationBlocked,
@@ -43,6 +45,7 @@ impl Reason {
             Reason::Irreversible => "Irreversible",
             Reason::AuditMode => "AuditMode",
             Reason::PlanOnly => "PlanOnly",
+            Reason::ApprovalRequired => "ApprovalRequired",
             Reason::OutsideMaintenanceWindow => "OutsideMaintenanceWindow",
             Reason::RemediationBlocked => "RemediationBlocked",
             Reason::RemediationFailed => "RemediationFailed",

@@ -62,7 +62,13 @@ pub fn conclude(
                 }
                 result.observed = reread.observed.clone();
             }
-            if let Some(Outcome::Blocked { reason, message }) = outcomes
+            if let Some(Outcome::Blocked { message, .. }) = outcomes.iter().find(|o| {
+                matches!(o, Outcome::Blocked { reason, .. } if *reason == Reason::ApprovalRequired)
+            }) {
+                // Waiting for a person is not a failure: the drift stands, with what releases it.
+                result.reason = Some(Reason::ApprovalRequired);
+                result.message = Some(message.clone());
+            } else if let Some(Outcome::Blocked { reason, message }) = outcomes
                 .iter()
                 .find(|o| matches!(o, Outcome::Blocked { .. }))
             {

@@ -8,6 +8,7 @@
 //! list, so adding a family is its module plus one line there.
 
 mod apply;
+pub mod approval;
 mod conclude;
 pub mod credentials;
 pub mod rules;
@@ -47,6 +48,10 @@ pub struct Target {
     pub exceptions: Vec<Exception>,
     /// When Enforce mode may write; empty: always.
     pub windows: Vec<window::Schedule>,
+    /// Destructive changes wait for an approval.
+    pub approval_required: bool,
+    /// The digest a person approved (`brickwarden.io/approve`), unless already used.
+    pub approved_digest: Option<String>,
 }
 
 impl Target {
@@ -57,6 +62,17 @@ impl Target {
             protected: &self.protected_addresses,
             private_network: self.private_network,
             exceptions: &self.exceptions,
+        }
+    }
+
+    /// Who releases this pass's destructive changes.
+    pub fn approval(&self) -> approval::Approval<'_> {
+        if self.approval_required {
+            approval::Approval::Required {
+                approved: self.approved_digest.as_deref(),
+            }
+        } else {
+            approval::Approval::Automatic
         }
     }
 
@@ -170,6 +186,11 @@ pub fn target_for(
         private_network: reach.private_network,
         exceptions,
         windows,
+        approval_required: spec
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.destructive == crate::api::DestructiveApproval::Required),
+        approved_digest: None,
     })
 }
 
@@ -301,6 +322,10 @@ pub struct Report {
     pub exception_lapsed: bool,
     /// Enforce mode waited for a maintenance window: the next one opens then.
     pub window_opens: Option<jiff::Timestamp>,
+    /// Destructive changes that wait for an approval.
+    pub pending_approval: Option<approval::Pending>,
+    /// The approved digest whose changes this pass released.
+    pub approval_released: Option<String>,
 }
 
 impl Report {
@@ -400,13 +425,14 @@ pub async fn reconcile(target: &Target, apis: &WorkspaceApis, apply_mode: Apply)
     let now = jiff::Timestamp::now();
     let pass = target.pass(now);
     let stages = workspace_stages(&workspace_of(target, apis), &pass);
+    let approval = target.approval();
     match (apply_mode, target.window(now)) {
         (Apply::Enforce, window::Window::Closed { opens }) => {
-            let mut report = run(stages, apis, &pass, Apply::Never).await;
+            let mut report = run(stages, apis, &pass, Apply::Never, approval).await;
             report.defer_to(opens);
             report
         }
-        _ => run(stages, apis, &pass, apply_mode).await,
+        _ => run(stages, apis, &pass, apply_mode, approval).await,
     }
 }
 
@@ -416,12 +442,14 @@ pub async fn run<A: Sync>(
     apis: &A,
     pass: &Pass<'_>,
     apply_mode: Apply,
+    approval: approval::Approval<'_>,
 ) -> Report {
     observe(&mut stages, apis).await;
     let facts = evaluate(&mut stages, pass);
     let before = results(&stages);
     let actions = plan(&mut stages, pass);
-    let guarded = guard(&mut stages, actions, &facts, pass);
+    let mut guarded = guard(&mut stages, actions, &facts, pass);
+    let decision = approval::gate(&mut guarded, approval);
 
     let executed = match apply_mode {
         Apply::Never => Vec::new(),
@@ -492,6 +520,8 @@ pub async fn run<A: Sync>(
         executed,
         exception_lapsed: lapsed,
         window_opens: None,
+        pending_approval: decision.pending,
+        approval_released: decision.released,
     }
 }
 

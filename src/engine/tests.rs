@@ -179,7 +179,7 @@ async fn run_toy(policy: &ToyPolicy, api: &ToyApi, pass: &Pass<'_>, apply: Apply
         .into_iter()
         .flatten()
         .collect();
-    run(stages, api, pass, apply).await
+    run(stages, api, pass, apply, approval::Approval::Automatic).await
 }
 
 fn states(report: &Report) -> Vec<(&str, ControlState, Option<Reason>)> {

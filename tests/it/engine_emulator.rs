@@ -47,6 +47,8 @@ fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
         private_network: false,
         exceptions: Vec::new(),
         windows: Vec::new(),
+        approval_required: false,
+        approved_digest: None,
     }
 }
 
@@ -411,4 +413,75 @@ async fn plan_never_writes_even_in_enforce_mode() {
     assert!(report.drifted());
     assert!(!report.planned_actions.is_empty());
     assert!(writes(&emulator, "ws-3").is_empty());
+}
+
+/// With `approval.destructive: Required`, revoking a token waits for the digest of exactly that
+/// change while the rest of the pass proceeds; the digest releases it once, and a digest of
+/// another set releases nothing.
+#[tokio::test]
+async fn destructive_changes_wait_for_the_approved_digest() {
+    let emulator = emulator().await;
+    let other = DatabricksClient::new(
+        Url::parse(&emulator.workspace_url("ws-3")).unwrap(),
+        Credential::DatabricksOAuth {
+            client_id: "etl-pipeline".into(),
+            client_secret: SecretString::from("emulator-secret"),
+        },
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let forever = other.create_token(Some("forever"), None).await.unwrap();
+    let policy = json!({
+        "tokens": {"revoke": {"withoutExpiry": true}},
+        "workspaceConf": {"exportNotebook": false},
+    });
+    let mut target = target(Mode::Enforce, policy, &[]);
+    target.approval_required = true;
+    let connections = connections(&emulator, "ws-3");
+    clear_journal(&emulator).await;
+
+    let waiting = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let revoke = waiting
+        .controls
+        .iter()
+        .find(|c| c.id == "tokens/revoke")
+        .unwrap();
+    assert_eq!(revoke.state, ControlState::Drifted);
+    assert_eq!(revoke.reason.map(|r| r.as_str()), Some("ApprovalRequired"));
+    let pending = waiting
+        .pending_approval
+        .clone()
+        .expect("a pending approval");
+    assert_eq!(pending.actions.len(), 1, "{pending:?}");
+    assert!(pending.actions[0].contains(&forever.token_info.token_id));
+    assert!(revoke.message.as_deref().unwrap().contains(&pending.digest));
+    assert_eq!(
+        state(&waiting, "workspaceConf/enableExportNotebook"),
+        ControlState::Remediated,
+        "non-destructive changes proceed"
+    );
+    assert!(
+        writes(&emulator, "ws-3").iter().all(|(m, _)| m != "DELETE"),
+        "nothing is revoked before the approval"
+    );
+
+    // A digest of another set releases nothing.
+    target.approved_digest = Some("0123456789abcdef01234567".into());
+    let stale = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert!(stale.approval_released.is_none());
+    assert_eq!(
+        stale.pending_approval.as_ref().map(|p| &p.digest),
+        Some(&pending.digest)
+    );
+
+    // The matching digest releases exactly that set.
+    target.approved_digest = Some(pending.digest.clone());
+    let approved = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(approved.approval_released, Some(pending.digest.clone()));
+    assert_eq!(state(&approved, "tokens/revoke"), ControlState::Remediated);
+    let deletes: Vec<_> = writes(&emulator, "ws-3")
+        .into_iter()
+        .filter(|(m, _)| m == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
 }

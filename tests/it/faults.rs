@@ -1001,6 +1001,8 @@ fn target(mode: Mode, policy: Value) -> Target {
         private_network: false,
         exceptions: Vec::new(),
         windows: Vec::new(),
+        approval_required: false,
+        approved_digest: None,
     }
 }
 

@@ -306,6 +306,8 @@ fn exported_metric_names() -> BTreeSet<String> {
         ],
         exception_lapsed: false,
         window_opens: None,
+        pending_approval: None,
+        approval_released: None,
     };
     metrics.record_report("data-platform", "analytics-prod", &report);
     metrics.record_reconcile(Duration::from_millis(840), true);
