@@ -654,13 +654,18 @@ fn missing_secret_is_reported_and_isolated() {
         "absent",
         "",
     ));
+    // An exception (for controls this policy does not manage) gives the exception expiry
+    // gauge a sample too.
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
     apply(&workspace_yaml(
         ns,
         "good",
         label,
         &env.ws_url("ws-3"),
         "pat",
-        "",
+        &format!(
+            "  exceptions: [{{controls: [\"settings/*\"], reason: e2e, expires: \"{expires}\"}}]\n"
+        ),
     ));
     let ctl = Controller::start(ns, "e2e-secret", "secret-a", &format!("e2e={label}"));
 
