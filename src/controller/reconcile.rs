@@ -22,7 +22,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::status::{self, NotReady};
 use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline, not_ready};
 use crate::clients::ClientOptions;
-use crate::engine::{self, Apply, Connections, Outcome, Reach, credentials};
+use crate::engine::{self, Apply, Connections, Reach, credentials};
 use crate::metrics::Metrics;
 
 const FIELD_MANAGER: &str = "brickwarden";
@@ -386,40 +386,15 @@ async fn write_status(
     Ok(())
 }
 
+/// One Event per control of every Enforce-mode action, its `action` the control id, so that the
+/// recorder's aggregation never folds two controls into one Event (see [`events`]).
 async fn publish_remediation_events(
     ws: &DatabricksWorkspace,
     ctx: &Context,
     report: &engine::Report,
 ) {
-    for r in &report.executed {
-        let note = format!("{}: {}", r.controls.join(", "), r.description);
-        match &r.outcome {
-            Outcome::Applied => {
-                publish(ctx, ws, EventType::Normal, "Remediated", "Remediate", note).await
-            }
-            Outcome::Failed(error) => {
-                publish(
-                    ctx,
-                    ws,
-                    EventType::Warning,
-                    "RemediationFailed",
-                    "Remediate",
-                    format!("{note}: {error}"),
-                )
-                .await
-            }
-            Outcome::Blocked { reason, message } => {
-                publish(
-                    ctx,
-                    ws,
-                    EventType::Warning,
-                    "RemediationBlocked",
-                    "Remediate",
-                    format!("{note}: {reason}: {message}"),
-                )
-                .await
-            }
-        }
+    for event in events::remediation_events(report) {
+        publish_event(ctx, ws, &event).await;
     }
 }
 
@@ -431,17 +406,19 @@ async fn publish(
     action: &str,
     note: String,
 ) {
-    // Event notes are limited to 1 KiB by the apiserver.
-    let note: String = note.chars().take(1000).collect();
     let event = Event {
         type_,
         reason: reason.into(),
-        note: Some(note),
-        action: action.into(),
+        note: Some(events::truncate(&note, events::NOTE_LIMIT)),
+        action: events::truncate(action, events::ACTION_LIMIT),
         secondary: None,
     };
-    if let Err(e) = ctx.recorder.publish(&event, &ws.object_ref(&())).await {
-        warn!(error = %e, "could not publish event");
+    publish_event(ctx, ws, &event).await;
+}
+
+async fn publish_event(ctx: &Context, ws: &DatabricksWorkspace, event: &Event) {
+    if let Err(e) = ctx.recorder.publish(event, &ws.object_ref(&())).await {
+        warn!(error = %e, reason = %event.reason, action = %event.action, "could not publish event");
     }
 }
 
@@ -463,6 +440,8 @@ fn backoff(attempts: u32, jitter: f64) -> Duration {
     let base = 5.0 * 2f64.powi(attempts.saturating_sub(1).min(16) as i32);
     Duration::from_secs_f64(base.min(300.0) * jitter)
 }
+
+mod events;
 
 #[cfg(test)]
 mod apiserver_tests;

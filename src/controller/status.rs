@@ -1,14 +1,37 @@
 //! The status of a `DatabricksWorkspace` (pure): conditions whose `lastTransitionTime` changes
 //! only when their status does, and per-control transition times kept the same way.
+//!
+//! Conditions: `Ready`, `Compliant` and `RemediationBlocked` are always present. `Reconciling`
+//! and `Stalled` follow the kstatus convention (sigs.k8s.io/cli-utils/pkg/kstatus): abnormal-true,
+//! present only while true, never both.
+//!
+//! - `Stalled=True`: no progress without a change by someone: `Ready=False` (same reason and
+//!   message: a missing Secret or baseline, an invalid spec, refused credentials, an unreachable
+//!   workspace), or an Enforce-mode remediation that a guard refused (the blocked reason, e.g.
+//!   `LockoutGuard`).
+//! - `Reconciling=True`: the controller itself still has work toward the spec: an Enforce-mode
+//!   remediation failed, or waited on one that failed, and is retried on the next pass.
+//!
+//! While a pass runs, `status.observedGeneration` lagging `metadata.generation` is what says the
+//! new spec is being worked on (kstatus reads it before any condition).
+
+use std::collections::HashMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::api::{ControlState, DatabricksWorkspaceStatus, not_ready};
-use crate::engine::Report;
+use crate::api::{ControlState, DatabricksWorkspaceStatus, LastRemediation, not_ready};
+use crate::controls::Reason;
+use crate::engine::{Outcome, Report};
 
 pub const READY: &str = "Ready";
 pub const COMPLIANT: &str = "Compliant";
 pub const REMEDIATION_BLOCKED: &str = "RemediationBlocked";
+/// kstatus: the controller is still working toward the spec. Present only while true.
+pub const RECONCILING: &str = "Reconciling";
+/// kstatus: the controller cannot make progress without a change. Present only while true.
+pub const STALLED: &str = "Stalled";
+/// The `Reconciling` reason after failed remediations.
+pub const RETRYING_REMEDIATION: &str = "RetryingRemediation";
 
 /// Why a workspace could not be reconciled: the `Ready=False` reason and a message that says
 /// what to do. Messages never contain secret values.
@@ -117,13 +140,13 @@ pub fn reconciled(
     let blocked_condition = match blocked.first() {
         Some(first) => {
             let reason = match &first.outcome {
-                crate::engine::Outcome::Blocked { reason, .. } => reason.as_str(),
+                Outcome::Blocked { reason, .. } => reason.as_str(),
                 _ => "Blocked",
             };
             let message = blocked
                 .iter()
                 .map(|r| match &r.outcome {
-                    crate::engine::Outcome::Blocked { message, .. } => {
+                    Outcome::Blocked { message, .. } => {
                         format!("{}: {message}", r.description)
                     }
                     _ => r.description.clone(),
@@ -150,29 +173,147 @@ pub fn reconciled(
             &now,
         ),
     };
+    let progress = progress(report, &ready);
+    // The last applied action per control (a control named by two actions keeps the later).
+    let remediated: HashMap<&str, &str> = report
+        .executed
+        .iter()
+        .filter(|r| r.outcome == Outcome::Applied)
+        .flat_map(|r| {
+            r.controls
+                .iter()
+                .map(|c| (c.as_str(), r.description.as_str()))
+        })
+        .collect();
     let controls = report
         .controls
         .iter()
         .map(|result| {
             let mut status = result.to_status();
-            status.last_transition_time = old
-                .controls
-                .iter()
-                .find(|c| c.id == result.id && same_bucket(c.state, result.state))
+            let before = old.controls.iter().find(|c| c.id == result.id);
+            status.last_transition_time = before
+                .filter(|c| same_bucket(c.state, result.state))
                 .and_then(|c| c.last_transition_time.clone())
                 .or_else(|| Some(now.clone()));
+            status.last_remediation = match remediated.get(result.id.as_str()) {
+                Some(action) => Some(LastRemediation {
+                    time: now.clone(),
+                    action: (*action).to_string(),
+                }),
+                None => before.and_then(|c| c.last_remediation.clone()),
+            };
             status
         })
         .collect();
+    let mut conditions = vec![ready, compliant, blocked_condition];
+    set_progress(&mut conditions, &old.conditions, progress, generation, &now);
     DatabricksWorkspaceStatus {
         observed_generation: generation,
-        conditions: vec![ready, compliant, blocked_condition],
+        conditions,
         score: Some(summary.score()),
         summary: Some(summary),
-        last_reconcile_time: Some(now),
         controls,
         planned_actions: report.planned_actions.clone(),
+        pending_approval: report.pending_approval.as_ref().map(|p| {
+            // The same set keeps the time it started waiting.
+            let since = old
+                .pending_approval
+                .as_ref()
+                .filter(|was| was.digest == p.digest)
+                .map_or_else(|| now.clone(), |was| was.since.clone());
+            crate::api::PendingApproval {
+                digest: p.digest.clone(),
+                actions: p.actions.clone(),
+                since,
+            }
+        }),
+        approved_digest: report
+            .approval_released
+            .clone()
+            .or_else(|| old.approved_digest.clone()),
+        last_reconcile_time: Some(now),
     }
+}
+
+/// What the kstatus conditions say after a pass: at most one of them is true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Progress {
+    Done,
+    Reconciling { reason: String, message: String },
+    Stalled { reason: String, message: String },
+}
+
+/// Blocked remediations that only wait on another, failed one: the retry may release them.
+fn waits_for_retry(reason: Reason) -> bool {
+    matches!(reason, Reason::DependsOnFailedAction)
+}
+
+fn progress(report: &Report, ready: &Condition) -> Progress {
+    if ready.status != "True" {
+        return Progress::Stalled {
+            reason: ready.reason.clone(),
+            message: ready.message.clone(),
+        };
+    }
+    let mut stuck = Vec::new();
+    let mut retried = Vec::new();
+    for r in &report.executed {
+        match &r.outcome {
+            Outcome::Applied => {}
+            Outcome::Blocked { reason, .. } if waits_for_retry(*reason) => retried.push(r),
+            Outcome::Blocked { reason, message } => stuck.push((*reason, r, message)),
+            Outcome::Failed(_) => retried.push(r),
+        }
+    }
+    if let Some((reason, _, _)) = stuck.first() {
+        let message = stuck
+            .iter()
+            .map(|(_, r, message)| format!("{}: {message}", r.controls.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Progress::Stalled {
+            reason: reason.as_str().to_string(),
+            message: format!(
+                "{} remediation(s) blocked until the spec, the workspace or an approval changes: {message}",
+                stuck.len()
+            ),
+        };
+    }
+    if !retried.is_empty() {
+        let controls = retried
+            .iter()
+            .flat_map(|r| r.controls.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Progress::Reconciling {
+            reason: RETRYING_REMEDIATION.into(),
+            message: format!(
+                "{} remediation(s) failed and are retried on the next pass: {controls}",
+                retried.len()
+            ),
+        };
+    }
+    Progress::Done
+}
+
+/// Replaces `Reconciling` and `Stalled` in `conditions`: the one that is true is appended, the
+/// other (and both when done) removed, as kstatus expects.
+fn set_progress(
+    conditions: &mut Vec<Condition>,
+    previous: &[Condition],
+    progress: Progress,
+    generation: Option<i64>,
+    now: &Time,
+) {
+    conditions.retain(|c| c.type_ != RECONCILING && c.type_ != STALLED);
+    let (type_, reason, message) = match progress {
+        Progress::Done => return,
+        Progress::Reconciling { reason, message } => (RECONCILING, reason, message),
+        Progress::Stalled { reason, message } => (STALLED, reason, message),
+    };
+    conditions.push(condition(
+        previous, type_, true, &reason, message, generation, now,
+    ));
 }
 
 /// Remediated is Compliant reached by a fix: the control did not transition again.
@@ -195,6 +336,14 @@ pub fn not_ready(
         why.message.clone(),
         &now,
     );
+    let before = previous
+        .map(|p| p.conditions.as_slice())
+        .unwrap_or_default();
+    let stalled = Progress::Stalled {
+        reason: why.reason.to_string(),
+        message: why.message.clone(),
+    };
+    set_progress(&mut status.conditions, before, stalled, generation, &now);
     status.last_reconcile_time = Some(now);
     status
 }
@@ -251,14 +400,23 @@ pub fn suspended(
     generation: Option<i64>,
     now: Time,
 ) -> DatabricksWorkspaceStatus {
-    with_ready(
+    let mut status = with_ready(
         previous,
         generation,
         true,
         "Suspended",
         "spec.suspend or the brickwarden.io/suspend annotation stops all reads and writes".into(),
         &now,
-    )
+    );
+    // Nothing is worked on while suspended, and nothing is stuck.
+    set_progress(
+        &mut status.conditions,
+        &[],
+        Progress::Done,
+        generation,
+        &now,
+    );
+    status
 }
 
 #[cfg(test)]
@@ -411,5 +569,222 @@ mod tests {
         let drifted = report(&[("a", ControlState::Drifted)]);
         let changed = reconciled(Some(&first), None, &drifted, at(60));
         assert!(worth_writing(Some(&first), &changed, heartbeat), "a change");
+    }
+
+    fn remediation(controls: &[&str], outcome: Outcome) -> Remediation {
+        Remediation {
+            index: 0,
+            controls: controls.iter().map(|c| c.to_string()).collect(),
+            description: format!("PATCH {}", controls.join(",")),
+            outcome,
+        }
+    }
+
+    fn has(status: &DatabricksWorkspaceStatus, type_: &str) -> bool {
+        status.conditions.iter().any(|c| c.type_ == type_)
+    }
+
+    #[test]
+    fn kstatus_conditions_are_present_only_while_true() {
+        let clean = report(&[("a", ControlState::Compliant)]);
+        let first = reconciled(None, Some(1), &clean, at(1));
+        assert_eq!(
+            first
+                .conditions
+                .iter()
+                .map(|c| c.type_.as_str())
+                .collect::<Vec<_>>(),
+            [READY, COMPLIANT, REMEDIATION_BLOCKED],
+            "no Reconciling or Stalled when false"
+        );
+
+        // A failed write is retried by the controller itself: Reconciling.
+        let mut failed = report(&[("a", ControlState::Failed)]);
+        failed
+            .executed
+            .push(remediation(&["a"], Outcome::Failed("503".into())));
+        let retrying = reconciled(Some(&first), Some(1), &failed, at(2));
+        let reconciling = find(&retrying, RECONCILING);
+        assert_eq!(
+            (reconciling.status.as_str(), reconciling.reason.as_str()),
+            ("True", RETRYING_REMEDIATION)
+        );
+        assert!(reconciling.message.contains('a'), "{}", reconciling.message);
+        assert_eq!(reconciling.observed_generation, Some(1));
+        assert!(!has(&retrying, STALLED));
+        let again = reconciled(Some(&retrying), Some(1), &failed, at(3));
+        assert_eq!(find(&again, RECONCILING).last_transition_time, at(2));
+
+        // Waiting on a failed action is the same retry.
+        let mut waiting = failed.clone();
+        waiting.executed.push(remediation(
+            &["b"],
+            Outcome::Blocked {
+                reason: Reason::DependsOnFailedAction,
+                message: "waits for a".into(),
+            },
+        ));
+        let status = reconciled(Some(&again), Some(1), &waiting, at(4));
+        assert!(has(&status, RECONCILING) && !has(&status, STALLED));
+
+        // A guard's refusal needs a human: Stalled, and Reconciling is gone.
+        let mut blocked = report(&[("ipAccessLists/enabled", ControlState::Failed)]);
+        blocked.executed.push(remediation(
+            &["ipAccessLists/enabled"],
+            Outcome::Blocked {
+                reason: Reason::LockoutGuard,
+                message: "would lock out 10.0.0.1".into(),
+            },
+        ));
+        blocked
+            .executed
+            .push(remediation(&["a"], Outcome::Failed("503".into())));
+        let stalled = reconciled(Some(&status), Some(1), &blocked, at(5));
+        let condition = find(&stalled, STALLED);
+        assert_eq!(
+            (condition.status.as_str(), condition.reason.as_str()),
+            ("True", "LockoutGuard")
+        );
+        assert!(
+            condition.message.contains("ipAccessLists/enabled")
+                && condition.message.contains("10.0.0.1"),
+            "{}",
+            condition.message
+        );
+        assert!(!has(&stalled, RECONCILING), "never both");
+        assert_eq!(find(&stalled, READY).status, "True");
+
+        // Fixed: both removed, Ready's transition time untouched throughout.
+        let done = reconciled(Some(&stalled), Some(2), &clean, at(6));
+        assert!(!has(&done, RECONCILING) && !has(&done, STALLED));
+        assert_eq!(find(&done, READY).last_transition_time, at(1));
+        // Stalled again later is a new transition.
+        let later = reconciled(Some(&done), Some(2), &blocked, at(7));
+        assert_eq!(find(&later, STALLED).last_transition_time, at(7));
+    }
+
+    #[test]
+    fn not_ready_is_stalled_with_the_same_reason() {
+        let mut failed = report(&[("a", ControlState::Failed)]);
+        failed
+            .executed
+            .push(remediation(&["a"], Outcome::Failed("503".into())));
+        let retrying = reconciled(None, Some(1), &failed, at(1));
+        assert!(has(&retrying, RECONCILING));
+        for reason in not_ready::ALL {
+            let why = NotReady {
+                reason,
+                message: format!("{reason}: fix it"),
+            };
+            let status = not_ready(Some(&retrying), Some(2), &why, at(2));
+            let stalled = find(&status, STALLED);
+            assert_eq!(
+                (
+                    stalled.status.as_str(),
+                    stalled.reason.as_str(),
+                    stalled.message.as_str()
+                ),
+                ("True", reason, why.message.as_str())
+            );
+            assert_eq!(stalled.observed_generation, Some(2));
+            assert!(!has(&status, RECONCILING), "{reason}");
+            assert_eq!(find(&status, READY).status, "False");
+            // Still stalled on the next attempt: the transition time stays.
+            let again = not_ready(Some(&status), Some(2), &why, at(3));
+            assert_eq!(find(&again, STALLED).last_transition_time, at(2));
+            // Fixed: Stalled is removed.
+            let fixed = reconciled(Some(&again), Some(2), &report(&[]), at(4));
+            assert!(!has(&fixed, STALLED), "{reason}");
+        }
+
+        // A pass whose every read is refused is Ready=False and Stalled alike.
+        let mut refused = report(&[("a", ControlState::Failed)]);
+        refused.controls[0].error = Some(crate::controls::ReadError {
+            status: Some(401),
+            error_code: None,
+            unauthenticated: true,
+            needs_premium: false,
+            message: "401".into(),
+        });
+        let status = reconciled(None, Some(1), &refused, at(1));
+        assert_eq!(
+            find(&status, STALLED).reason,
+            not_ready::AUTHENTICATION_FAILED
+        );
+    }
+
+    #[test]
+    fn suspended_is_neither_reconciling_nor_stalled() {
+        let why = NotReady {
+            reason: not_ready::SECRET_NOT_FOUND,
+            message: "missing".into(),
+        };
+        let stalled = not_ready(None, Some(1), &why, at(1));
+        let status = suspended(Some(&stalled), Some(2), at(2));
+        assert!(!has(&status, STALLED) && !has(&status, RECONCILING));
+        assert_eq!(find(&status, READY).reason, "Suspended");
+    }
+
+    #[test]
+    fn each_control_keeps_its_last_remediation() {
+        let mut fixed = report(&[
+            ("a", ControlState::Remediated),
+            ("b", ControlState::Remediated),
+            ("c", ControlState::Failed),
+        ]);
+        fixed.executed = vec![
+            remediation(&["a", "b"], Outcome::Applied),
+            remediation(&["c"], Outcome::Failed("503".into())),
+        ];
+        let first = reconciled(None, Some(1), &fixed, at(10));
+        let last = |s: &DatabricksWorkspaceStatus, id: &str| {
+            s.controls
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap()
+                .last_remediation
+                .clone()
+        };
+        let applied = LastRemediation {
+            time: at(10),
+            action: "PATCH a,b".into(),
+        };
+        assert_eq!(last(&first, "a"), Some(applied.clone()));
+        assert_eq!(last(&first, "b"), Some(applied.clone()));
+        assert_eq!(last(&first, "c"), None, "a failed write is no remediation");
+
+        // Later passes keep it, and a status that only kept it is not worth a write.
+        let steady = report(&[
+            ("a", ControlState::Compliant),
+            ("b", ControlState::Compliant),
+            ("c", ControlState::Failed),
+        ]);
+        let second = reconciled(Some(&first), Some(1), &steady, at(20));
+        assert_eq!(last(&second, "a"), Some(applied.clone()));
+        let third = reconciled(Some(&second), Some(1), &steady, at(30));
+        assert!(!worth_writing(
+            Some(&second),
+            &third,
+            std::time::Duration::from_secs(3600)
+        ));
+
+        // A new remediation of a replaces its record only.
+        let mut again = steady.clone();
+        again.controls[0].state = ControlState::Remediated;
+        again.executed = vec![remediation(&["a"], Outcome::Applied)];
+        let fourth = reconciled(Some(&third), Some(1), &again, at(40));
+        assert_eq!(
+            last(&fourth, "a"),
+            Some(LastRemediation {
+                time: at(40),
+                action: "PATCH a".into()
+            })
+        );
+        assert_eq!(last(&fourth, "b"), Some(applied));
+        let json = serde_json::to_value(&fourth).unwrap();
+        assert_eq!(
+            json["controls"][0]["lastRemediation"]["action"], "PATCH a",
+            "{json:#}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod argocd;
 mod cli;
 mod clients;
 mod controller_e2e;
@@ -20,8 +21,9 @@ mod emulator_api;
 mod emulator_sdk;
 mod engine_emulator;
 mod families;
+mod faults;
 mod fleet;
 mod fleet_bench;
-mod faults;
+mod governance_e2e;
 mod monitoring;
 mod tls;
