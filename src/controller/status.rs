@@ -654,6 +654,19 @@ mod tests {
         assert!(!has(&stalled, RECONCILING), "never both");
         assert_eq!(find(&stalled, READY).status, "True");
 
+        // Destructive actions held for approval wait on a human too.
+        let mut held = report(&[("tokens/revoke", ControlState::Drifted)]);
+        held.executed.push(remediation(
+            &["tokens/revoke"],
+            Outcome::Blocked {
+                reason: Reason::ApprovalRequired,
+                message: "annotate brickwarden.io/approve".into(),
+            },
+        ));
+        let waiting = reconciled(Some(&stalled), Some(1), &held, at(5));
+        assert_eq!(find(&waiting, STALLED).reason, "ApprovalRequired");
+        assert!(!has(&waiting, RECONCILING));
+
         // Fixed: both removed, Ready's transition time untouched throughout.
         let done = reconciled(Some(&stalled), Some(2), &clean, at(6));
         assert!(!has(&done, RECONCILING) && !has(&done, STALLED));
