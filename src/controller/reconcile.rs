@@ -19,6 +19,7 @@ use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
 use tracing::{Instrument, info, info_span, warn};
 
+use super::expiry;
 use super::status::{self, NotReady};
 use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline, not_ready};
 use crate::clients::ClientOptions;
@@ -218,19 +219,17 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
         Err(why) => return not_ready(ws, ctx, &api, why).await,
     };
     let (baseline, secret) = loaded;
-    let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.reach) {
+    let pass_started = jiff::Timestamp::now();
+    let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.reach, pass_started)
+        .map(|target| with_approval(target, ws))
+    {
         Ok(target) => target,
-        Err(message) => {
-            return not_ready(
-                ws,
-                ctx,
-                &api,
-                NotReady {
-                    reason: not_ready::INVALID_SPEC,
-                    message,
-                },
-            )
-            .await;
+        Err(error) => {
+            let why = NotReady {
+                reason: error.reason(),
+                message: error.to_string(),
+            };
+            return not_ready(ws, ctx, &api, why).await;
         }
     };
     let connections = match ctx.connections_for(&key, ws, secret) {
@@ -247,21 +246,59 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
     let (is_ready, reason) = ready.map_or((false, "Unknown".to_string()), |c| {
         (c.status == "True", c.reason.clone())
     });
+    let lapsed = expiry::lapsed(previous, &target.exceptions, jiff::Timestamp::now());
     if status::worth_writing(previous, &new_status, STATUS_HEARTBEAT) {
         write_status(&api, &name, new_status).await?;
     }
     publish_remediation_events(ws, ctx, &report).await;
+    for (controls, exception) in lapsed {
+        let note = format!(
+            "the exception for {controls} expired at {} ({}); the controls are judged again",
+            exception.expires.0, exception.reason
+        );
+        publish(
+            ctx,
+            ws,
+            EventType::Normal,
+            "ExceptionExpired",
+            "Expire",
+            note,
+        )
+        .await;
+    }
     if is_ready {
         ctx.metrics.record_report(&namespace, &name, &report);
     }
     ctx.metrics
         .record_ready(&namespace, &name, is_ready, &reason);
+    ctx.metrics
+        .record_exceptions(&namespace, &name, &target.exceptions);
     let summary = report.summary();
-    info!(score = %summary.score(), drifted = summary.drifted, remediated = summary.remediated, failed = summary.failed, "reconciled");
-    Ok(Action::requeue(spread(ws.spec.resync_interval())))
+    info!(score = %summary.score(), drifted = summary.drifted, remediated = summary.remediated, failed = summary.failed, excepted = summary.excepted, "reconciled");
+    let resync = spread(ws.spec.resync_interval());
+    let next = expiry::next_pass(resync, &target, &report, jiff::Timestamp::now());
+    Ok(Action::requeue(next))
 }
 
-type Loaded = (Option<crate::api::Policy>, Option<SecretString>);
+/// The digest the `brickwarden.io/approve` annotation carries, unless an earlier pass already
+/// used it: an approval releases its set once.
+fn with_approval(mut target: engine::Target, ws: &DatabricksWorkspace) -> engine::Target {
+    let used = ws
+        .status
+        .as_ref()
+        .and_then(|s| s.approved_digest.as_deref());
+    target.approved_digest = ws
+        .annotations()
+        .get(crate::api::APPROVE_ANNOTATION)
+        .filter(|digest| Some(digest.as_str()) != used)
+        .cloned();
+    target
+}
+
+type Loaded = (
+    Option<crate::api::SecurityBaselineSpec>,
+    Option<SecretString>,
+);
 
 /// The baseline and the secret value a workspace references; `Err(NotReady)` says what is missing.
 async fn load_inputs(
@@ -275,7 +312,7 @@ async fn load_inputs(
             .get_opt(name)
             .await?
         {
-            Some(b) => Some(b.spec.policy),
+            Some(b) => Some(b.spec),
             None => {
                 return Ok(Err(NotReady {
                     reason: not_ready::BASELINE_NOT_FOUND,
