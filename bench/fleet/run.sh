@@ -38,7 +38,7 @@ fi
 
 log "release build of brickwarden"
 cargo build --release --locked --bin brickwarden
-export BRICKWARDEN_BENCH_BIN=$PWD/target/release/brickwarden
+export BRICKWARDEN_BENCH_BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/brickwarden
 
 # One port per emulated workspace plus its connections: 5000 workspaces need ~11000 files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
