@@ -1515,3 +1515,149 @@ fn namespaced_mode_manages_only_watched_namespaces_with_the_charts_rbac() {
     assert!(!logs.to_lowercase().contains("forbidden"), "{}", ctl.tail());
     assert_no_secret(&logs, "controller logs");
 }
+
+/// Two shards, each with a standby replica: every workspace is reconciled by exactly the shard
+/// its stable hash picks (each shard's leader exports metrics for its own workspaces only), and
+/// a shard whose leader dies is taken over by its standby, which goes on remediating.
+#[test]
+fn shards_split_the_fleet_and_a_standby_takes_over() {
+    use brickwarden::controller::shard::Shard;
+    let (ns, label, lease) = ("e2e-shards", "shards", "e2e-shards");
+    create_namespace(ns);
+    let env = Env::start();
+    apply(&secret_yaml(ns, "pat"));
+    let owner = |name: &str| {
+        (0..2).find(|i| {
+            Shard {
+                index: *i,
+                count: 2,
+            }
+            .owns(ns, name)
+        })
+    };
+    let names: Vec<String> = (0..20).map(|i| format!("fleet-{i}")).collect();
+    let first_of = |shard: u32| {
+        names
+            .iter()
+            .find(|n| owner(n) == Some(shard))
+            .cloned()
+            .expect("a name of each shard")
+    };
+    // One workspace per shard, each on its own emulator workspace.
+    let placed = [(first_of(0), "ws-1"), (first_of(1), "ws-3")];
+    for (name, ws) in &placed {
+        apply(&workspace_yaml(ns, name, label, &env.ws_url(ws), "pat", ""));
+    }
+    let selector = format!("e2e={label}");
+    let shard_args = |i: u32| {
+        vec![
+            "--shard-count".to_string(),
+            "2".into(),
+            "--shard-index".into(),
+            i.to_string(),
+        ]
+    };
+    let start = |identity: &str, shard: u32| {
+        let args = shard_args(shard);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Controller::start_with(
+            ns,
+            lease,
+            identity,
+            &selector,
+            cluster_with_crds().kubeconfig_path(),
+            &args,
+        )
+    };
+    let mut replicas = vec![
+        (0, start("shard0-a", 0)),
+        (0, start("shard0-b", 0)),
+        (1, start("shard1-a", 1)),
+        (1, start("shard1-b", 1)),
+    ];
+    let diag = |rs: &Vec<(u32, Controller)>| {
+        rs.iter()
+            .map(|(_, c)| c.tail())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (name, _) in &placed {
+        wait_ready_compliant(ns, name, &replicas[0].1);
+    }
+    let shard_lease = |i: u32| format!("{lease}-shard-{i}");
+    for shard in 0..2u32 {
+        let holder = wait_for(
+            TIMEOUT,
+            "each shard's lease holder",
+            || diag(&replicas),
+            || lease_holder(ns, &shard_lease(shard)),
+        );
+        assert!(holder.starts_with(&format!("shard{shard}-")), "{holder}");
+        let leader = replicas
+            .iter()
+            .find(|(_, c)| c.identity == holder)
+            .map(|(_, c)| c)
+            .unwrap();
+        let (_, metrics) = env.get(&leader.url("/metrics")).expect("/metrics");
+        for (name, _) in &placed {
+            let series = format!("workspace=\"{name}\"");
+            assert_eq!(
+                metrics.contains(&series),
+                owner(name) == Some(shard),
+                "shard {shard} ({holder}) and {name} (owned by {:?}):\n{metrics}",
+                owner(name)
+            );
+        }
+    }
+    // Standbys neither reconcile nor call APIs.
+    for (_, c) in &replicas {
+        let holds = (0..2)
+            .any(|s| lease_holder(ns, &shard_lease(s)).as_deref() == Some(c.identity.as_str()));
+        if !holds {
+            assert!(
+                !c.logs().contains("reconciled"),
+                "standby {} reconciled",
+                c.identity
+            );
+        }
+    }
+
+    // Shard 0's leader dies: its standby takes the shard's Lease and remediates its workspace.
+    let holder0 = lease_holder(ns, &shard_lease(0)).expect("shard 0 holder");
+    let dead = replicas
+        .iter()
+        .position(|(_, c)| c.identity == holder0)
+        .unwrap();
+    replicas[dead].1.kill();
+    let standby = if holder0 == "shard0-a" {
+        "shard0-b"
+    } else {
+        "shard0-a"
+    };
+    wait_for(
+        LEASE_DURATION * 2 + RENEW_PERIOD * 2,
+        "shard 0's standby to take its lease",
+        || diag(&replicas),
+        || (lease_holder(ns, &shard_lease(0)).as_deref() == Some(standby)).then_some(()),
+    );
+    let (name0, ws0) = &placed[0];
+    env.drift_export_notebook(ws0);
+    poke(ns, name0);
+    wait_for(
+        TIMEOUT,
+        "the standby of shard 0 to remediate its workspace",
+        || diag(&replicas),
+        || (env.conf(ws0, "enableExportNotebook").as_deref() == Some("false")).then_some(()),
+    );
+    let new_leader = replicas
+        .iter()
+        .find(|(_, c)| c.identity == standby)
+        .unwrap();
+    assert!(
+        new_leader.1.logs().contains("reconciled"),
+        "{}",
+        new_leader.1.tail()
+    );
+    // Shard 1 kept its leader throughout.
+    assert!(lease_holder(ns, &shard_lease(1)).is_some_and(|h| h.starts_with("shard1-")));
+}
