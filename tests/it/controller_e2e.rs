@@ -14,6 +14,10 @@ use crate::support::controller::{Controller, LEASE_DURATION_SECS, LEASE_GRACE_SE
 use crate::support::controlplane::cluster_with_crds;
 use crate::support::emulator::requests_of;
 use crate::support::harness::{self, Harness};
+use crate::support::kube::{
+    apply, condition, condition_is, get_json, kubectl, lease_holder, lease_state, reason_of,
+    workspace,
+};
 
 const PAT: &str = "dapi-emulator";
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -30,54 +34,8 @@ const RENEW_PERIOD: Duration = Duration::from_secs(LEASE_DURATION_SECS - LEASE_G
 // Harness
 // ---------------------------------------------------------------------------------------------
 
-fn kubectl(args: &[&str]) -> String {
-    cluster_with_crds()
-        .kubectl_ok(args)
-        .unwrap_or_else(|e| panic!("{e:#}"))
-}
-
-fn apply(yaml: &str) {
-    let out = cluster_with_crds()
-        .kubectl_stdin(["apply", "-f", "-"], yaml.as_bytes())
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl apply failed: {}\n{yaml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn create_namespace(ns: &str) {
     kubectl(&["create", "namespace", ns]);
-}
-
-fn get_json(args: &[&str]) -> Value {
-    let mut full = vec!["get"];
-    full.extend_from_slice(args);
-    full.extend_from_slice(&["-o", "json"]);
-    serde_json::from_str(&kubectl(&full)).expect("kubectl -o json")
-}
-
-fn workspace(ns: &str, name: &str) -> Value {
-    get_json(&["dbw", "-n", ns, name])
-}
-
-fn condition<'a>(ws: &'a Value, type_: &str) -> Option<&'a Value> {
-    ws["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-}
-
-fn condition_is(ws: &Value, type_: &str, status: &str) -> bool {
-    condition(ws, type_).is_some_and(|c| c["status"] == status)
-}
-
-fn reason_of(ws: &Value, type_: &str) -> String {
-    condition(ws, type_)
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn control<'a>(ws: &'a Value, id: &str) -> Option<&'a Value> {
@@ -99,46 +57,6 @@ fn event_reasons(ns: &str, name: &str) -> Vec<String> {
         .flatten()
         .filter_map(|e| e["reason"].as_str().map(str::to_string))
         .collect()
-}
-
-fn lease_holder(ns: &str, lease: &str) -> Option<String> {
-    let out = cluster_with_crds()
-        .kubectl([
-            "get",
-            "lease",
-            "-n",
-            ns,
-            lease,
-            "-o",
-            "jsonpath={.spec.holderIdentity}",
-        ])
-        .expect("kubectl runs");
-    if !out.status.success() {
-        return None;
-    }
-    let holder = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (!holder.is_empty()).then_some(holder)
-}
-
-/// `(holderIdentity, renewTime)` of a Lease, as the apiserver has them.
-fn lease_state(ns: &str, lease: &str) -> Option<(String, String)> {
-    let out = cluster_with_crds()
-        .kubectl([
-            "get",
-            "lease",
-            "-n",
-            ns,
-            lease,
-            "-o",
-            "jsonpath={.spec.holderIdentity} {.spec.renewTime}",
-        ])
-        .expect("kubectl runs");
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let (holder, renew) = text.split_once(' ')?;
-    (!holder.is_empty()).then(|| (holder.to_string(), renew.to_string()))
 }
 
 /// Checks `ok` every 250ms for `window` and fails at the first violation: a bounded observation

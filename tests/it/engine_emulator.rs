@@ -331,19 +331,25 @@ async fn additive_never_deletes_undeclared_lists() {
     );
 }
 
-#[tokio::test]
-async fn token_revocation_is_opt_in_and_exact() {
-    let emulator = emulator().await;
-    // Tokens of another identity (a service principal using OAuth) ...
-    let other = DatabricksClient::new(
-        Url::parse(&emulator.workspace_url("ws-2")).unwrap(),
+/// A client of workspace `ws` as another identity than brickwarden's: a service principal
+/// using OAuth, whose tokens brickwarden may revoke.
+fn other_identity(emulator: &Emulator, ws: &str) -> DatabricksClient {
+    DatabricksClient::new(
+        Url::parse(&emulator.workspace_url(ws)).unwrap(),
         Credential::DatabricksOAuth {
             client_id: "etl-pipeline".into(),
             client_secret: SecretString::from("emulator-secret"),
         },
         ClientOptions::default(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn token_revocation_is_opt_in_and_exact() {
+    let emulator = emulator().await;
+    // Tokens of another identity (a service principal using OAuth) ...
+    let other = other_identity(&emulator, "ws-2");
     let forever = other.create_token(Some("forever"), None).await.unwrap();
     let bounded = other
         .create_token(Some("bounded"), Some(std::time::Duration::from_secs(3600)))
@@ -421,15 +427,7 @@ async fn plan_never_writes_even_in_enforce_mode() {
 #[tokio::test]
 async fn destructive_changes_wait_for_the_approved_digest() {
     let emulator = emulator().await;
-    let other = DatabricksClient::new(
-        Url::parse(&emulator.workspace_url("ws-3")).unwrap(),
-        Credential::DatabricksOAuth {
-            client_id: "etl-pipeline".into(),
-            client_secret: SecretString::from("emulator-secret"),
-        },
-        ClientOptions::default(),
-    )
-    .unwrap();
+    let other = other_identity(&emulator, "ws-3");
     let forever = other.create_token(Some("forever"), None).await.unwrap();
     let policy = json!({
         "tokens": {"revoke": {"withoutExpiry": true}},

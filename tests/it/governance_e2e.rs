@@ -10,8 +10,10 @@ use serde_json::Value;
 
 use crate::argocd::health;
 use crate::support::controller::Controller;
-use crate::support::controlplane::cluster_with_crds;
 use crate::support::harness::{self, Harness};
+use crate::support::kube::{
+    apply, condition, condition_is, get_json, kubectl, reason_of, workspace,
+};
 
 const PAT: &str = "dapi-emulator";
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -65,52 +67,6 @@ const WORKSPACE_CONF: &[(&str, &str, &str)] = &[
         "enableDeprecatedClusterNamedInitScripts",
     ),
 ];
-
-fn kubectl(args: &[&str]) -> String {
-    cluster_with_crds()
-        .kubectl_ok(args)
-        .unwrap_or_else(|e| panic!("{e:#}"))
-}
-
-fn apply(yaml: &str) {
-    let out = cluster_with_crds()
-        .kubectl_stdin(["apply", "-f", "-"], yaml.as_bytes())
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl apply failed: {}\n{yaml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn get_json(args: &[&str]) -> Value {
-    let mut full = vec!["get"];
-    full.extend_from_slice(args);
-    full.extend_from_slice(&["-o", "json"]);
-    serde_json::from_str(&kubectl(&full)).expect("kubectl -o json")
-}
-
-fn workspace(ns: &str, name: &str) -> Value {
-    get_json(&["dbw", "-n", ns, name])
-}
-
-fn condition<'a>(ws: &'a Value, type_: &str) -> Option<&'a Value> {
-    ws["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)
-}
-
-fn condition_is(ws: &Value, type_: &str, status: &str) -> bool {
-    condition(ws, type_).is_some_and(|c| c["status"] == status)
-}
-
-fn reason_of(ws: &Value, type_: &str) -> String {
-    condition(ws, type_)
-        .and_then(|c| c["reason"].as_str())
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// The workspace's events as `(reason, action, note)`.
 fn events(ns: &str, name: &str) -> Vec<(String, String, String)> {

@@ -1,0 +1,82 @@
+//! The apiserver as the end-to-end tests read and write it: kubectl against the shared control
+//! plane with the CRDs installed, DatabricksWorkspace conditions, Lease holders.
+
+use serde_json::Value;
+
+use super::controlplane::cluster_with_crds;
+
+pub fn kubectl(args: &[&str]) -> String {
+    cluster_with_crds()
+        .kubectl_ok(args)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+pub fn apply(yaml: &str) {
+    let out = cluster_with_crds()
+        .kubectl_stdin(["apply", "-f", "-"], yaml.as_bytes())
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl apply failed: {}\n{yaml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn get_json(args: &[&str]) -> Value {
+    let mut full = vec!["get"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["-o", "json"]);
+    serde_json::from_str(&kubectl(&full)).expect("kubectl -o json")
+}
+
+pub fn workspace(ns: &str, name: &str) -> Value {
+    get_json(&["dbw", "-n", ns, name])
+}
+
+pub fn condition<'a>(ws: &'a Value, type_: &str) -> Option<&'a Value> {
+    ws["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+pub fn condition_is(ws: &Value, type_: &str, status: &str) -> bool {
+    condition(ws, type_).is_some_and(|c| c["status"] == status)
+}
+
+pub fn reason_of(ws: &Value, type_: &str) -> String {
+    condition(ws, type_)
+        .and_then(|c| c["reason"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The holder of a Lease, if it exists and is held.
+pub fn lease_holder(ns: &str, lease: &str) -> Option<String> {
+    lease_fields(ns, lease, "{.spec.holderIdentity}").filter(|holder| !holder.is_empty())
+}
+
+/// `(holderIdentity, renewTime)` of a Lease, as the apiserver has them.
+pub fn lease_state(ns: &str, lease: &str) -> Option<(String, String)> {
+    let text = lease_fields(ns, lease, "{.spec.holderIdentity} {.spec.renewTime}")?;
+    let (holder, renew) = text.split_once(' ')?;
+    (!holder.is_empty()).then(|| (holder.to_string(), renew.to_string()))
+}
+
+/// A jsonpath of a Lease; `None` when it does not exist.
+fn lease_fields(ns: &str, lease: &str, jsonpath: &str) -> Option<String> {
+    let out = cluster_with_crds()
+        .kubectl([
+            "get",
+            "lease",
+            "-n",
+            ns,
+            lease,
+            "-o",
+            &format!("jsonpath={jsonpath}"),
+        ])
+        .expect("kubectl runs");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
