@@ -891,3 +891,52 @@ async fn enforce_writes_only_inside_a_maintenance_window() {
     );
     assert!(report.window_opens.is_none());
 }
+
+/// A settings PATCH answered 404 `NOT_FOUND` (what the service answers for a setting never
+/// written when the etag is missing or unknown; the Terraform provider re-reads then) is read
+/// again and retried once, like a stale etag.
+#[tokio::test]
+async fn a_settings_not_found_answer_is_reread_and_retried_once() {
+    let h = start().await;
+    let (target, connections) = h.connect(h.spec(
+        "ws-1",
+        Auth::Pat,
+        false,
+        json!({"settings": {"disableLegacyDbfs": true}}),
+    ));
+    h.admin
+        .fault(json!({
+            "workspace": "ws-1",
+            "path_prefix": "/api/2.0/settings",
+            "method": "PATCH",
+            "status": 404,
+            "count": 1,
+            "content_type": "application/json",
+            "body": "{\"error_code\":\"NOT_FOUND\",\"message\":\"Setting disable_legacy_dbfs does not exist\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":\"RESOURCE_DOES_NOT_EXIST\",\"metadata\":{\"etag\":\"etag-from-404\"}}]}",
+        }))
+        .await;
+    h.clear_journal().await;
+    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    assert_eq!(
+        state_of(&report, "settings/disableLegacyDbfs"),
+        ControlState::Remediated,
+        "{report:#?}"
+    );
+    let calls: Vec<_> = h
+        .journal()
+        .await
+        .into_iter()
+        .filter(|(_, _, p, _)| p.starts_with("/api/2.0/settings"))
+        .map(|(_, m, _, s)| (m, s))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET".to_string(), 200),
+            ("PATCH".to_string(), 404),
+            ("GET".to_string(), 200),
+            ("PATCH".to_string(), 200),
+            ("GET".to_string(), 200)
+        ]
+    );
+}
