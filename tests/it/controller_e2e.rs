@@ -1725,3 +1725,82 @@ spec:
     );
     assert_eq!(env.conf(ws, "enableIpAccessLists").as_deref(), Some("true"));
 }
+
+/// A controller reconciling one workspace per auth method (PAT, Databricks OAuth, Entra ID
+/// client secret, Entra ID workload identity) at trace level: no credential value (the secrets,
+/// the federated token, any access token the token endpoints issued) is in its logs, the
+/// workspaces' status, their events or /metrics.
+#[test]
+fn no_credential_reaches_logs_status_events_or_metrics_with_any_auth_method() {
+    let (ns, label) = ("e2e-creds", "creds");
+    create_namespace(ns);
+    let env = Env::start();
+    let secret = "emulator-secret";
+    apply(&secret_yaml(ns, "pat"));
+    apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: sp, namespace: {ns}}}\nstringData:\n  secret: {secret}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let federated = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YnJpY2t3YXJkZW4ifQ.ZmVkZXJhdGVkLXNpZ25hdHVyZQ";
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, federated).unwrap();
+    let ids = "tenantId: 11111111-1111-1111-1111-111111111111, clientId: 22222222-2222-2222-2222-222222222222";
+    let methods = [
+        (
+            "pat",
+            "personalAccessToken: {secretRef: {name: pat, key: token}}".to_string(),
+        ),
+        (
+            "oauth",
+            "databricksOAuth: {clientId: etl-pipeline, clientSecretRef: {name: sp, key: secret}}"
+                .to_string(),
+        ),
+        (
+            "entra",
+            format!("azureClientSecret: {{{ids}, clientSecretRef: {{name: sp, key: secret}}}}"),
+        ),
+        ("workload", format!("azureWorkloadIdentity: {{{ids}}}")),
+    ];
+    for (name, auth) in &methods {
+        apply(&format!(
+            "apiVersion: brickwarden.io/v1alpha1\nkind: DatabricksWorkspace\nmetadata: {{name: {name}, namespace: {ns}, labels: {{e2e: {label}}}}}\nspec:\n  host: {}\n  auth: {{{auth}}}\n  resyncInterval: 5s\n  policy: {{workspaceConf: {{exportNotebook: false}}}}\n",
+            env.ws_url("ws-1")
+        ));
+    }
+    let authority = format!(
+        "{}/aad",
+        env.emu().base_url().to_string().trim_end_matches('/')
+    );
+    let ctl = Controller::start_with_env(
+        ns,
+        "e2e-creds",
+        "creds-a",
+        &format!("e2e={label}"),
+        cluster_with_crds().kubeconfig_path(),
+        &[],
+        &[
+            ("RUST_LOG", "trace"),
+            ("AZURE_AUTHORITY_HOST", authority.as_str()),
+            ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+        ],
+    );
+    for (name, _) in &methods {
+        wait_ready_compliant(ns, name, &ctl);
+    }
+    let (_, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics");
+    let everything = [
+        ctl.logs(),
+        get_json(&["dbw", "-n", ns]).to_string(),
+        get_json(&["events", "-n", ns]).to_string(),
+        metrics,
+    ]
+    .join("\n");
+    assert!(everything.len() > 10_000, "trace logs were written");
+    for leaked in [PAT, secret, federated] {
+        assert!(!everything.contains(leaked), "{leaked} leaked");
+    }
+    let access_token = everything
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'))
+        .find(|word| word.starts_with("eyJ") && word.matches('.').count() == 2);
+    assert_eq!(access_token, None, "an issued access token leaked");
+}

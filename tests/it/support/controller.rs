@@ -49,6 +49,28 @@ impl Controller {
         kubeconfig: &std::path::Path,
         extra_args: &[&str],
     ) -> Controller {
+        Controller::start_with_env(
+            lease_ns,
+            lease,
+            identity,
+            selector,
+            kubeconfig,
+            extra_args,
+            &[],
+        )
+    }
+
+    /// [`Controller::start_with`] with extra environment variables (they win over the
+    /// defaults, e.g. `RUST_LOG`).
+    pub fn start_with_env(
+        lease_ns: &str,
+        lease: &str,
+        identity: &str,
+        selector: &str,
+        kubeconfig: &std::path::Path,
+        extra_args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Controller {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("controller.log");
         let port = free_port();
@@ -77,6 +99,7 @@ impl Controller {
                 std::env::var("E2E_CONTROLLER_LOG").unwrap_or_else(|_| "info".into()),
             )
             .env("BRICKWARDEN_ARM_URL", "http://127.0.0.1:9/arm")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(dir.path().join("stdout.log")).expect("log file"))
             .stderr(File::create(&log).expect("log file"))
