@@ -51,7 +51,7 @@ def tables(runs, command, plot):
         f"Machine: {first['cores']} cores; emulator latency {first['latency_ms']} ms per request; "
         "`brickwarden run` release build with default settings (`--concurrency 16`, "
         "`--max-requests-in-flight 64`, 10 requests/s per host); every workspace drifted on "
-        "all three families of the policy below at the start."
+        "all three families of the policy above at the start."
     )
     lines.append("")
     lines.append(
@@ -161,10 +161,11 @@ def plot(runs, path):
         ax.hist(times, bins=bins, range=(0, bins * width), color="tab:green",
                 label=f"resync sweep (interval {r['resync_interval_s']} s ±10%)")
     if conv:
-        top = max(conv)
-        bins = max(1, math.ceil(top))
-        ax.hist([-top + t - 1 for t in conv], bins=bins, range=(-top - 1, -1), color="tab:orange",
-                alpha=0.7, label="converging (shifted before 0)")
+        # Converging, on the same clock: 0 is when the last workspace turned Compliant.
+        shifted = [t - r["converge_s"] for t in conv]
+        low = math.floor(min(shifted))
+        ax.hist(shifted, bins=max(1, -low), range=(low, 0), color="tab:orange", alpha=0.7,
+                label="converging the drifted fleet")
     ax.set_xlabel("seconds (0 = fleet converged, journal cleared)")
     ax.set_ylabel("requests per second")
     ax.set_title(f"Request rate at the emulator, {r['workspaces']:,} workspaces")

@@ -365,6 +365,18 @@ pub async fn run_fleet(n: usize, resync: Duration, work: &Path) -> FleetRun {
         }
     }
     let converge = started.elapsed();
+    // Passes still under way when the last status turned (a workspace enqueued again at
+    // start-up, when the Secret watch lists the Secret) end before the resync is measured:
+    // wait for a quiet second at the emulator.
+    let mut seen = emu.requests().last().map_or(0, |e| e.seq);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = emu.requests().last().map_or(0, |e| e.seq);
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     let converge_cpu = cpu_seconds(pid);
     let converge_reconciles = reconciles(&http, ctl.port).await;
     let journal = emu.requests();
