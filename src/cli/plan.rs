@@ -109,6 +109,10 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
         options.http.extra_roots =
             crate::clients::http::load_ca_bundle(path).map_err(anyhow::Error::msg)?;
     }
+    // One HTTP client for every workspace of the run.
+    options.http = std::mem::take(&mut options.http)
+        .shared()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let progress = Progress::new(
         inputs.workspaces.len(),
         args.output == OutputFormat::Table && std::io::stderr().is_terminal(),

@@ -175,6 +175,10 @@ pub struct HttpOptions {
     /// Certificates trusted in addition to the platform's roots (`--ca-bundle`): a corporate
     /// TLS-inspecting proxy or a private endpoint's CA. Verification is never turned off.
     pub extra_roots: Vec<reqwest::Certificate>,
+    /// One HTTP client (TLS configuration, connection pool) shared by every client built with
+    /// these options, from [`HttpOptions::shared`]: a fleet then costs one, not one per
+    /// workspace (each holds its own root store and pool, about 110 KiB).
+    pub shared: Option<reqwest::Client>,
 }
 
 impl Default for HttpOptions {
@@ -188,8 +192,34 @@ impl Default for HttpOptions {
             observer: Arc::new(NoopObserver),
             user_agent: concat!("brickwarden/", env!("CARGO_PKG_VERSION")).to_string(),
             extra_roots: Vec::new(),
+            shared: None,
         }
     }
+}
+
+impl HttpOptions {
+    /// These options with one HTTP client built now and shared by every client made from
+    /// them. Build it after the last change to timeouts, user agent or extra roots.
+    pub fn shared(mut self) -> Result<HttpOptions, ApiError> {
+        self.shared = Some(build_client(&self)?);
+        Ok(self)
+    }
+}
+
+/// The HTTP client these options describe.
+fn build_client(options: &HttpOptions) -> Result<reqwest::Client, ApiError> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.request_timeout)
+        .user_agent(options.user_agent.clone())
+        // A redirect is an error here (Private Link misconfiguration sends the caller to a
+        // login page); following it could also carry credentials elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        // The platform verifier (system roots) plus any `--ca-bundle` certificates.
+        .tls_certs_merge(options.extra_roots.iter().cloned())
+        .build()
+        .map_err(|e| ApiError::InvalidRequest(describe_reqwest_error(&e)))
 }
 
 impl fmt::Debug for HttpOptions {
@@ -205,6 +235,7 @@ impl fmt::Debug for HttpOptions {
             )
             .field("user_agent", &self.user_agent)
             .field("extra_roots", &self.extra_roots.len())
+            .field("shared", &self.shared.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -513,17 +544,10 @@ impl HttpClient {
                 super::error::redact_url(&base_url)
             )));
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .user_agent(options.user_agent.clone())
-            // A redirect is an error here (Private Link misconfiguration sends the caller to a
-            // login page); following it could also carry credentials elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            // The platform verifier (system roots) plus any `--ca-bundle` certificates.
-            .tls_certs_merge(options.extra_roots.iter().cloned())
-            .build()
-            .map_err(|e| ApiError::InvalidRequest(describe_reqwest_error(&e)))?;
+        let client = match &options.shared {
+            Some(client) => client.clone(),
+            None => build_client(&options)?,
+        };
         let limiter = options.rate_limit.map(|q| host_limiter(&base_url, q));
         Ok(Self {
             inner: Arc::new(Inner {

@@ -321,9 +321,18 @@ async fn run_controller(
             .collect()
     };
     let secrets = futures::stream::select_all(secret_apis.into_iter().map(|api| {
+        // Changes only: the initial listing would queue every workspace a second time right
+        // after the workspace watch's own initial listing queued it.
         watcher(api, watcher::Config::default())
             .default_backoff()
-            .touched_objects()
+            .try_filter_map(|event| {
+                std::future::ready(Ok(match event {
+                    watcher::Event::Apply(secret) | watcher::Event::Delete(secret) => Some(secret),
+                    watcher::Event::Init
+                    | watcher::Event::InitApply(_)
+                    | watcher::Event::InitDone => None,
+                }))
+            })
             .boxed()
     }));
     let controller = controller

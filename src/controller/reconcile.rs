@@ -94,6 +94,7 @@ impl Context {
             failures: Mutex::default(),
             seen: Mutex::default(),
         }
+        .share_http_client()
     }
 
     /// Drops cached clients and metric series of workspaces that no longer exist.
@@ -132,6 +133,18 @@ impl Context {
     /// Trusts these certificates in addition to the system roots (`--ca-bundle`).
     pub fn with_extra_roots(mut self, roots: Vec<reqwest::Certificate>) -> Self {
         self.options.http.extra_roots = roots;
+        self.share_http_client()
+    }
+
+    /// Every workspace's clients share one HTTP client built from the final options (memory
+    /// per workspace stays small at fleet scale). Should that fail, each builds its own and
+    /// reports the same error itself.
+    fn share_http_client(mut self) -> Self {
+        let http = std::mem::take(&mut self.options.http);
+        self.options.http = match http.clone().shared() {
+            Ok(shared) => shared,
+            Err(_) => http,
+        };
         self
     }
 
