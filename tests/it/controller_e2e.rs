@@ -18,6 +18,7 @@ use crate::support::kube::{
     apply, condition, condition_is, get_json, kubectl, lease_holder, lease_state, reason_of,
     workspace,
 };
+use crate::support::wait_for;
 
 const PAT: &str = "dapi-emulator";
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -90,25 +91,6 @@ fn passes(env: &Env, ctl: &Controller) -> u64 {
         .filter(|l| l.starts_with("brickwarden_reconcile_duration_seconds_count"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
-}
-
-/// Polls `f` every 250ms until it returns `Some`, or fails after `timeout` with `what` and `diag()`.
-fn wait_for<T>(
-    timeout: Duration,
-    what: &str,
-    diag: impl Fn() -> String,
-    mut f: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}\n{}", diag());
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 fn find_key<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
@@ -1571,10 +1553,12 @@ fn shards_split_the_fleet_and_a_standby_takes_over() {
         .iter()
         .find(|(_, c)| c.identity == standby)
         .unwrap();
-    assert!(
-        new_leader.1.logs().contains("reconciled"),
-        "{}",
-        new_leader.1.tail()
+    // The remediating write lands before the pass ends and logs "reconciled".
+    wait_for(
+        TIMEOUT,
+        "the standby of shard 0 to finish its pass",
+        || new_leader.1.tail(),
+        || new_leader.1.logs().contains("reconciled").then_some(()),
     );
     // Shard 1 kept its leader throughout.
     assert!(lease_holder(ns, &shard_lease(1)).is_some_and(|h| h.starts_with("shard1-")));

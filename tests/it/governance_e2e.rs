@@ -4,7 +4,7 @@
 //!
 //! As in `controller_e2e`: each test has its own namespace, Lease, label selector and emulator.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -14,6 +14,7 @@ use crate::support::harness::{self, Harness};
 use crate::support::kube::{
     apply, condition, condition_is, get_json, kubectl, reason_of, workspace,
 };
+use crate::support::wait_for;
 
 const PAT: &str = "dapi-emulator";
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -79,25 +80,6 @@ fn events(ns: &str, name: &str) -> Vec<(String, String, String)> {
         .flatten()
         .map(|e| (text(e, "reason"), text(e, "action"), text(e, "message")))
         .collect()
-}
-
-/// Polls `f` every 250ms until it returns `Some`, or fails after `timeout` with `what` and `diag()`.
-fn wait_for<T>(
-    timeout: Duration,
-    what: &str,
-    diag: impl Fn() -> String,
-    mut f: impl FnMut() -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}\n{}", diag());
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// An in-process emulator on its own runtime.

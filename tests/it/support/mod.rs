@@ -12,3 +12,24 @@ pub mod controlplane;
 pub mod emulator;
 pub mod harness;
 pub mod kube;
+
+use std::time::{Duration, Instant};
+
+/// Polls `f` every 250ms until it returns `Some`, or fails after `timeout` with `what` and `diag()`.
+pub fn wait_for<T>(
+    timeout: Duration,
+    what: &str,
+    diag: impl Fn() -> String,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}\n{}", diag());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
