@@ -27,6 +27,9 @@ pub struct SecurityBaselineSpec {
     pub description: Option<String>,
     #[serde(default)]
     pub policy: Policy,
+    /// The posture of the accounts that reference this baseline (`DatabricksAccount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<super::AccountPolicy>,
     /// Accepted risks for every workspace on this baseline, each with a reason and an expiry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]

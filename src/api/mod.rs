@@ -1,5 +1,7 @@
-//! The custom resources: `DatabricksWorkspace` and `SecurityBaseline` (`brickwarden.io/v1alpha1`).
+//! The custom resources: `DatabricksWorkspace`, `DatabricksAccount` and `SecurityBaseline`
+//! (`brickwarden.io/v1alpha1`).
 
+mod account;
 mod baseline;
 mod governance;
 mod policy;
@@ -7,6 +9,7 @@ mod status;
 mod validation;
 mod workspace;
 
+pub use account::*;
 pub use baseline::*;
 pub use governance::*;
 pub use policy::*;
@@ -23,7 +26,11 @@ use kube::CustomResourceExt;
 )]
 pub fn crds_yaml() -> String {
     let mut out = String::new();
-    for crd in [DatabricksWorkspace::crd(), SecurityBaseline::crd()] {
+    for crd in [
+        DatabricksWorkspace::crd(),
+        DatabricksAccount::crd(),
+        SecurityBaseline::crd(),
+    ] {
         out.push_str("---\n");
         out.push_str(&serde_saphyr::to_string(&crd).expect("CRD serializes to YAML"));
     }

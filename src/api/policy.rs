@@ -372,19 +372,24 @@ fn default_diagnostic_name() -> String {
 impl Policy {
     /// Merges `overrides` over `self` field by field (a JSON merge patch): scalars and lists in
     /// `overrides` replace, objects merge recursively, absent fields keep the base value.
-    #[expect(
-        clippy::expect_used,
-        reason = "a Policy is plain data: it serializes, and a merge patch of two serialized \
-                  policies (objects merge, values replace) deserializes as one"
-    )]
     pub fn merged_with(&self, overrides: &Policy) -> Policy {
-        let mut base = serde_json::to_value(self).expect("policy serializes");
-        json_patch::merge(
-            &mut base,
-            &serde_json::to_value(overrides).expect("policy serializes"),
-        );
-        serde_json::from_value(base).expect("a merge of two policies is a policy")
+        merge_patch(self, overrides)
     }
+}
+
+/// `overrides` over `base` as a JSON merge patch.
+#[expect(
+    clippy::expect_used,
+    reason = "policies are plain data: they serialize, and a merge patch of two serialized \
+              policies (objects merge, values replace) deserializes as one"
+)]
+pub(super) fn merge_patch<T: Serialize + serde::de::DeserializeOwned>(base: &T, overrides: &T) -> T {
+    let mut merged = serde_json::to_value(base).expect("policy serializes");
+    json_patch::merge(
+        &mut merged,
+        &serde_json::to_value(overrides).expect("policy serializes"),
+    );
+    serde_json::from_value(merged).expect("a merge of two policies is a policy")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::{DatabricksWorkspace, SecurityBaseline};
+use super::{DatabricksAccount, DatabricksWorkspace, SecurityBaseline};
 
 struct CompiledCrd {
     schema: Value,
@@ -71,6 +71,11 @@ fn workspace_crd() -> &'static CompiledCrd {
     CRD.get_or_init(|| CompiledCrd::new(DatabricksWorkspace::crd()))
 }
 
+fn account_crd() -> &'static CompiledCrd {
+    static CRD: OnceLock<CompiledCrd> = OnceLock::new();
+    CRD.get_or_init(|| CompiledCrd::new(DatabricksAccount::crd()))
+}
+
 fn baseline_crd() -> &'static CompiledCrd {
     static CRD: OnceLock<CompiledCrd> = OnceLock::new();
     CRD.get_or_init(|| CompiledCrd::new(SecurityBaseline::crd()))
@@ -80,6 +85,7 @@ fn baseline_crd() -> &'static CompiledCrd {
 #[derive(Debug, Clone)]
 pub enum Resource {
     Workspace(Box<DatabricksWorkspace>),
+    Account(Box<DatabricksAccount>),
     Baseline(Box<SecurityBaseline>),
 }
 
@@ -92,7 +98,7 @@ pub enum ValidationError {
         problems: Vec<String>,
     },
     #[error(
-        "unsupported resource {api_version}/{kind}: expected brickwarden.io/v1alpha1 DatabricksWorkspace or SecurityBaseline"
+        "unsupported resource {api_version}/{kind}: expected brickwarden.io/v1alpha1 DatabricksWorkspace, DatabricksAccount or SecurityBaseline"
     )]
     UnsupportedKind { api_version: String, kind: String },
 }
@@ -114,6 +120,7 @@ pub fn validate_resource(object: Value) -> Result<Resource, ValidationError> {
         .to_string();
     let crd = match (api_version.as_str(), kind.as_str()) {
         ("brickwarden.io/v1alpha1", "DatabricksWorkspace") => workspace_crd(),
+        ("brickwarden.io/v1alpha1", "DatabricksAccount") => account_crd(),
         ("brickwarden.io/v1alpha1", "SecurityBaseline") => baseline_crd(),
         _ => return Err(ValidationError::UnsupportedKind { api_version, kind }),
     };
@@ -123,10 +130,12 @@ pub fn validate_resource(object: Value) -> Result<Resource, ValidationError> {
         problems,
     };
     crd.validate(&object).map_err(invalid)?;
-    let typed = if kind == "DatabricksWorkspace" {
-        serde_json::from_value(object).map(|w| Resource::Workspace(Box::new(w)))
-    } else {
-        serde_json::from_value(object).map(|b| Resource::Baseline(Box::new(b)))
+    let typed = match kind.as_str() {
+        "DatabricksWorkspace" => {
+            serde_json::from_value(object).map(|w| Resource::Workspace(Box::new(w)))
+        }
+        "DatabricksAccount" => serde_json::from_value(object).map(|a| Resource::Account(Box::new(a))),
+        _ => serde_json::from_value(object).map(|b| Resource::Baseline(Box::new(b))),
     };
     typed.map_err(|e| invalid(vec![e.to_string()]))
 }

@@ -185,13 +185,17 @@ impl DatabricksWorkspace {
 impl DatabricksWorkspaceSpec {
     /// `resyncInterval` parsed; the schema has already checked its syntax.
     pub fn resync_interval(&self) -> std::time::Duration {
-        self.resync_interval
-            .as_deref()
-            .and_then(|s| s.parse::<kube::core::Duration>().ok())
-            .map(std::time::Duration::from)
-            .filter(|d| !d.is_zero())
-            .unwrap_or(DEFAULT_RESYNC_INTERVAL)
+        parse_resync(self.resync_interval.as_deref())
     }
+}
+
+/// A `resyncInterval` as the schema admits it; absent or zero: the default.
+pub(super) fn parse_resync(interval: Option<&str>) -> std::time::Duration {
+    interval
+        .and_then(|s| s.parse::<kube::core::Duration>().ok())
+        .map(std::time::Duration::from)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(DEFAULT_RESYNC_INTERVAL)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::api::{
-    DatabricksWorkspace, Resource, SecurityBaseline, ValidationError, validate_resource,
+    DatabricksAccount, DatabricksWorkspace, Resource, SecurityBaseline, ValidationError,
+    validate_resource,
 };
 
 /// The built-in baselines, the same files `deploy/baselines/` ships to clusters.
@@ -20,10 +21,11 @@ const BUILT_IN_BASELINES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Workspaces and baselines found in the inputs.
+/// Workspaces, accounts and baselines found in the inputs.
 #[derive(Debug, Default)]
 pub struct Inputs {
     pub workspaces: Vec<DatabricksWorkspace>,
+    pub accounts: Vec<DatabricksAccount>,
     pub baselines: Vec<SecurityBaseline>,
 }
 
@@ -51,7 +53,7 @@ pub fn built_in_baselines() -> Vec<SecurityBaseline> {
         })
         .filter_map(|r| match r {
             Resource::Baseline(b) => Some(*b),
-            Resource::Workspace(_) => None,
+            Resource::Workspace(_) | Resource::Account(_) => None,
         })
         .collect()
 }
@@ -67,6 +69,7 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Inputs> {
         for resource in parse_documents(&text, &file)? {
             match resource {
                 Resource::Workspace(w) => inputs.workspaces.push(*w),
+                Resource::Account(a) => inputs.accounts.push(*a),
                 Resource::Baseline(b) => inputs.baselines.push(*b),
             }
         }

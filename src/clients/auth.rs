@@ -193,10 +193,12 @@ pub(crate) struct Authorization {
 }
 
 impl Authorizer {
-    /// The authorizer of a Databricks workspace API client.
+    /// The authorizer of a Databricks API client: a workspace's, or with `account_id` an
+    /// account's (whose OAuth token endpoint is `{host}/oidc/accounts/{account_id}/v1/token`).
     pub fn for_databricks(
         credential: &Credential,
-        workspace_url: &Url,
+        base_url: &Url,
+        account_id: Option<&str>,
         authority_host: &Url,
         http: &HttpOptions,
     ) -> Result<Self, ApiError> {
@@ -206,7 +208,8 @@ impl Authorizer {
                 client_id,
                 client_secret,
             } => TokenProvider::databricks_oauth(
-                workspace_url.clone(),
+                base_url.clone(),
+                account_id.map(str::to_string),
                 client_id.clone(),
                 client_secret.clone(),
                 http.clone(),
@@ -276,6 +279,8 @@ enum Exchange {
     DatabricksOAuth {
         client_id: String,
         client_secret: SecretString,
+        /// The account whose token endpoint to use; `None`: the workspace's.
+        account_id: Option<String>,
     },
     Entra {
         tenant_id: String,
@@ -342,9 +347,11 @@ impl fmt::Debug for TokenProvider {
 }
 
 impl TokenProvider {
-    /// Databricks OAuth M2M at `{workspace_url}/oidc/v1/token`.
+    /// Databricks OAuth M2M at `{base_url}/oidc/v1/token`, or for an account at
+    /// `{base_url}/oidc/accounts/{account_id}/v1/token`.
     pub fn databricks_oauth(
-        workspace_url: Url,
+        base_url: Url,
+        account_id: Option<String>,
         client_id: String,
         client_secret: SecretString,
         http: HttpOptions,
@@ -355,10 +362,11 @@ impl TokenProvider {
             password: client_secret.clone(),
         };
         Ok(Self {
-            http: HttpClient::new(SERVICE_DATABRICKS_OIDC, workspace_url, http, basic)?,
+            http: HttpClient::new(SERVICE_DATABRICKS_OIDC, base_url, http, basic)?,
             exchange: Exchange::DatabricksOAuth {
                 client_id,
                 client_secret,
+                account_id,
             },
             state: Default::default(),
         })
@@ -488,8 +496,16 @@ impl TokenProvider {
     /// The token request and the secret it carries (to scrub from errors).
     async fn token_request(&self) -> Result<(RequestSpec, Option<SecretString>), ApiError> {
         match &self.exchange {
-            Exchange::DatabricksOAuth { client_secret, .. } => {
-                let spec = RequestSpec::post(Endpoint::new("/oidc/v1/token", &[]))
+            Exchange::DatabricksOAuth {
+                client_secret,
+                account_id,
+                ..
+            } => {
+                let endpoint = match account_id {
+                    None => Endpoint::new("/oidc/v1/token", &[]),
+                    Some(id) => Endpoint::new("/oidc/accounts/{account_id}/v1/token", &[id]),
+                };
+                let spec = RequestSpec::post(endpoint)
                     .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
                     .retry_unsafe();
                 Ok((spec, Some(client_secret.clone())))
@@ -638,7 +654,7 @@ mod tests {
         let ws = Url::parse("http://127.0.0.1:1/ws/ws-1").unwrap();
         let authority = Url::parse("http://127.0.0.1:1/aad").unwrap();
         for c in all_credentials() {
-            let a = Authorizer::for_databricks(&c, &ws, &authority, &http).unwrap();
+            let a = Authorizer::for_databricks(&c, &ws, None, &authority, &http).unwrap();
             let text = format!("{a:?}");
             assert!(!text.contains(SECRET), "{text}");
             assert!(text.contains("[REDACTED]"), "{text}");

@@ -38,6 +38,15 @@ pub fn control_id(setting_type: SettingType) -> &'static str {
         SettingType::ComplianceSecurityProfile => "settings/complianceSecurityProfile",
         SettingType::EnhancedSecurityMonitoring => "settings/enhancedSecurityMonitoring",
         SettingType::DisableLegacyDbfs => "settings/disableLegacyDbfs",
+        SettingType::AccountIpAccessLists => "account/ipAccessLists/enabled",
+        SettingType::DisableLegacyFeatures => "accountSettings/disableLegacyFeatures",
+        SettingType::PersonalCompute => "accountSettings/personalCompute",
+        SettingType::CspForNewWorkspaces => {
+            "accountSettings/complianceSecurityProfileForNewWorkspaces"
+        }
+        SettingType::EsmForNewWorkspaces => {
+            "accountSettings/enhancedSecurityMonitoringForNewWorkspaces"
+        }
     }
 }
 
@@ -60,6 +69,21 @@ pub fn references(setting_type: SettingType) -> &'static [&'static str] {
         SettingType::DisableLegacyDbfs => {
             &["best practices: avoid storing production data in DBFS"]
         }
+        SettingType::AccountIpAccessLists => &[
+            "best practices: IP access lists for the account console",
+        ],
+        SettingType::DisableLegacyFeatures => &[
+            "best practices: disable legacy features for new workspaces",
+        ],
+        SettingType::PersonalCompute => &[
+            "best practices: restrict who can create compute",
+        ],
+        SettingType::CspForNewWorkspaces => &[
+            "best practices: highly-secure deployments (new workspaces)",
+        ],
+        SettingType::EsmForNewWorkspaces => &[
+            "best practices: highly-secure deployments (new workspaces)",
+        ],
     }
 }
 

@@ -1,13 +1,17 @@
-//! IP access lists: `/api/2.0/ip-access-lists`.
+//! IP access lists: `/api/2.0/ip-access-lists`. The account API serves the same lists, with
+//! the same fields and rules, under `/api/2.0/accounts/{account_id}/ip-access-lists`
+//! (databricks-sdk `AccountIpAccessListsAPI`).
 
 use serde::{Deserialize, Serialize};
 
 use super::DatabricksClient;
 use crate::clients::error::ApiError;
-use crate::clients::http::{Endpoint, RequestSpec};
+use crate::clients::http::RequestSpec;
 
 const IP_ACCESS_LISTS: &str = "/api/2.0/ip-access-lists";
 const IP_ACCESS_LIST: &str = "/api/2.0/ip-access-lists/{list_id}";
+const ACCOUNT_IP_ACCESS_LISTS: &str = "/api/2.0/accounts/{account_id}/ip-access-lists";
+const ACCOUNT_IP_ACCESS_LIST: &str = "/api/2.0/accounts/{account_id}/ip-access-lists/{list_id}";
 
 // ---------------------------------------------------------------------------------------------
 // IP access lists
@@ -88,7 +92,7 @@ impl DatabricksClient {
     // --- IP access lists ---------------------------------------------------------------------
 
     pub async fn list_ip_access_lists(&self) -> Result<Vec<IpAccessList>, ApiError> {
-        let spec = RequestSpec::get(Endpoint::new(IP_ACCESS_LISTS, &[]));
+        let spec = RequestSpec::get(self.scoped(IP_ACCESS_LISTS, ACCOUNT_IP_ACCESS_LISTS, &[]));
         Ok(self
             .send_json::<IpAccessListsResponse>(spec)
             .await?
@@ -96,7 +100,7 @@ impl DatabricksClient {
     }
 
     pub async fn get_ip_access_list(&self, list_id: &str) -> Result<IpAccessList, ApiError> {
-        let spec = RequestSpec::get(Endpoint::new(IP_ACCESS_LIST, &[list_id]));
+        let spec = RequestSpec::get(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]));
         Ok(self
             .send_json::<IpAccessListResponse>(spec)
             .await?
@@ -108,7 +112,7 @@ impl DatabricksClient {
         &self,
         list: &NewIpAccessList,
     ) -> Result<IpAccessList, ApiError> {
-        let spec = RequestSpec::post(Endpoint::new(IP_ACCESS_LISTS, &[])).json(list)?;
+        let spec = RequestSpec::post(self.scoped(IP_ACCESS_LISTS, ACCOUNT_IP_ACCESS_LISTS, &[])).json(list)?;
         Ok(self
             .send_json::<IpAccessListResponse>(spec)
             .await?
@@ -121,7 +125,7 @@ impl DatabricksClient {
         list_id: &str,
         list: &ReplaceIpAccessList,
     ) -> Result<(), ApiError> {
-        let spec = RequestSpec::put(Endpoint::new(IP_ACCESS_LIST, &[list_id])).json(list)?;
+        let spec = RequestSpec::put(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id])).json(list)?;
         self.send(spec).await.map(drop)
     }
 
@@ -131,12 +135,12 @@ impl DatabricksClient {
         list_id: &str,
         update: &UpdateIpAccessList,
     ) -> Result<(), ApiError> {
-        let spec = RequestSpec::patch(Endpoint::new(IP_ACCESS_LIST, &[list_id])).json(update)?;
+        let spec = RequestSpec::patch(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id])).json(update)?;
         self.send(spec).await.map(drop)
     }
 
     pub async fn delete_ip_access_list(&self, list_id: &str) -> Result<(), ApiError> {
-        let spec = RequestSpec::delete(Endpoint::new(IP_ACCESS_LIST, &[list_id]));
+        let spec = RequestSpec::delete(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]));
         self.send(spec).await.map(drop)
     }
 }

@@ -26,17 +26,19 @@ use url::Url;
 use super::ClientOptions;
 use super::auth::{Authorizer, Credential};
 use super::error::ApiError;
-use super::http::{HttpClient, HttpResponse, RequestSpec, SERVICE_DATABRICKS};
+use super::http::{Endpoint, HttpClient, HttpResponse, RequestSpec, SERVICE_DATABRICKS};
 
 // ---------------------------------------------------------------------------------------------
 // Client
 
-/// Client of one Databricks workspace. Cheap to clone.
+/// Client of one Databricks workspace, or of one account's API. Cheap to clone.
 #[derive(Clone)]
 pub struct DatabricksClient {
     http: HttpClient,
     /// A PAT to scrub from error messages, should a server ever echo it.
     scrub: Option<SecretString>,
+    /// `Some`: the account API (`/api/2.0/accounts/{account_id}/...`) of this account.
+    account_id: Option<String>,
 }
 
 impl fmt::Debug for DatabricksClient {
@@ -54,9 +56,30 @@ impl DatabricksClient {
         credential: Credential,
         options: ClientOptions,
     ) -> Result<Self, ApiError> {
+        Self::connect(base_url, None, credential, options)
+    }
+
+    /// A client for the account API of `account_id` at `host` (e.g.
+    /// `https://accounts.azuredatabricks.net`); a path prefix is kept.
+    pub fn for_account(
+        host: Url,
+        account_id: &str,
+        credential: Credential,
+        options: ClientOptions,
+    ) -> Result<Self, ApiError> {
+        Self::connect(host, Some(account_id.to_string()), credential, options)
+    }
+
+    fn connect(
+        base_url: Url,
+        account_id: Option<String>,
+        credential: Credential,
+        options: ClientOptions,
+    ) -> Result<Self, ApiError> {
         let authorizer = Authorizer::for_databricks(
             &credential,
             &base_url,
+            account_id.as_deref(),
             &options.authority_host,
             &options.http,
         )?;
@@ -65,11 +88,57 @@ impl DatabricksClient {
             _ => None,
         };
         let http = HttpClient::new(SERVICE_DATABRICKS, base_url, options.http, authorizer)?;
-        Ok(Self { http, scrub })
+        Ok(Self {
+            http,
+            scrub,
+            account_id,
+        })
     }
 
     pub fn base_url(&self) -> &Url {
         self.http.base_url()
+    }
+
+    /// The account this client speaks for; `None` for a workspace client.
+    pub fn account_id(&self) -> Option<&str> {
+        self.account_id.as_deref()
+    }
+
+    /// The endpoint of an API both workspaces and accounts serve: `workspace` (e.g.
+    /// `/api/2.0/ip-access-lists/{list_id}`) for a workspace client, `account` (the same with
+    /// `/api/2.0/accounts/{account_id}` in front) with the account id first for an account
+    /// client.
+    pub(super) fn scoped(
+        &self,
+        workspace: &'static str,
+        account: &'static str,
+        params: &[&str],
+    ) -> Endpoint {
+        match &self.account_id {
+            None => Endpoint::new(workspace, params),
+            Some(id) => {
+                let mut all = Vec::with_capacity(params.len() + 1);
+                all.push(id.as_str());
+                all.extend_from_slice(params);
+                Endpoint::new(account, &all)
+            }
+        }
+    }
+
+    /// An account API endpoint (`/api/2.0/accounts/{account_id}/...`): the account id first,
+    /// then `params`. Fails on a workspace client, which has no account.
+    pub(super) fn account_endpoint(
+        &self,
+        template: &'static str,
+        params: &[&str],
+    ) -> Result<Endpoint, ApiError> {
+        let id = self.account_id.as_deref().ok_or_else(|| {
+            ApiError::InvalidRequest(format!("{template} is an account API: this client is a workspace's"))
+        })?;
+        let mut all = Vec::with_capacity(params.len() + 1);
+        all.push(id);
+        all.extend_from_slice(params);
+        Ok(Endpoint::new(template, &all))
     }
 
     pub(super) async fn send(&self, spec: RequestSpec) -> Result<HttpResponse, ApiError> {

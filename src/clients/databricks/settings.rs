@@ -1,4 +1,7 @@
-//! Workspace settings: `/api/2.0/settings/types/{type}/names/default`.
+//! Settings: a workspace's at `/api/2.0/settings/types/{type}/names/default`, an account's at
+//! `/api/2.0/accounts/{account_id}/settings/types/{type}/names/default` (databricks-sdk
+//! `settings.py`: `AccountIpAccessEnable`, `DisableLegacyFeatures`, `PersonalComputeSetting`,
+//! `CspEnablementAccountSetting`, `EsmEnablementAccountSetting`). Both are etag-guarded alike.
 
 use std::fmt;
 
@@ -8,14 +11,16 @@ use serde_json::{Map, Value, json};
 
 use super::DatabricksClient;
 use crate::clients::error::ApiError;
-use crate::clients::http::{Endpoint, RequestSpec};
+use crate::clients::http::RequestSpec;
 
 const SETTING: &str = "/api/2.0/settings/types/{setting_type}/names/default";
+const ACCOUNT_SETTING: &str =
+    "/api/2.0/accounts/{account_id}/settings/types/{setting_type}/names/default";
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-/// The workspace settings this crate manages (`/api/2.0/settings/types/{type}/names/default`).
+/// The settings this crate manages, a workspace's or an account's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SettingType {
     RestrictWorkspaceAdmins,
@@ -25,15 +30,35 @@ pub enum SettingType {
     /// `shield_esm_enablement_ws_db`: enhanced security monitoring.
     EnhancedSecurityMonitoring,
     DisableLegacyDbfs,
+    /// Account: `acct_ip_acl_enable`, whether the account console's IP access lists apply.
+    AccountIpAccessLists,
+    /// Account: `disable_legacy_features` for new workspaces.
+    DisableLegacyFeatures,
+    /// Account: `dcp_acct_enable`, the Personal Compute policy (`ON` / `OFF`).
+    PersonalCompute,
+    /// Account: `shield_csp_enablement_ac`, the compliance security profile of new workspaces.
+    CspForNewWorkspaces,
+    /// Account: `shield_esm_enablement_ac`, enhanced security monitoring of new workspaces.
+    EsmForNewWorkspaces,
 }
 
 impl SettingType {
+    /// The workspace settings.
     pub const ALL: [SettingType; 5] = [
         SettingType::RestrictWorkspaceAdmins,
         SettingType::AutomaticClusterUpdate,
         SettingType::ComplianceSecurityProfile,
         SettingType::EnhancedSecurityMonitoring,
         SettingType::DisableLegacyDbfs,
+    ];
+
+    /// The account settings.
+    pub const ACCOUNT: [SettingType; 5] = [
+        SettingType::AccountIpAccessLists,
+        SettingType::DisableLegacyFeatures,
+        SettingType::PersonalCompute,
+        SettingType::CspForNewWorkspaces,
+        SettingType::EsmForNewWorkspaces,
     ];
 
     /// The `{type}` path segment.
@@ -44,6 +69,11 @@ impl SettingType {
             SettingType::ComplianceSecurityProfile => "shield_csp_enablement_ws_db",
             SettingType::EnhancedSecurityMonitoring => "shield_esm_enablement_ws_db",
             SettingType::DisableLegacyDbfs => "disable_legacy_dbfs",
+            SettingType::AccountIpAccessLists => "acct_ip_acl_enable",
+            SettingType::DisableLegacyFeatures => "disable_legacy_features",
+            SettingType::PersonalCompute => "dcp_acct_enable",
+            SettingType::CspForNewWorkspaces => "shield_csp_enablement_ac",
+            SettingType::EsmForNewWorkspaces => "shield_esm_enablement_ac",
         }
     }
 
@@ -55,11 +85,19 @@ impl SettingType {
             SettingType::ComplianceSecurityProfile => "compliance_security_profile_workspace",
             SettingType::EnhancedSecurityMonitoring => "enhanced_security_monitoring_workspace",
             SettingType::DisableLegacyDbfs => "disable_legacy_dbfs",
+            SettingType::AccountIpAccessLists => "acct_ip_acl_enable",
+            SettingType::DisableLegacyFeatures => "disable_legacy_features",
+            SettingType::PersonalCompute => "personal_compute",
+            SettingType::CspForNewWorkspaces => "csp_enablement_account",
+            SettingType::EsmForNewWorkspaces => "esm_enablement_account",
         }
     }
 
     pub fn from_api_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.api_name() == name)
+        Self::ALL
+            .into_iter()
+            .chain(Self::ACCOUNT)
+            .find(|t| t.api_name() == name)
     }
 }
 
@@ -105,6 +143,25 @@ pub struct EnhancedSecurityMonitoring {
     pub is_enabled: Option<bool>,
 }
 
+/// `personal_compute.value`: `ON` lets every user create Personal Compute resources.
+pub const PERSONAL_COMPUTE_ON: &str = "ON";
+pub const PERSONAL_COMPUTE_OFF: &str = "OFF";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PersonalComputeMessage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `csp_enablement_account` and `esm_enablement_account`: the default of new workspaces.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EnforcedForNewWorkspaces {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_enforced: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance_standards: Option<Vec<String>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BooleanMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +176,11 @@ pub enum SettingValue {
     ComplianceSecurityProfile(ComplianceSecurityProfile),
     EnhancedSecurityMonitoring(EnhancedSecurityMonitoring),
     DisableLegacyDbfs(BooleanMessage),
+    AccountIpAccessLists(BooleanMessage),
+    DisableLegacyFeatures(BooleanMessage),
+    PersonalCompute(PersonalComputeMessage),
+    CspForNewWorkspaces(EnforcedForNewWorkspaces),
+    EsmForNewWorkspaces(EnforcedForNewWorkspaces),
 }
 
 impl SettingValue {
@@ -155,6 +217,27 @@ impl SettingValue {
             SettingType::DisableLegacyDbfs => {
                 SettingValue::DisableLegacyDbfs(BooleanMessage { value: Some(on) })
             }
+            SettingType::AccountIpAccessLists => {
+                SettingValue::AccountIpAccessLists(BooleanMessage { value: Some(on) })
+            }
+            SettingType::DisableLegacyFeatures => {
+                SettingValue::DisableLegacyFeatures(BooleanMessage { value: Some(on) })
+            }
+            SettingType::PersonalCompute => SettingValue::PersonalCompute(PersonalComputeMessage {
+                value: Some(if on { PERSONAL_COMPUTE_ON } else { PERSONAL_COMPUTE_OFF }.into()),
+            }),
+            SettingType::CspForNewWorkspaces => {
+                SettingValue::CspForNewWorkspaces(EnforcedForNewWorkspaces {
+                    is_enforced: Some(on),
+                    compliance_standards: None,
+                })
+            }
+            SettingType::EsmForNewWorkspaces => {
+                SettingValue::EsmForNewWorkspaces(EnforcedForNewWorkspaces {
+                    is_enforced: Some(on),
+                    compliance_standards: None,
+                })
+            }
         }
     }
 
@@ -165,6 +248,11 @@ impl SettingValue {
             SettingValue::ComplianceSecurityProfile(_) => SettingType::ComplianceSecurityProfile,
             SettingValue::EnhancedSecurityMonitoring(_) => SettingType::EnhancedSecurityMonitoring,
             SettingValue::DisableLegacyDbfs(_) => SettingType::DisableLegacyDbfs,
+            SettingValue::AccountIpAccessLists(_) => SettingType::AccountIpAccessLists,
+            SettingValue::DisableLegacyFeatures(_) => SettingType::DisableLegacyFeatures,
+            SettingValue::PersonalCompute(_) => SettingType::PersonalCompute,
+            SettingValue::CspForNewWorkspaces(_) => SettingType::CspForNewWorkspaces,
+            SettingValue::EsmForNewWorkspaces(_) => SettingType::EsmForNewWorkspaces,
         }
     }
 
@@ -177,7 +265,13 @@ impl SettingValue {
             SettingValue::AutomaticClusterUpdate(m) => m.enabled,
             SettingValue::ComplianceSecurityProfile(m) => m.is_enabled,
             SettingValue::EnhancedSecurityMonitoring(m) => m.is_enabled,
-            SettingValue::DisableLegacyDbfs(m) => m.value,
+            SettingValue::DisableLegacyDbfs(m)
+            | SettingValue::AccountIpAccessLists(m)
+            | SettingValue::DisableLegacyFeatures(m) => m.value,
+            SettingValue::PersonalCompute(m) => m.value.as_deref().map(|v| v == PERSONAL_COMPUTE_ON),
+            SettingValue::CspForNewWorkspaces(m) | SettingValue::EsmForNewWorkspaces(m) => {
+                m.is_enforced
+            }
         }
     }
 
@@ -187,7 +281,13 @@ impl SettingValue {
             SettingValue::AutomaticClusterUpdate(m) => serde_json::to_value(m),
             SettingValue::ComplianceSecurityProfile(m) => serde_json::to_value(m),
             SettingValue::EnhancedSecurityMonitoring(m) => serde_json::to_value(m),
-            SettingValue::DisableLegacyDbfs(m) => serde_json::to_value(m),
+            SettingValue::DisableLegacyDbfs(m)
+            | SettingValue::AccountIpAccessLists(m)
+            | SettingValue::DisableLegacyFeatures(m) => serde_json::to_value(m),
+            SettingValue::PersonalCompute(m) => serde_json::to_value(m),
+            SettingValue::CspForNewWorkspaces(m) | SettingValue::EsmForNewWorkspaces(m) => {
+                serde_json::to_value(m)
+            }
         };
         v.unwrap_or(Value::Null)
     }
@@ -247,6 +347,13 @@ impl Setting {
                 SettingValue::EnhancedSecurityMonitoring(typed(field))
             }
             SettingType::DisableLegacyDbfs => SettingValue::DisableLegacyDbfs(typed(field)),
+            SettingType::AccountIpAccessLists => SettingValue::AccountIpAccessLists(typed(field)),
+            SettingType::DisableLegacyFeatures => {
+                SettingValue::DisableLegacyFeatures(typed(field))
+            }
+            SettingType::PersonalCompute => SettingValue::PersonalCompute(typed(field)),
+            SettingType::CspForNewWorkspaces => SettingValue::CspForNewWorkspaces(typed(field)),
+            SettingType::EsmForNewWorkspaces => SettingValue::EsmForNewWorkspaces(typed(field)),
         }
     }
 
@@ -286,7 +393,7 @@ impl DatabricksClient {
     // --- settings ----------------------------------------------------------------------------
 
     pub async fn get_setting(&self, setting_type: SettingType) -> Result<Setting, ApiError> {
-        let spec = RequestSpec::get(Endpoint::new(SETTING, &[setting_type.api_name()]));
+        let spec = RequestSpec::get(self.scoped(SETTING, ACCOUNT_SETTING, &[setting_type.api_name()]));
         let raw: Map<String, Value> = self.send_json(spec).await?;
         Ok(Setting::from_raw(setting_type, raw))
     }
@@ -312,7 +419,7 @@ impl DatabricksClient {
             "setting": setting.raw(),
         });
         let spec =
-            RequestSpec::patch(Endpoint::new(SETTING, &[setting_type.api_name()])).json(&body)?;
+            RequestSpec::patch(self.scoped(SETTING, ACCOUNT_SETTING, &[setting_type.api_name()])).json(&body)?;
         let raw: Map<String, Value> = self.send_json(spec).await?;
         Ok(Setting::from_raw(setting_type, raw))
     }
