@@ -105,10 +105,18 @@ pub struct Metrics {
     api_retries: Family<ApiRetryLabels, Counter>,
     leader: Gauge,
     exception_expiry: Family<ExceptionLabels, Gauge<f64, AtomicU64>>,
+    policy_reports: Family<PolicyReportLabels, Counter>,
     /// The control ids last reported per workspace, to drop series of controls that went away.
     reported_controls: Mutex<BTreeMap<WorkspaceLabels, BTreeSet<String>>>,
     /// The exception patterns last reported per workspace, likewise.
     reported_exceptions: Mutex<BTreeMap<WorkspaceLabels, BTreeSet<String>>>,
+}
+
+/// A report kind (`PolicyReport`, `Report`) and what happened to it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PolicyReportLabels {
+    pub kind: String,
+    pub outcome: String,
 }
 
 /// One exception of a workspace, by the controls it names (`a, b`).
@@ -152,6 +160,7 @@ impl Metrics {
             api_retries: Family::default(),
             leader: Gauge::default(),
             exception_expiry: Family::default(),
+            policy_reports: Family::default(),
             reported_controls: Mutex::default(),
             reported_exceptions: Mutex::default(),
             registry: Registry::default(),
@@ -222,7 +231,22 @@ impl Metrics {
             "1 while this replica holds the leader Lease and reconciles",
             m.leader.clone(),
         );
+        registry.register(
+            "policy_reports",
+            "PolicyReport / Report writes after a pass, by kind and outcome (written, unchanged, failed)",
+            m.policy_reports.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// One report of one kind after a pass: written, found unchanged (no write), or failed.
+    pub fn record_policy_report(&self, kind: &str, outcome: &str) {
+        self.policy_reports
+            .get_or_create(&PolicyReportLabels {
+                kind: kind.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
     }
 
     /// The OpenMetrics text exposition.

@@ -10,6 +10,7 @@ pub mod http;
 pub mod namespaces;
 pub mod preflight;
 mod reconcile;
+pub mod reports;
 pub mod shard;
 pub mod status;
 

@@ -68,6 +68,8 @@ pub struct Context {
     /// Every workspace reconciled since start, so that a deleted one is forgotten even when it
     /// never got clients (not ready) or its delete event was missed.
     seen: Mutex<std::collections::HashSet<Key>>,
+    /// PolicyReports: where their CRDs are served and what was last written.
+    reports: super::reports::Reports,
 }
 
 impl Context {
@@ -93,6 +95,7 @@ impl Context {
             connections: Mutex::default(),
             failures: Mutex::default(),
             seen: Mutex::default(),
+            reports: super::reports::Reports::default(),
         }
         .share_http_client()
     }
@@ -119,6 +122,12 @@ impl Context {
         info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
         crate::lock::lock(&self.connections).remove(key);
         crate::lock::lock(&self.failures).remove(key);
+        let namespace = key.namespace.as_deref().unwrap_or_default();
+        self.reports.forget(
+            DatabricksWorkspace::kind(&()).as_ref(),
+            namespace,
+            &key.name,
+        );
         self.metrics
             .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
     }
@@ -263,6 +272,15 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
     if status::worth_writing(previous, &new_status, STATUS_HEARTBEAT) {
         write_status(&api, &name, new_status).await?;
     }
+    let policy = ws
+        .spec
+        .baseline_ref
+        .as_deref()
+        .unwrap_or(super::reports::SPEC_POLICY);
+    let owner = super::reports::Owner::of(ws);
+    ctx.reports
+        .publish(&ctx.client, &ctx.metrics, owner, policy, &report.controls)
+        .await;
     publish_remediation_events(ws, ctx, &report).await;
     for (controls, exception) in lapsed {
         let note = format!(

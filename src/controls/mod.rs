@@ -11,11 +11,13 @@ pub mod ip_access_lists;
 pub mod result;
 pub mod secret_scopes;
 pub mod settings;
+pub mod severity;
 pub mod tokens;
 pub mod workspace_conf;
 
 pub use family::{AccessList, Blocked, Effect, Fact, Family, Finding, Pass, Planned, Step};
 pub use result::{ControlResult, ReadError, Reason};
+pub use severity::{Severity, severity};
 
 use crate::api::Policy;
 use crate::clients::{ArmClient, DatabricksClient};
