@@ -1,11 +1,14 @@
 //! IP access lists: `ipAccessLists/list/<label>` and `ipAccessLists/undeclared`
-//! (`ipAccessLists/enabled` is a workspace-conf key, read and written with the others).
+//! (`ipAccessLists/enabled` is a workspace-conf key, read and written with the others), and
+//! through the same family an account's: `account/ipAccessLists/...` (its switch is the account
+//! setting `acct_ip_acl_enable`).
 //!
 //! The family plans widen-before-narrow and describes every list change as an [`Effect`], so the
 //! engine's lockout guard can simulate who may reach the workspace after each step.
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::marker::PhantomData;
 
 use super::access::{address_set, networks};
 use super::family::{AccessList, Blocked, Effect, Fact, Family, Finding, Pass, Planned, Step};
@@ -13,10 +16,10 @@ use super::result::{ReadError, Reason};
 use super::workspace_conf::ConfControl;
 use super::{Workspace, WorkspaceApis};
 use crate::api::{self, IpAccessListsPolicy, Management, Mode};
-use crate::clients::ApiError;
 use crate::clients::databricks::{
     IpAccessList, ListType, NewIpAccessList, ReplaceIpAccessList, UpdateIpAccessList,
 };
+use crate::clients::{ApiError, DatabricksClient};
 
 pub const ENABLE_KEY: &str = "enableIpAccessLists";
 const ENABLED_ID: &str = "ipAccessLists/enabled";
@@ -183,8 +186,39 @@ fn only_widens(old: &IpAccessList, new: &api::IpAccessList) -> bool {
     }
 }
 
-/// The workspace's IP access lists.
-pub struct IpAccessLists;
+/// Whose lists an [`IpAccessListsFamily`] manages: where the policy is, through which client,
+/// and the prefix of its control ids.
+pub trait ListsScope: Send + Sync + 'static {
+    type Policy: Sync;
+    type Apis: Sync;
+    /// `ipAccessLists` or `account/ipAccessLists`.
+    const FAMILY: &'static str;
+    fn policy(policy: &Self::Policy) -> Option<&IpAccessListsPolicy>;
+    fn client(apis: &Self::Apis) -> &DatabricksClient;
+}
+
+/// The IP access lists of a workspace or an account.
+pub struct IpAccessListsFamily<S>(PhantomData<S>);
+
+/// A workspace's IP access lists.
+pub type IpAccessLists = IpAccessListsFamily<WorkspaceLists>;
+
+/// The scope of a workspace's lists.
+pub struct WorkspaceLists;
+
+impl ListsScope for WorkspaceLists {
+    type Policy = Workspace;
+    type Apis = WorkspaceApis;
+    const FAMILY: &'static str = "ipAccessLists";
+
+    fn policy(workspace: &Workspace) -> Option<&IpAccessListsPolicy> {
+        workspace.policy.ip_access_lists.as_ref()
+    }
+
+    fn client(apis: &WorkspaceApis) -> &DatabricksClient {
+        &apis.databricks
+    }
+}
 
 /// The lists policy with its mode resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,10 +243,7 @@ fn may_have_committed(err: &ApiError) -> bool {
 /// After a create whose answer was lost: the list it made, if the lists now hold one with its
 /// label, type and addresses (the plan creates a list only when none has its label). A failed
 /// read finds nothing: the create's own error stands, and the next pass reads again.
-async fn find_created(
-    client: &crate::clients::DatabricksClient,
-    new: &NewIpAccessList,
-) -> Option<IpAccessList> {
+async fn find_created(client: &DatabricksClient, new: &NewIpAccessList) -> Option<IpAccessList> {
     let lists = client.list_ip_access_lists().await.ok()?;
     let wanted: BTreeSet<&str> = new.ip_addresses.iter().map(String::as_str).collect();
     let found = lists.into_iter().find(|l| {
@@ -231,26 +262,25 @@ async fn find_created(
     Some(found)
 }
 
-impl Family for IpAccessLists {
-    type Policy = Workspace;
-    type Apis = WorkspaceApis;
+impl<S: ListsScope> Family for IpAccessListsFamily<S> {
+    type Policy = S::Policy;
+    type Apis = S::Apis;
     type Desired = DesiredLists;
     type Observed = Result<Vec<IpAccessList>, ReadError>;
     type Control = IpControl;
     type Value = IpValue;
     type Change = IpChange;
 
-    fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredLists> {
-        let policy = &workspace.policy;
-        let p = policy.ip_access_lists.as_ref().filter(|p| reads_lists(p))?;
+    fn desired(policy: &S::Policy, pass: &Pass) -> Option<DesiredLists> {
+        let p = S::policy(policy).filter(|p| reads_lists(p))?;
         Some(DesiredLists {
             policy: p.clone(),
             mode: pass.mode_of(p.mode),
         })
     }
 
-    async fn observe(_: &DesiredLists, apis: &WorkspaceApis) -> Self::Observed {
-        Ok(apis.databricks.list_ip_access_lists().await?)
+    async fn observe(_: &DesiredLists, apis: &S::Apis) -> Self::Observed {
+        Ok(S::client(apis).list_ip_access_lists().await?)
     }
 
     fn evaluate(
@@ -398,8 +428,8 @@ impl Family for IpAccessLists {
         })
     }
 
-    async fn execute(change: &IpChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
-        let client = &apis.databricks;
+    async fn execute(change: &IpChange, apis: &S::Apis) -> Result<(), ApiError> {
+        let client = S::client(apis);
         match change {
             IpChange::Create {
                 label,
@@ -451,8 +481,8 @@ impl Family for IpAccessLists {
 
     fn control_id(control: &IpControl) -> String {
         match control {
-            IpControl::List(label) => format!("ipAccessLists/list/{label}"),
-            IpControl::Undeclared => "ipAccessLists/undeclared".to_string(),
+            IpControl::List(label) => format!("{}/list/{label}", S::FAMILY),
+            IpControl::Undeclared => format!("{}/undeclared", S::FAMILY),
         }
     }
 

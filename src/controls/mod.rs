@@ -5,6 +5,7 @@
 //! ([`Fact`], [`Effect`]) and judged by the engine's rules, once.
 
 pub mod access;
+pub mod account;
 pub mod azure;
 pub mod family;
 pub mod ip_access_lists;

@@ -1,4 +1,6 @@
-//! Workspace settings (`/api/2.0/settings/types/{type}/names/default`): `settings/<name>`.
+//! Settings (`/api/2.0/settings/types/{type}/names/default`): a workspace's `settings/<name>`,
+//! and through the same family an account's (`accountSettings/<name>`,
+//! `account/ipAccessLists/enabled`), whose API differs only in its path.
 //!
 //! Each declared setting is read with one GET; a fix is a PATCH of the object just read, carrying
 //! its etag. The compliance security profile is irreversible: it is only ever turned on (the
@@ -6,14 +8,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
-use super::family::{Effect, Family, Finding, Pass, Planned, Step};
+use super::family::{Effect, Fact, Family, Finding, Pass, Planned, Step};
 use super::result::{ReadError, Reason};
 use super::{Workspace, WorkspaceApis};
 use crate::api::{ControlState, Mode, SettingsPolicy};
 use crate::clients::ApiError;
+use crate::clients::DatabricksClient;
 use crate::clients::databricks::{
-    RESTRICT_ADMINS_OFF, RESTRICT_ADMINS_ON, Setting, SettingType, SettingValue,
+    PERSONAL_COMPUTE_OFF, PERSONAL_COMPUTE_ON, RESTRICT_ADMINS_OFF, RESTRICT_ADMINS_ON, Setting,
+    SettingType, SettingValue,
 };
 
 /// What the settings family read: one result per declared setting, so one failed GET fails
@@ -69,21 +74,19 @@ pub fn references(setting_type: SettingType) -> &'static [&'static str] {
         SettingType::DisableLegacyDbfs => {
             &["best practices: avoid storing production data in DBFS"]
         }
-        SettingType::AccountIpAccessLists => &[
-            "best practices: IP access lists for the account console",
-        ],
-        SettingType::DisableLegacyFeatures => &[
-            "best practices: disable legacy features for new workspaces",
-        ],
-        SettingType::PersonalCompute => &[
-            "best practices: restrict who can create compute",
-        ],
-        SettingType::CspForNewWorkspaces => &[
-            "best practices: highly-secure deployments (new workspaces)",
-        ],
-        SettingType::EsmForNewWorkspaces => &[
-            "best practices: highly-secure deployments (new workspaces)",
-        ],
+        SettingType::AccountIpAccessLists => {
+            &["best practices: IP access lists for the account console"]
+        }
+        SettingType::DisableLegacyFeatures => {
+            &["best practices: disable legacy features for new workspaces"]
+        }
+        SettingType::PersonalCompute => &["best practices: restrict who can create compute"],
+        SettingType::CspForNewWorkspaces => {
+            &["best practices: highly-secure deployments (new workspaces)"]
+        }
+        SettingType::EsmForNewWorkspaces => {
+            &["best practices: highly-secure deployments (new workspaces)"]
+        }
     }
 }
 
@@ -118,11 +121,14 @@ pub fn controls(policy: &SettingsPolicy) -> Vec<SettingControl> {
     .collect()
 }
 
-/// How a value is shown: the status string of restrict-admins, `true`/`false` otherwise.
+/// How a value is shown: the status string of restrict-admins, `ON`/`OFF` for Personal
+/// Compute, `true`/`false` otherwise.
 pub fn render(setting_type: SettingType, on: bool) -> String {
     match (setting_type, on) {
         (SettingType::RestrictWorkspaceAdmins, true) => RESTRICT_ADMINS_ON.to_string(),
         (SettingType::RestrictWorkspaceAdmins, false) => RESTRICT_ADMINS_OFF.to_string(),
+        (SettingType::PersonalCompute, true) => PERSONAL_COMPUTE_ON.to_string(),
+        (SettingType::PersonalCompute, false) => PERSONAL_COMPUTE_OFF.to_string(),
         (_, on) => on.to_string(),
     }
 }
@@ -133,6 +139,7 @@ fn observed_value(setting: &Setting) -> Switch {
     let shown = match &value {
         // Show an unknown status as the API spelled it rather than as "off".
         SettingValue::RestrictWorkspaceAdmins(m) => m.status.clone(),
+        SettingValue::PersonalCompute(m) => m.value.clone(),
         other => other.is_on().map(|on| on.to_string()),
     };
     Switch {
@@ -212,12 +219,24 @@ pub fn judge<C>(control: C, desired: SettingControl, live: Switch) -> Finding<C,
 
 /// The `Effect` of setting `setting_type` to `on`.
 pub fn effects_of(setting_type: SettingType, on: bool) -> Vec<Effect> {
-    if setting_type == SettingType::ComplianceSecurityProfile && !on {
-        vec![Effect::TurnsOffIrreversible {
+    match (setting_type, on) {
+        (SettingType::ComplianceSecurityProfile, false) => vec![Effect::TurnsOffIrreversible {
             what: "the compliance security profile",
-        }]
-    } else {
-        Vec::new()
+        }],
+        // The account's IP access lists are switched on like a workspace's
+        // `enableIpAccessLists`: the lockout guard judges it.
+        (SettingType::AccountIpAccessLists, on) => vec![Effect::EnablesIpAccessLists(on)],
+        _ => Vec::new(),
+    }
+}
+
+/// When a setting change runs: the IP access list switch once the ALLOW lists are in place
+/// (on) or before they are narrowed (off), every other setting with the configuration.
+fn step_of(setting_type: SettingType, on: bool) -> Step {
+    match (setting_type, on) {
+        (SettingType::AccountIpAccessLists, true) => Step::EnableIpAccessLists,
+        (SettingType::AccountIpAccessLists, false) => Step::WidenAccess,
+        _ => Step::Configure,
     }
 }
 
@@ -228,19 +247,42 @@ pub struct DesiredSettings {
     pub controls: Vec<SettingControl>,
     pub needs_arm: Vec<SettingControl>,
     pub mode: Mode,
+    /// Settings that follow another part of the policy's mode (the account's IP access list
+    /// switch follows `ipAccessLists.mode`).
+    pub modes: Vec<(SettingType, Mode)>,
 }
 
-/// The workspace settings API.
-pub struct Settings;
+impl DesiredSettings {
+    fn mode_of(&self, setting_type: SettingType) -> Mode {
+        self.modes
+            .iter()
+            .find(|(t, _)| *t == setting_type)
+            .map_or(self.mode, |(_, mode)| *mode)
+    }
+}
 
-impl Family for Settings {
+/// Whose settings a [`SettingsFamily`] manages: which of the policy's settings, through which
+/// client (a workspace's, or an account's that puts `/accounts/{id}` in the path).
+pub trait SettingsScope: Send + Sync + 'static {
+    type Policy: Sync;
+    type Apis: Sync;
+    fn desired(policy: &Self::Policy, pass: &Pass) -> Option<DesiredSettings>;
+    fn client(apis: &Self::Apis) -> &DatabricksClient;
+}
+
+/// The settings API of a workspace or an account: one GET per declared setting, one
+/// etag-guarded PATCH per drifted one.
+pub struct SettingsFamily<S>(PhantomData<S>);
+
+/// A workspace's settings.
+pub type Settings = SettingsFamily<WorkspaceSettings>;
+
+/// The scope of a workspace's settings.
+pub struct WorkspaceSettings;
+
+impl SettingsScope for WorkspaceSettings {
     type Policy = Workspace;
     type Apis = WorkspaceApis;
-    type Desired = DesiredSettings;
-    type Observed = SettingsRead;
-    type Control = SettingControl;
-    type Value = Switch;
-    type Change = SettingChange;
 
     /// On a workspace with an ARM resource the three [`IN_ARM_ON_AZURE`] settings belong to
     /// the azure family; on an Azure workspace without one they are reported not applicable.
@@ -261,14 +303,33 @@ impl Family for Settings {
             controls,
             needs_arm,
             mode: pass.mode_of(p.mode),
+            modes: Vec::new(),
         })
     }
 
+    fn client(apis: &WorkspaceApis) -> &DatabricksClient {
+        &apis.databricks
+    }
+}
+
+impl<S: SettingsScope> Family for SettingsFamily<S> {
+    type Policy = S::Policy;
+    type Apis = S::Apis;
+    type Desired = DesiredSettings;
+    type Observed = SettingsRead;
+    type Control = SettingControl;
+    type Value = Switch;
+    type Change = SettingChange;
+
+    fn desired(policy: &S::Policy, pass: &Pass) -> Option<DesiredSettings> {
+        S::desired(policy, pass)
+    }
+
     /// One GET per declared setting, all at once.
-    async fn observe(desired: &DesiredSettings, apis: &WorkspaceApis) -> SettingsRead {
+    async fn observe(desired: &DesiredSettings, apis: &S::Apis) -> SettingsRead {
+        let client = S::client(apis);
         let reads = desired.controls.iter().map(|c| async move {
-            let read = apis
-                .databricks
+            let read = client
                 .get_setting(c.setting_type)
                 .await
                 .map_err(ReadError::from);
@@ -323,13 +384,19 @@ impl Family for Settings {
                     read: setting.clone(),
                     on: c.desired,
                 };
-                Some(Planned::one(*c, Step::Configure, desired.mode, change))
+                let step = step_of(c.setting_type, c.desired);
+                Some(Planned::one(
+                    *c,
+                    step,
+                    desired.mode_of(c.setting_type),
+                    change,
+                ))
             })
             .collect()
     }
 
-    async fn execute(change: &SettingChange, apis: &WorkspaceApis) -> Result<(), ApiError> {
-        apis.databricks
+    async fn execute(change: &SettingChange, apis: &S::Apis) -> Result<(), ApiError> {
+        S::client(apis)
             .switch_setting(&change.read, change.on)
             .await
     }
@@ -349,6 +416,16 @@ impl Family for Settings {
 
     fn effects(change: &SettingChange) -> Vec<Effect> {
         effects_of(change.read.setting_type(), change.on)
+    }
+
+    /// Whether the account's IP access lists are on, for the lockout guard.
+    fn facts(_desired: &DesiredSettings, observed: &SettingsRead) -> Vec<Fact> {
+        match observed.get(&SettingType::AccountIpAccessLists) {
+            Some(Ok(setting)) => vec![Fact::IpAccessListsEnabled(
+                setting.value().is_on().unwrap_or(false),
+            )],
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -21,7 +21,10 @@ use tracing::info;
 pub use self::apply::{Outcome, Remediation, apply};
 pub use self::conclude::conclude;
 pub use self::stage::{Action, Overrule, Stage};
-use crate::api::{ControlState, Exception, Mode, Policy, Summary};
+use crate::api::{AccountPolicy, ControlState, Exception, Mode, Policy, Summary};
+use crate::controls::account::{
+    Account, AccountApis, AccountIpAccessLists, AccountSettings, Cloud,
+};
 use crate::controls::azure::Azure;
 use crate::controls::ip_access_lists::IpAccessLists;
 use crate::controls::secret_scopes::SecretScopes;
@@ -33,10 +36,11 @@ use crate::controls::{Blocked, ControlResult, Fact, Pass, Reason, Workspace, Wor
 /// The clients of one workspace.
 pub type Connections = WorkspaceApis;
 
-/// What to reconcile: the resolved policy and the facts the guard needs.
+/// What to reconcile: the resolved policy (a workspace's [`Policy`] or an account's
+/// [`AccountPolicy`]) and the facts the guard needs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub policy: Policy,
+pub struct Target<P = Policy> {
+    pub policy: P,
     pub mode: Mode,
     /// Addresses that must never be locked out: the policy's break-glass ranges and the
     /// controller's own egress.
@@ -54,7 +58,7 @@ pub struct Target {
     pub approved_digest: Option<String>,
 }
 
-impl Target {
+impl<P> Target<P> {
     pub fn pass(&self, now: jiff::Timestamp) -> Pass<'_> {
         Pass {
             mode: self.mode,
@@ -143,11 +147,84 @@ pub fn target_for(
     now: jiff::Timestamp,
 ) -> Result<Target, TargetError> {
     let policy = resolve(baseline.map(|b| &b.policy), spec.policy.as_ref());
+    let governance = Governance {
+        mode: spec.mode,
+        exceptions: &spec.exceptions,
+        maintenance_windows: &spec.maintenance_windows,
+        approval: spec.approval.as_ref(),
+    };
+    governed(policy, governance, baseline, reach, now)
+}
+
+/// Builds the pass's target of an account from its spec and its baseline's `account` section,
+/// as [`target_for`] does for a workspace.
+pub fn target_for_account(
+    spec: &crate::api::DatabricksAccountSpec,
+    baseline: Option<&crate::api::SecurityBaselineSpec>,
+    reach: &Reach,
+    now: jiff::Timestamp,
+) -> Result<Target<AccountPolicy>, TargetError> {
+    let policy = match (
+        baseline.and_then(|b| b.account.as_ref()),
+        spec.policy.as_ref(),
+    ) {
+        (Some(b), Some(a)) => b.merged_with(a),
+        (Some(b), None) => b.clone(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => AccountPolicy::default(),
+    };
+    let governance = Governance {
+        mode: spec.mode,
+        exceptions: &spec.exceptions,
+        maintenance_windows: &spec.maintenance_windows,
+        approval: spec.approval.as_ref(),
+    };
+    governed(policy, governance, baseline, reach, now)
+}
+
+/// The governance fields every resource kind's spec has.
+struct Governance<'a> {
+    mode: Mode,
+    exceptions: &'a [Exception],
+    maintenance_windows: &'a [crate::api::MaintenanceWindow],
+    approval: Option<&'a crate::api::ApprovalPolicy>,
+}
+
+/// A policy with its own break-glass ranges.
+pub trait BreakGlass {
+    fn break_glass(&self) -> Vec<String>;
+}
+
+impl BreakGlass for Policy {
+    fn break_glass(&self) -> Vec<String> {
+        self.ip_access_lists
+            .as_ref()
+            .and_then(|p| p.break_glass.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl BreakGlass for AccountPolicy {
+    fn break_glass(&self) -> Vec<String> {
+        self.ip_access_lists
+            .as_ref()
+            .and_then(|p| p.break_glass.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn governed<P: BreakGlass>(
+    policy: P,
+    spec: Governance,
+    baseline: Option<&crate::api::SecurityBaselineSpec>,
+    reach: &Reach,
+    now: jiff::Timestamp,
+) -> Result<Target<P>, TargetError> {
     let exceptions: Vec<Exception> = baseline
         .map(|b| b.exceptions.as_slice())
         .unwrap_or_default()
         .iter()
-        .chain(&spec.exceptions)
+        .chain(spec.exceptions)
         .cloned()
         .collect();
     if let Some(far) = exceptions
@@ -165,11 +242,7 @@ pub fn target_for(
             far.expires.0
         )));
     }
-    let break_glass = policy
-        .ip_access_lists
-        .as_ref()
-        .and_then(|p| p.break_glass.clone())
-        .unwrap_or_default();
+    let break_glass = policy.break_glass();
     let windows = spec
         .maintenance_windows
         .iter()
@@ -188,7 +261,6 @@ pub fn target_for(
         windows,
         approval_required: spec
             .approval
-            .as_ref()
             .is_some_and(|a| a.destructive == crate::api::DestructiveApproval::Required),
         approved_digest: None,
     })
@@ -204,6 +276,18 @@ pub fn workspace_stages(workspace: &Workspace, pass: &Pass) -> Vec<Box<dyn Stage
         stage::start::<Settings>(workspace, pass),
         stage::start::<SecretScopes>(workspace, pass),
         stage::start::<Azure>(workspace, pass),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The families of an account, in report and plan order. A new account family is one line
+/// here.
+pub fn account_stages(account: &Account, pass: &Pass) -> Vec<Box<dyn Stage<AccountApis>>> {
+    [
+        stage::start::<AccountSettings>(account, pass),
+        stage::start::<AccountIpAccessLists>(account, pass),
     ]
     .into_iter()
     .flatten()
@@ -422,9 +506,45 @@ pub fn workspace_of(target: &Target, apis: &WorkspaceApis) -> Workspace {
 
 /// One full pass over a workspace. Outside every maintenance window, Enforce plans only.
 pub async fn reconcile(target: &Target, apis: &WorkspaceApis, apply_mode: Apply) -> Report {
+    let workspace = workspace_of(target, apis);
+    governed_pass(target, apis, apply_mode, |pass| {
+        workspace_stages(&workspace, pass)
+    })
+    .await
+}
+
+/// The account as its families see it.
+pub fn account_of(target: &Target<AccountPolicy>, apis: &AccountApis) -> Account {
+    Account {
+        policy: target.policy.clone(),
+        cloud: Cloud::of_host(apis.databricks.base_url().host_str().unwrap_or_default()),
+    }
+}
+
+/// One full pass over an account, governed as a workspace's is.
+pub async fn reconcile_account(
+    target: &Target<AccountPolicy>,
+    apis: &AccountApis,
+    apply_mode: Apply,
+) -> Report {
+    let account = account_of(target, apis);
+    governed_pass(target, apis, apply_mode, |pass| {
+        account_stages(&account, pass)
+    })
+    .await
+}
+
+/// One pass over the stages `stages_for` lists, under the target's window and approvals:
+/// outside every maintenance window, Enforce plans only.
+async fn governed_pass<P, A: Sync>(
+    target: &Target<P>,
+    apis: &A,
+    apply_mode: Apply,
+    stages_for: impl FnOnce(&Pass) -> Vec<Box<dyn Stage<A>>>,
+) -> Report {
     let now = jiff::Timestamp::now();
     let pass = target.pass(now);
-    let stages = workspace_stages(&workspace_of(target, apis), &pass);
+    let stages = stages_for(&pass);
     let approval = target.approval();
     match (apply_mode, target.window(now)) {
         (Apply::Enforce, window::Window::Closed { opens }) => {
