@@ -134,7 +134,9 @@ pub fn validate_resource(object: Value) -> Result<Resource, ValidationError> {
         "DatabricksWorkspace" => {
             serde_json::from_value(object).map(|w| Resource::Workspace(Box::new(w)))
         }
-        "DatabricksAccount" => serde_json::from_value(object).map(|a| Resource::Account(Box::new(a))),
+        "DatabricksAccount" => {
+            serde_json::from_value(object).map(|a| Resource::Account(Box::new(a)))
+        }
         _ => serde_json::from_value(object).map(|b| Resource::Baseline(Box::new(b))),
     };
     typed.map_err(|e| invalid(vec![e.to_string()]))

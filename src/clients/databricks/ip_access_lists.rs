@@ -100,7 +100,8 @@ impl DatabricksClient {
     }
 
     pub async fn get_ip_access_list(&self, list_id: &str) -> Result<IpAccessList, ApiError> {
-        let spec = RequestSpec::get(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]));
+        let spec =
+            RequestSpec::get(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]));
         Ok(self
             .send_json::<IpAccessListResponse>(spec)
             .await?
@@ -112,7 +113,8 @@ impl DatabricksClient {
         &self,
         list: &NewIpAccessList,
     ) -> Result<IpAccessList, ApiError> {
-        let spec = RequestSpec::post(self.scoped(IP_ACCESS_LISTS, ACCOUNT_IP_ACCESS_LISTS, &[])).json(list)?;
+        let spec = RequestSpec::post(self.scoped(IP_ACCESS_LISTS, ACCOUNT_IP_ACCESS_LISTS, &[]))
+            .json(list)?;
         Ok(self
             .send_json::<IpAccessListResponse>(spec)
             .await?
@@ -125,7 +127,9 @@ impl DatabricksClient {
         list_id: &str,
         list: &ReplaceIpAccessList,
     ) -> Result<(), ApiError> {
-        let spec = RequestSpec::put(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id])).json(list)?;
+        let spec =
+            RequestSpec::put(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]))
+                .json(list)?;
         self.send(spec).await.map(drop)
     }
 
@@ -135,12 +139,15 @@ impl DatabricksClient {
         list_id: &str,
         update: &UpdateIpAccessList,
     ) -> Result<(), ApiError> {
-        let spec = RequestSpec::patch(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id])).json(update)?;
+        let spec =
+            RequestSpec::patch(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]))
+                .json(update)?;
         self.send(spec).await.map(drop)
     }
 
     pub async fn delete_ip_access_list(&self, list_id: &str) -> Result<(), ApiError> {
-        let spec = RequestSpec::delete(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]));
+        let spec =
+            RequestSpec::delete(self.scoped(IP_ACCESS_LIST, ACCOUNT_IP_ACCESS_LIST, &[list_id]));
         self.send(spec).await.map(drop)
     }
 }

@@ -133,7 +133,9 @@ impl DatabricksClient {
         params: &[&str],
     ) -> Result<Endpoint, ApiError> {
         let id = self.account_id.as_deref().ok_or_else(|| {
-            ApiError::InvalidRequest(format!("{template} is an account API: this client is a workspace's"))
+            ApiError::InvalidRequest(format!(
+                "{template} is an account API: this client is a workspace's"
+            ))
         })?;
         let mut all = Vec::with_capacity(params.len() + 1);
         all.push(id);

@@ -224,7 +224,14 @@ impl SettingValue {
                 SettingValue::DisableLegacyFeatures(BooleanMessage { value: Some(on) })
             }
             SettingType::PersonalCompute => SettingValue::PersonalCompute(PersonalComputeMessage {
-                value: Some(if on { PERSONAL_COMPUTE_ON } else { PERSONAL_COMPUTE_OFF }.into()),
+                value: Some(
+                    if on {
+                        PERSONAL_COMPUTE_ON
+                    } else {
+                        PERSONAL_COMPUTE_OFF
+                    }
+                    .into(),
+                ),
             }),
             SettingType::CspForNewWorkspaces => {
                 SettingValue::CspForNewWorkspaces(EnforcedForNewWorkspaces {
@@ -268,7 +275,9 @@ impl SettingValue {
             SettingValue::DisableLegacyDbfs(m)
             | SettingValue::AccountIpAccessLists(m)
             | SettingValue::DisableLegacyFeatures(m) => m.value,
-            SettingValue::PersonalCompute(m) => m.value.as_deref().map(|v| v == PERSONAL_COMPUTE_ON),
+            SettingValue::PersonalCompute(m) => {
+                m.value.as_deref().map(|v| v == PERSONAL_COMPUTE_ON)
+            }
             SettingValue::CspForNewWorkspaces(m) | SettingValue::EsmForNewWorkspaces(m) => {
                 m.is_enforced
             }
@@ -348,9 +357,7 @@ impl Setting {
             }
             SettingType::DisableLegacyDbfs => SettingValue::DisableLegacyDbfs(typed(field)),
             SettingType::AccountIpAccessLists => SettingValue::AccountIpAccessLists(typed(field)),
-            SettingType::DisableLegacyFeatures => {
-                SettingValue::DisableLegacyFeatures(typed(field))
-            }
+            SettingType::DisableLegacyFeatures => SettingValue::DisableLegacyFeatures(typed(field)),
             SettingType::PersonalCompute => SettingValue::PersonalCompute(typed(field)),
             SettingType::CspForNewWorkspaces => SettingValue::CspForNewWorkspaces(typed(field)),
             SettingType::EsmForNewWorkspaces => SettingValue::EsmForNewWorkspaces(typed(field)),
@@ -393,7 +400,8 @@ impl DatabricksClient {
     // --- settings ----------------------------------------------------------------------------
 
     pub async fn get_setting(&self, setting_type: SettingType) -> Result<Setting, ApiError> {
-        let spec = RequestSpec::get(self.scoped(SETTING, ACCOUNT_SETTING, &[setting_type.api_name()]));
+        let spec =
+            RequestSpec::get(self.scoped(SETTING, ACCOUNT_SETTING, &[setting_type.api_name()]));
         let raw: Map<String, Value> = self.send_json(spec).await?;
         Ok(Setting::from_raw(setting_type, raw))
     }
@@ -419,7 +427,8 @@ impl DatabricksClient {
             "setting": setting.raw(),
         });
         let spec =
-            RequestSpec::patch(self.scoped(SETTING, ACCOUNT_SETTING, &[setting_type.api_name()])).json(&body)?;
+            RequestSpec::patch(self.scoped(SETTING, ACCOUNT_SETTING, &[setting_type.api_name()]))
+                .json(&body)?;
         let raw: Map<String, Value> = self.send_json(spec).await?;
         Ok(Setting::from_raw(setting_type, raw))
     }
