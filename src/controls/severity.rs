@@ -206,6 +206,39 @@ mod tests {
         }
     }
 
+    /// The Severity column of docs/controls.md says what this module does.
+    #[test]
+    fn the_controls_doc_agrees() {
+        let doc = include_str!("../../docs/controls.md");
+        let mut checked = 0;
+        let mut header: Vec<&str> = Vec::new();
+        for line in doc.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if !line.starts_with('|') {
+                header.clear();
+                continue;
+            }
+            if header.is_empty() {
+                header = cells;
+                continue;
+            }
+            let Some(column) = header.iter().position(|h| *h == "severity") else {
+                continue;
+            };
+            let id = cells[1].trim_matches('`');
+            if id.starts_with("---") {
+                continue;
+            }
+            assert_eq!(
+                cells[column],
+                severity(id).as_str(),
+                "docs/controls.md: {id}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 40, "only {checked} rows have a severity");
+    }
+
     #[test]
     fn spelled_as_the_policy_report_schema() {
         let all = [
