@@ -9,9 +9,9 @@ use crate::engine::{Report, Target};
 
 /// When to look again: after `resync`, but exactly when an exception lapses or the maintenance
 /// window the pass waited for opens, and at once when an exception lapsed while it ran.
-pub fn next_pass(
+pub fn next_pass<P>(
     resync: Duration,
-    target: &Target,
+    target: &Target<P>,
     report: &Report,
     now: jiff::Timestamp,
 ) -> Duration {

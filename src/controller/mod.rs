@@ -1,13 +1,14 @@
 //! `brickwarden run`: the kube-runtime wiring around the engine.
 //!
-//! One `Controller` over `DatabricksWorkspace` (optionally a label-selected shard), re-triggered by
-//! the SecurityBaselines and Secrets its workspaces reference; leader election on a Lease so that
-//! only one replica reconciles and writes; `/metrics`, `/healthz`, `/readyz` on one port;
-//! graceful shutdown on SIGTERM.
+//! One `Controller` over `DatabricksWorkspace` and one over `DatabricksAccount` (optionally a
+//! label-selected shard), each re-triggered by the SecurityBaselines and Secrets its resources
+//! reference; leader election on a Lease so that only one replica reconciles and writes;
+//! `/metrics`, `/healthz`, `/readyz` on one port; graceful shutdown on SIGTERM.
 
 pub mod expiry;
 pub mod http;
 pub mod namespaces;
+pub mod posture;
 pub mod preflight;
 mod reconcile;
 pub mod reports;
@@ -16,7 +17,7 @@ pub mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
@@ -28,8 +29,9 @@ use kube::runtime::{Predicate, WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client, ResourceExt};
 use tracing::{info, warn};
 
+use self::posture::Posture;
 use self::shard::Shard;
-use crate::api::{DatabricksWorkspace, SecurityBaseline};
+use crate::api::{DatabricksAccount, DatabricksWorkspace, SecurityBaseline};
 use crate::metrics::Metrics;
 pub use reconcile::Context;
 
@@ -113,9 +115,29 @@ pub struct RunArgs {
 pub struct Readiness {
     /// Leader election is running (a follower is ready to take over).
     pub electing: AtomicBool,
-    /// This replica leads and its controller's caches are synced.
+    /// This replica leads and its controllers' caches are synced.
     pub leading_and_synced: AtomicBool,
+    /// How many of the [`CONTROLLERS`] have synced their caches since this replica leads.
+    synced_controllers: AtomicUsize,
     pub leader: AtomicBool,
+}
+
+/// The controllers a leader runs: workspaces and accounts.
+const CONTROLLERS: usize = 2;
+
+impl Readiness {
+    /// One more controller's caches are synced; ready once all are.
+    fn controller_synced(&self) {
+        if self.synced_controllers.fetch_add(1, Ordering::Relaxed) + 1 >= CONTROLLERS {
+            self.leading_and_synced.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn stopped_leading(&self) {
+        self.leader.store(false, Ordering::Relaxed);
+        self.synced_controllers.store(0, Ordering::Relaxed);
+        self.leading_and_synced.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Readiness {
@@ -153,9 +175,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let lease_name = shard.lease_name(&args.lease_name);
     preflight::check(&client, &lease_namespace, &lease_name, &watch_namespaces).await?;
     if watch_namespaces.is_empty() {
-        info!("watching DatabricksWorkspaces and Secrets in every namespace");
+        info!("watching DatabricksWorkspaces, DatabricksAccounts and Secrets in every namespace");
     } else {
-        info!(namespaces = ?watch_namespaces, "watching DatabricksWorkspaces and Secrets only in these namespaces");
+        info!(namespaces = ?watch_namespaces, "watching DatabricksWorkspaces, DatabricksAccounts and Secrets only in these namespaces");
     }
 
     let shutdown = shutdown_on_signals();
@@ -202,7 +224,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         };
         // SIGTERM lets in-flight reconciles finish; a lost Lease abandons them at once, so that
         // a replica that no longer leads stops writing before the new leader starts.
-        let stop = {
+        let stop = || {
             let shutdown = shutdown.clone();
             async move { shutdown.notified().await }
         };
@@ -220,13 +242,32 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .with_extra_roots(extra_roots.clone())
             .with_max_requests_in_flight(args.max_requests_in_flight.into()),
         );
+        let controllers = futures::future::join(
+            run_controller::<DatabricksWorkspace>(
+                client.clone(),
+                &args,
+                &watch_namespaces,
+                shard,
+                context.clone(),
+                readiness.clone(),
+                stop(),
+            ),
+            run_controller::<DatabricksAccount>(
+                client.clone(),
+                &args,
+                &watch_namespaces,
+                shard,
+                context,
+                readiness.clone(),
+                stop(),
+            ),
+        );
         tokio::select! {
-            _ = run_controller(client.clone(), &args, &watch_namespaces, shard, context, readiness.clone(), stop) => {}
+            _ = controllers => {}
             _ = lost => warn!(%identity, "lost the Lease: abandoning in-flight reconciles"),
         }
 
-        readiness.leader.store(false, Ordering::Relaxed);
-        readiness.leading_and_synced.store(false, Ordering::Relaxed);
+        readiness.stopped_leading();
         metrics.set_leader(false);
         // A follower reports nothing about workspaces: the new leader does.
         metrics.forget_all_workspaces();
@@ -248,7 +289,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_controller(
+async fn run_controller<K: Posture>(
     client: Client,
     args: &RunArgs,
     watch_namespaces: &[String],
@@ -265,11 +306,11 @@ async fn run_controller(
     // Our own status writes change resourceVersion but neither generation nor annotations:
     // reacting to them would read every workspace twice per pass. Annotations still trigger
     // (the suspend annotation, manual pokes); Secrets and baselines trigger through watches.
-    let changes = (predicates::generation as fn(&DatabricksWorkspace) -> Option<u64>)
-        .combine(predicates::annotations);
+    let changes =
+        (predicates::generation as fn(&K) -> Option<u64>).combine(predicates::annotations);
     // Other shards' workspaces stay in the store (the Secret and baseline watches map through
     // it) but never reach this shard's reconciler.
-    let owned = move |ws: &DatabricksWorkspace| {
+    let owned = move |ws: &K| {
         shard.owns(
             ws.namespace().as_deref().unwrap_or_default(),
             &ws.name_any(),
@@ -277,7 +318,7 @@ async fn run_controller(
     };
     // Cluster-wide, or one watch per namespace merged so that one store follows them all.
     let workspace_events = if watch_namespaces.is_empty() {
-        watcher(Api::<DatabricksWorkspace>::all(client.clone()), config)
+        watcher(Api::<K>::all(client.clone()), config)
             .default_backoff()
             .boxed()
     } else {
@@ -285,11 +326,8 @@ async fn run_controller(
             watch_namespaces
                 .iter()
                 .map(|ns| {
-                    watcher(
-                        Api::<DatabricksWorkspace>::namespaced(client.clone(), ns),
-                        config.clone(),
-                    )
-                    .default_backoff()
+                    watcher(Api::<K>::namespaced(client.clone(), ns), config.clone())
+                        .default_backoff()
                 })
                 .collect(),
         )
@@ -301,7 +339,7 @@ async fn run_controller(
     let workspaces = workspace_events
         .inspect_ok(move |event| {
             if let watcher::Event::Delete(ws) = event {
-                deleted_context.forget(&ObjectRef::from_obj(ws));
+                deleted_context.forget(&reconcile::key_of(ws));
             }
         })
         .reflect(writer)
@@ -346,7 +384,7 @@ async fn run_controller(
                     .state()
                     .into_iter()
                     .filter(|ws| owned(ws))
-                    .filter(|ws| ws.spec.baseline_ref.as_deref() == Some(name.as_str()))
+                    .filter(|ws| ws.baseline_ref() == Some(name.as_str()))
                     .map(|ws| ObjectRef::from_obj(&*ws))
                     .collect::<Vec<_>>()
             },
@@ -359,7 +397,7 @@ async fn run_controller(
                 .filter(|ws| {
                     owned(ws)
                         && ws.namespace() == namespace
-                        && ws.spec.auth.secret_ref().is_some_and(|r| r.name == name)
+                        && ws.auth().secret_ref().is_some_and(|r| r.name == name)
                 })
                 .map(|ws| ObjectRef::from_obj(&*ws))
                 .collect::<Vec<_>>()
@@ -374,7 +412,7 @@ async fn run_controller(
             let wait = synced_store.wait_until_ready();
             match tokio::time::timeout(std::time::Duration::from_millis(500), wait).await {
                 Ok(Ok(())) => {
-                    synced.leading_and_synced.store(true, Ordering::Relaxed);
+                    synced.controller_synced();
                     break;
                 }
                 Ok(Err(_)) => break, // the store's writer is gone: the controller stopped
@@ -397,7 +435,11 @@ async fn run_controller(
     controller
         .with_config(controller::Config::default().concurrency(args.concurrency))
         .graceful_shutdown_on(stop)
-        .run(reconcile::reconcile, reconcile::error_policy, context)
+        .run(
+            reconcile::reconcile::<K>,
+            reconcile::error_policy::<K>,
+            context,
+        )
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "reconcile loop event");

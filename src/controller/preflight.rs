@@ -7,7 +7,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 
-use crate::api::{DatabricksWorkspace, SecurityBaseline};
+use crate::api::{DatabricksAccount, DatabricksWorkspace, SecurityBaseline};
 
 /// A start-up failure, as one line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,19 +42,8 @@ pub async fn check(
     watch_namespaces: &[String],
 ) -> Result<(), StartupError> {
     let one = ListParams::default().limit(1);
-    let crd = "databricksworkspaces.brickwarden.io";
-    if watch_namespaces.is_empty() {
-        Api::<DatabricksWorkspace>::all(client.clone())
-            .list_metadata(&one)
-            .await
-            .map_err(|e| explain(&e, Need::Crd(crd)))?;
-    }
-    for ns in watch_namespaces {
-        Api::<DatabricksWorkspace>::namespaced(client.clone(), ns)
-            .list_metadata(&one)
-            .await
-            .map_err(|e| explain(&e, Need::WatchedNamespace(crd, ns)))?;
-    }
+    can_watch::<DatabricksWorkspace>(client, watch_namespaces).await?;
+    can_watch::<DatabricksAccount>(client, watch_namespaces).await?;
     Api::<SecurityBaseline>::all(client.clone())
         .list_metadata(&one)
         .await
@@ -81,6 +70,28 @@ pub async fn check(
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
         Err(e) => Err(explain(&e, Need::LeaseNamespace(lease_namespace))),
     }
+}
+
+/// Lists one `K` cluster-wide, or in each watched namespace.
+async fn can_watch<K: super::posture::Posture>(
+    client: &Client,
+    watch_namespaces: &[String],
+) -> Result<(), StartupError> {
+    let one = ListParams::default().limit(1);
+    let crd = format!("{}.{}", K::plural(&()), K::group(&()));
+    if watch_namespaces.is_empty() {
+        Api::<K>::all(client.clone())
+            .list_metadata(&one)
+            .await
+            .map_err(|e| explain(&e, Need::Crd(&crd)))?;
+    }
+    for ns in watch_namespaces {
+        Api::<K>::namespaced(client.clone(), ns)
+            .list_metadata(&one)
+            .await
+            .map_err(|e| explain(&e, Need::WatchedNamespace(&crd, ns)))?;
+    }
+    Ok(())
 }
 
 /// What a failed start-up request was for.

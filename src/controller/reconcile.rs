@@ -1,7 +1,8 @@
-//! `reconcile(Arc<DatabricksWorkspace>, Arc<Context>) -> Result<Action>` and its error policy.
+//! `reconcile(Arc<K>, Arc<Context>) -> Result<Action>` and its error policy, for every
+//! [`Posture`] kind (`DatabricksWorkspace`, `DatabricksAccount`).
 //!
 //! Kubernetes I/O only: loading the baseline and the Secret, writing status and events. Everything
-//! about the workspace itself happens in [`crate::engine`].
+//! about the workspace or account itself happens in [`crate::engine`].
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::DynamicObject;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -20,10 +22,15 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing::{Instrument, info, info_span, warn};
 
 use super::expiry;
+use super::posture::{ClientCache, Posture, metrics_name_of};
 use super::status::{self, NotReady};
-use crate::api::{DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline, not_ready};
+use crate::api::{
+    DatabricksAccount, DatabricksWorkspace, DatabricksWorkspaceStatus, SecurityBaseline, not_ready,
+};
 use crate::clients::ClientOptions;
-use crate::engine::{self, Apply, Connections, Reach, credentials};
+use crate::controls::WorkspaceApis;
+use crate::controls::account::AccountApis;
+use crate::engine::{self, Reach, credentials};
 use crate::metrics::Metrics;
 
 const FIELD_MANAGER: &str = "brickwarden";
@@ -50,7 +57,12 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
-type Key = ObjectRef<DatabricksWorkspace>;
+/// A workspace or account, its kind kept.
+type Key = ObjectRef<DynamicObject>;
+
+pub fn key_of<K: Posture>(obj: &K) -> Key {
+    ObjectRef::from_obj(obj).erase()
+}
 
 /// Shared state of the reconcilers.
 pub struct Context {
@@ -60,12 +72,13 @@ pub struct Context {
     arm_url: url::Url,
     recorder: Recorder,
     options: ClientOptions,
-    /// Clients per workspace, reused while host, auth and secret stay the same, so tokens are
-    /// cached across passes. The key's fingerprint never leaves the process.
-    connections: Mutex<HashMap<Key, (u64, Connections)>>,
-    /// Consecutive failures per workspace, for the error backoff.
+    /// Clients per workspace and per account, reused while host, auth and secret stay the
+    /// same, so tokens are cached across passes. The key's fingerprint never leaves the process.
+    pub(super) workspace_clients: ClientCache<DatabricksWorkspace, WorkspaceApis>,
+    pub(super) account_clients: ClientCache<DatabricksAccount, AccountApis>,
+    /// Consecutive failures per resource, for the error backoff.
     failures: Mutex<HashMap<Key, u32>>,
-    /// Every workspace reconciled since start, so that a deleted one is forgotten even when it
+    /// Every resource reconciled since start, so that a deleted one is forgotten even when it
     /// never got clients (not ready) or its delete event was missed.
     seen: Mutex<std::collections::HashSet<Key>>,
     /// PolicyReports: where their CRDs are served and what was last written.
@@ -92,7 +105,8 @@ impl Context {
             reach,
             arm_url,
             options,
-            connections: Mutex::default(),
+            workspace_clients: Mutex::default(),
+            account_clients: Mutex::default(),
             failures: Mutex::default(),
             seen: Mutex::default(),
             reports: super::reports::Reports::default(),
@@ -100,13 +114,14 @@ impl Context {
         .share_http_client()
     }
 
-    /// Drops cached clients and metric series of workspaces that no longer exist.
-    pub fn forget_deleted(&self, live: &[Arc<DatabricksWorkspace>]) {
-        let live: std::collections::HashSet<Key> =
-            live.iter().map(|w| ObjectRef::from_obj(&**w)).collect();
+    /// Drops cached clients and metric series of the resources of kind `K` that no longer
+    /// exist (`live` is every one that does).
+    pub fn forget_deleted<K: Posture>(&self, live: &[Arc<K>]) {
+        let live: std::collections::HashSet<Key> = live.iter().map(|w| key_of(&**w)).collect();
+        let kind = K::kind(&());
         let gone: Vec<Key> = crate::lock::lock(&self.seen)
             .iter()
-            .filter(|k| !live.contains(k))
+            .filter(|k| k.dyntype.kind == kind && !live.contains(k))
             .cloned()
             .collect();
         for key in gone {
@@ -114,22 +129,24 @@ impl Context {
         }
     }
 
-    /// Drops the cached clients, failure count and metric series of a deleted workspace.
+    /// Drops the cached clients, failure count and metric series of a deleted workspace or
+    /// account.
     pub fn forget(&self, key: &Key) {
         if !crate::lock::lock(&self.seen).remove(key) {
             return;
         }
-        info!(namespace = ?key.namespace, name = %key.name, "workspace deleted: no longer managed");
-        crate::lock::lock(&self.connections).remove(key);
+        let kind = key.dyntype.kind.as_str();
+        info!(namespace = ?key.namespace, name = %key.name, kind, "deleted: no longer managed");
+        if kind == DatabricksAccount::kind(&()) {
+            forget_clients(&self.account_clients, key);
+        } else {
+            forget_clients(&self.workspace_clients, key);
+        }
         crate::lock::lock(&self.failures).remove(key);
         let namespace = key.namespace.as_deref().unwrap_or_default();
-        self.reports.forget(
-            DatabricksWorkspace::kind(&()).as_ref(),
-            namespace,
-            &key.name,
-        );
+        self.reports.forget(kind, namespace, &key.name);
         self.metrics
-            .forget_workspace(key.namespace.as_deref().unwrap_or_default(), &key.name);
+            .forget_workspace(namespace, &metrics_name_of(kind, &key.name));
     }
 
     /// At most `n` requests in flight at once over every client this context creates
@@ -157,16 +174,17 @@ impl Context {
         self
     }
 
-    fn connections_for(
+    fn connections_for<K: Posture>(
         &self,
-        key: &Key,
-        ws: &DatabricksWorkspace,
+        obj: &K,
         secret: Option<SecretString>,
-    ) -> Result<Connections, NotReady> {
+    ) -> Result<K::Apis, NotReady> {
+        let key = ObjectRef::from_obj(obj);
+        let cache = K::cache(self);
         let mut hasher = DefaultHasher::new();
-        ws.spec.host.hash(&mut hasher);
-        ws.spec.azure_resource_id.hash(&mut hasher);
-        serde_json::to_string(&ws.spec.auth)
+        obj.host().hash(&mut hasher);
+        obj.hash_connection(&mut hasher);
+        serde_json::to_string(obj.auth())
             .unwrap_or_default()
             .hash(&mut hasher);
         secret
@@ -174,66 +192,64 @@ impl Context {
             .map(|s| s.expose_secret().to_string())
             .hash(&mut hasher);
         let fingerprint = hasher.finish();
-        if let Some((f, c)) = crate::lock::lock(&self.connections).get(key)
+        if let Some((f, c)) = crate::lock::lock(cache).get(&key)
             && *f == fingerprint
         {
             return Ok(c.clone());
         }
         let token_file = std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").map(Into::into);
-        let hint = match ws.spec.auth.secret_ref() {
+        let hint = match obj.auth().secret_ref() {
             Some(r) => format!("key {:?} of Secret {:?}", r.key, r.name),
             None => "AZURE_FEDERATED_TOKEN_FILE".into(),
         };
-        let connections = credentials::credential_for(&ws.spec.auth, secret, token_file, &hint)
-            .and_then(|credential| {
-                credentials::connect(&ws.spec, credential, &self.options, &self.arm_url)
-            })
+        let connections = credentials::credential_for(obj.auth(), secret, token_file, &hint)
+            .and_then(|credential| obj.connect(credential, &self.options, &self.arm_url))
             .map_err(|e| NotReady {
                 reason: not_ready::INVALID_SPEC,
                 message: e.to_string(),
             })?;
-        crate::lock::lock(&self.connections)
-            .insert(key.clone(), (fingerprint, connections.clone()));
+        crate::lock::lock(cache).insert(key, (fingerprint, connections.clone()));
         Ok(connections)
     }
 }
 
-pub async fn reconcile(ws: Arc<DatabricksWorkspace>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile<K: Posture>(ws: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     let span = info_span!(
         "reconcile",
+        kind = K::NOUN,
         namespace = %ws.namespace().unwrap_or_default(),
         name = %ws.name_any(),
-        host = %ws.spec.host,
+        host = %ws.host(),
         reconcile_id = %uuid::Uuid::new_v4().simple(),
     );
     let started = Instant::now();
-    crate::lock::lock(&ctx.seen).insert(ObjectRef::from_obj(&*ws));
-    let result = reconcile_inner(&ws, &ctx).instrument(span).await;
+    crate::lock::lock(&ctx.seen).insert(key_of(&*ws));
+    let result = reconcile_inner(&*ws, &ctx).instrument(span).await;
     // Again: a delete event during the pass forgot it before this pass recorded its metrics.
-    crate::lock::lock(&ctx.seen).insert(ObjectRef::from_obj(&*ws));
+    crate::lock::lock(&ctx.seen).insert(key_of(&*ws));
     ctx.metrics
         .record_reconcile(started.elapsed(), result.is_ok());
     if result.is_ok() {
-        crate::lock::lock(&ctx.failures).remove(&ObjectRef::from_obj(&*ws));
+        crate::lock::lock(&ctx.failures).remove(&key_of(&*ws));
     }
     result
 }
 
-async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_inner<K: Posture>(ws: &K, ctx: &Context) -> Result<Action, Error> {
     let namespace = ws.namespace().unwrap_or_default();
     let name = ws.name_any();
-    let key = ObjectRef::from_obj(ws);
-    let api: Api<DatabricksWorkspace> = Api::namespaced(ctx.client.clone(), &namespace);
-    let previous = ws.status.as_ref();
-    let generation = ws.metadata.generation;
+    let series = K::metrics_name(&name);
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
+    let previous = ws.status();
+    let generation = ws.meta().generation;
     let now = || Time(jiff::Timestamp::now());
 
     if ws.is_suspended() {
         info!("suspended: no reads, no writes");
-        // A suspended workspace is not managed: no drift or staleness is reported for it.
-        ctx.metrics.forget_workspace(&namespace, &name);
+        // A suspended resource is not managed: no drift or staleness is reported for it.
+        ctx.metrics.forget_workspace(&namespace, &series);
         write_status(&api, &name, status::suspended(previous, generation, now())).await?;
-        return Ok(Action::requeue(ws.spec.resync_interval()));
+        return Ok(Action::requeue(ws.resync_interval()));
     }
 
     let loaded = match load_inputs(ws, ctx, &namespace).await? {
@@ -242,7 +258,8 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
     };
     let (baseline, secret) = loaded;
     let pass_started = jiff::Timestamp::now();
-    let target = match engine::target_for(&ws.spec, baseline.as_ref(), &ctx.reach, pass_started)
+    let target = match ws
+        .target(baseline.as_ref(), &ctx.reach, pass_started)
         .map(|target| with_approval(target, ws))
     {
         Ok(target) => target,
@@ -254,12 +271,12 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
             return not_ready(ws, ctx, &api, why).await;
         }
     };
-    let connections = match ctx.connections_for(&key, ws, secret) {
+    let connections = match ctx.connections_for(ws, secret) {
         Ok(c) => c,
         Err(why) => return not_ready(ws, ctx, &api, why).await,
     };
 
-    let report = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let report = K::run(&target, &connections).await;
     let new_status = status::reconciled(previous, generation, &report, now());
     let ready = new_status
         .conditions
@@ -272,11 +289,7 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
     if status::worth_writing(previous, &new_status, STATUS_HEARTBEAT) {
         write_status(&api, &name, new_status).await?;
     }
-    let policy = ws
-        .spec
-        .baseline_ref
-        .as_deref()
-        .unwrap_or(super::reports::SPEC_POLICY);
+    let policy = ws.baseline_ref().unwrap_or(super::reports::SPEC_POLICY);
     let owner = super::reports::Owner::of(ws);
     ctx.reports
         .publish(&ctx.client, &ctx.metrics, owner, policy, &report.controls)
@@ -298,26 +311,26 @@ async fn reconcile_inner(ws: &DatabricksWorkspace, ctx: &Context) -> Result<Acti
         .await;
     }
     if is_ready {
-        ctx.metrics.record_report(&namespace, &name, &report);
+        ctx.metrics.record_report(&namespace, &series, &report);
     }
     ctx.metrics
-        .record_ready(&namespace, &name, is_ready, &reason);
+        .record_ready(&namespace, &series, is_ready, &reason);
     ctx.metrics
-        .record_exceptions(&namespace, &name, &target.exceptions);
+        .record_exceptions(&namespace, &series, &target.exceptions);
     let summary = report.summary();
     info!(score = %summary.score(), drifted = summary.drifted, remediated = summary.remediated, failed = summary.failed, excepted = summary.excepted, "reconciled");
-    let resync = spread(ws.spec.resync_interval());
+    let resync = spread(ws.resync_interval());
     let next = expiry::next_pass(resync, &target, &report, jiff::Timestamp::now());
     Ok(Action::requeue(next))
 }
 
 /// The digest the `brickwarden.io/approve` annotation carries, unless an earlier pass already
 /// used it: an approval releases its set once.
-fn with_approval(mut target: engine::Target, ws: &DatabricksWorkspace) -> engine::Target {
-    let used = ws
-        .status
-        .as_ref()
-        .and_then(|s| s.approved_digest.as_deref());
+fn with_approval<K: Posture>(
+    mut target: engine::Target<K::Policy>,
+    ws: &K,
+) -> engine::Target<K::Policy> {
+    let used = ws.status().and_then(|s| s.approved_digest.as_deref());
     target.approved_digest = ws
         .annotations()
         .get(crate::api::APPROVE_ANNOTATION)
@@ -332,12 +345,12 @@ type Loaded = (
 );
 
 /// The baseline and the secret value a workspace references; `Err(NotReady)` says what is missing.
-async fn load_inputs(
-    ws: &DatabricksWorkspace,
+async fn load_inputs<K: Posture>(
+    ws: &K,
     ctx: &Context,
     namespace: &str,
 ) -> Result<Result<Loaded, NotReady>, Error> {
-    let baseline = match ws.spec.baseline_ref.as_deref() {
+    let baseline = match ws.baseline_ref() {
         None => None,
         Some(name) => match Api::<SecurityBaseline>::all(ctx.client.clone())
             .get_opt(name)
@@ -354,7 +367,7 @@ async fn load_inputs(
             }
         },
     };
-    let secret = match ws.spec.auth.secret_ref() {
+    let secret = match ws.auth().secret_ref() {
         None => None,
         // Namespace isolation: only the workspace resource's own namespace is read.
         Some(r) => match Api::<Secret>::namespaced(ctx.client.clone(), namespace)
@@ -402,20 +415,20 @@ async fn load_inputs(
     Ok(Ok((baseline, secret)))
 }
 
-async fn not_ready(
-    ws: &DatabricksWorkspace,
+async fn not_ready<K: Posture>(
+    ws: &K,
     ctx: &Context,
-    api: &Api<DatabricksWorkspace>,
+    api: &Api<K>,
     why: NotReady,
 ) -> Result<Action, Error> {
     let (namespace, name) = (ws.namespace().unwrap_or_default(), ws.name_any());
-    warn!(reason = why.reason, message = %why.message, "workspace not ready");
+    warn!(reason = why.reason, message = %why.message, kind = K::NOUN, "not ready");
     write_status(
         api,
         &name,
         status::not_ready(
-            ws.status.as_ref(),
-            ws.metadata.generation,
+            ws.status(),
+            ws.meta().generation,
             &why,
             Time(jiff::Timestamp::now()),
         ),
@@ -431,18 +444,18 @@ async fn not_ready(
     )
     .await;
     ctx.metrics
-        .record_ready(&namespace, &name, false, why.reason);
+        .record_ready(&namespace, &K::metrics_name(&name), false, why.reason);
     Ok(Action::requeue(NOT_READY_REQUEUE))
 }
 
-async fn write_status(
-    api: &Api<DatabricksWorkspace>,
+async fn write_status<K: Posture>(
+    api: &Api<K>,
     name: &str,
     status: DatabricksWorkspaceStatus,
 ) -> Result<(), Error> {
     let patch = serde_json::json!({
-        "apiVersion": DatabricksWorkspace::api_version(&()),
-        "kind": DatabricksWorkspace::kind(&()),
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
         "status": status,
     });
     api.patch_status(
@@ -456,19 +469,15 @@ async fn write_status(
 
 /// One Event per control of every Enforce-mode action, its `action` the control id, so that the
 /// recorder's aggregation never folds two controls into one Event (see [`events`]).
-async fn publish_remediation_events(
-    ws: &DatabricksWorkspace,
-    ctx: &Context,
-    report: &engine::Report,
-) {
+async fn publish_remediation_events<K: Posture>(ws: &K, ctx: &Context, report: &engine::Report) {
     for event in events::remediation_events(report) {
         publish_event(ctx, ws, &event).await;
     }
 }
 
-async fn publish(
+async fn publish<K: Posture>(
     ctx: &Context,
-    ws: &DatabricksWorkspace,
+    ws: &K,
     type_: EventType,
     reason: &str,
     action: &str,
@@ -484,15 +493,19 @@ async fn publish(
     publish_event(ctx, ws, &event).await;
 }
 
-async fn publish_event(ctx: &Context, ws: &DatabricksWorkspace, event: &Event) {
+async fn publish_event<K: Posture>(ctx: &Context, ws: &K, event: &Event) {
     if let Err(e) = ctx.recorder.publish(event, &ws.object_ref(&())).await {
         warn!(error = %e, reason = %event.reason, action = %event.action, "could not publish event");
     }
 }
 
+fn forget_clients<K: Posture, A>(cache: &ClientCache<K, A>, key: &Key) {
+    crate::lock::lock(cache).retain(|k, _| !(k.name == key.name && k.namespace == key.namespace));
+}
+
 /// Exponential backoff with jitter per workspace: 5s, 10s, 20s ... capped at 5 minutes.
-pub fn error_policy(ws: Arc<DatabricksWorkspace>, error: &Error, ctx: Arc<Context>) -> Action {
-    let key = ObjectRef::from_obj(&*ws);
+pub fn error_policy<K: Posture>(ws: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+    let key = key_of(&*ws);
     let attempts = {
         let mut failures = crate::lock::lock(&ctx.failures);
         let n = failures.entry(key).or_insert(0);

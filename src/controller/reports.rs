@@ -244,7 +244,7 @@ pub fn report_name(owner_kind: &str, owner_name: &str) -> String {
     let keep = full
         .char_indices()
         .map(|(i, _)| i)
-        .take_while(|i| *i <= MAX - hash.len() - 1)
+        .take_while(|i| *i < MAX - hash.len())
         .last()
         .unwrap_or(0);
     format!("{}-{hash}", full[..keep].trim_end_matches(['-', '.']))

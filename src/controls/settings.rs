@@ -483,7 +483,13 @@ mod tests {
                 json!({"is_enabled": on, "compliance_standards": []})
             }
             SettingType::EnhancedSecurityMonitoring => json!({"is_enabled": on}),
-            SettingType::DisableLegacyDbfs => json!({"value": on}),
+            SettingType::DisableLegacyDbfs
+            | SettingType::AccountIpAccessLists
+            | SettingType::DisableLegacyFeatures => json!({"value": on}),
+            SettingType::PersonalCompute => json!({"value": render(setting_type, on)}),
+            SettingType::CspForNewWorkspaces | SettingType::EsmForNewWorkspaces => {
+                json!({"is_enforced": on})
+            }
         }
     }
 
@@ -495,6 +501,7 @@ mod tests {
             SettingType::ComplianceSecurityProfile => &mut p.compliance_security_profile,
             SettingType::EnhancedSecurityMonitoring => &mut p.enhanced_security_monitoring,
             SettingType::DisableLegacyDbfs => &mut p.disable_legacy_dbfs,
+            account => panic!("{account} is an account setting"),
         };
         *field = Some(desired);
         p

@@ -7,8 +7,9 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::Connections;
-use crate::api::{DatabricksWorkspaceSpec, WorkspaceAuth};
+use crate::api::{DatabricksAccountSpec, DatabricksWorkspaceSpec, WorkspaceAuth};
 use crate::clients::{ArmClient, ClientOptions, Credential, DatabricksClient};
+use crate::controls::account::AccountApis;
 
 /// Where AKS workload identity mounts the federated token, unless `AZURE_FEDERATED_TOKEN_FILE`
 /// says otherwise.
@@ -68,6 +69,22 @@ pub fn credential_for(
         });
     }
     Err(CredentialError::NoMethod)
+}
+
+/// Connects to the account API of `spec.accountId` at `spec.host`.
+pub fn connect_account(
+    spec: &DatabricksAccountSpec,
+    credential: Credential,
+    options: &ClientOptions,
+) -> Result<AccountApis, CredentialError> {
+    let host = Url::parse(&spec.host).map_err(|e| CredentialError::BadHost {
+        host: spec.host.clone(),
+        reason: e.to_string(),
+    })?;
+    let databricks =
+        DatabricksClient::for_account(host, &spec.account_id, credential, options.clone())
+            .map_err(|e| CredentialError::Client(e.to_string()))?;
+    Ok(AccountApis { databricks })
 }
 
 /// Connects to the workspace and, when it has an `azureResourceId` and an Entra ID identity, to

@@ -5,13 +5,21 @@
 //! API may omit are `Option`. Settings keep their raw JSON so fields this crate does not know
 //! survive a read-modify-write.
 
+mod account_workspaces;
 mod ip_access_lists;
+mod network_connectivity;
+mod network_policies;
+mod private_access;
 mod secrets;
 mod settings;
 mod tokens;
 mod workspace_conf;
 
+pub use account_workspaces::*;
 pub use ip_access_lists::*;
+pub use network_connectivity::*;
+pub use network_policies::*;
+pub use private_access::*;
 pub use secrets::*;
 pub use settings::*;
 pub use tokens::*;
@@ -127,6 +135,7 @@ impl DatabricksClient {
 
     /// An account API endpoint (`/api/2.0/accounts/{account_id}/...`): the account id first,
     /// then `params`. Fails on a workspace client, which has no account.
+    #[allow(dead_code, reason = "the account network clients use it")]
     pub(super) fn account_endpoint(
         &self,
         template: &'static str,

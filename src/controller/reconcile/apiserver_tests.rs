@@ -609,7 +609,7 @@ async fn failed_status_write_is_an_error_with_growing_backoff_reset_by_success()
     let mut spec = pat_spec("http://127.0.0.1:1");
     spec["suspend"] = json!(true);
     let ws = workspace("analytics", json!({}), spec);
-    let key = kube::runtime::reflector::ObjectRef::from_obj(&*ws);
+    let key = super::key_of(&*ws);
     let failures = |ctx: &Context| ctx.failures.lock().unwrap().get(&key).copied();
 
     for attempt in 1..=2u32 {
