@@ -13,9 +13,9 @@ use url::Url;
 
 use super::files;
 use super::output::{self, WorkspaceResult};
-use crate::api::DatabricksWorkspace;
+use crate::api::WorkspaceAuth;
 use crate::clients::ClientOptions;
-use crate::engine::{self, Apply, credentials};
+use crate::engine::{self, Apply, Subject, credentials};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
@@ -25,7 +25,8 @@ pub enum OutputFormat {
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// Files or directories of DatabricksWorkspace (and SecurityBaseline) resources.
+    /// Files or directories of DatabricksWorkspace and DatabricksAccount (and SecurityBaseline)
+    /// resources.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
@@ -54,16 +55,13 @@ pub struct PlanArgs {
 }
 
 /// Where each auth method's secret comes from outside a cluster.
-fn secret_from_env(
-    ws: &DatabricksWorkspace,
-) -> (Option<SecretString>, Option<PathBuf>, &'static str) {
+fn secret_from_env(auth: &WorkspaceAuth) -> (Option<SecretString>, Option<PathBuf>, &'static str) {
     let var = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
             .map(SecretString::from)
     };
-    let auth = &ws.spec.auth;
     if auth.personal_access_token.is_some() {
         (var("DATABRICKS_TOKEN"), None, "set DATABRICKS_TOKEN")
     } else if auth.databricks_oauth.is_some() {
@@ -96,8 +94,10 @@ pub async fn run(args: PlanArgs, apply: Apply) -> ExitCode {
 async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
     crate::clients::install_crypto_provider();
     let inputs = files::load(&args.files)?;
-    if inputs.workspaces.is_empty() {
-        anyhow::bail!("no DatabricksWorkspace resources found in the given files");
+    if inputs.workspaces.is_empty() && inputs.accounts.is_empty() {
+        anyhow::bail!(
+            "no DatabricksWorkspace or DatabricksAccount resources found in the given files"
+        );
     }
     let reach = engine::Reach {
         egress: crate::controls::access::parse_protected(&args.egress_addresses)
@@ -114,18 +114,20 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
         .shared()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let progress = Progress::new(
-        inputs.workspaces.len(),
+        inputs.workspaces.len() + inputs.accounts.len(),
         args.output == OutputFormat::Table && std::io::stderr().is_terminal(),
     );
-    let results: Vec<WorkspaceResult> = futures::stream::iter(&inputs.workspaces)
-        .map(|ws| async {
-            let result = one(ws, &inputs, &reach, &options, &args.arm_url, apply).await;
-            progress.advance();
-            result
-        })
-        .buffered(usize::from(args.concurrency))
-        .collect()
-        .await;
+    let run = Run {
+        inputs: &inputs,
+        reach: &reach,
+        options: &options,
+        args,
+        apply,
+        progress: &progress,
+    };
+    // Accounts first: they govern the workspaces (serverless egress, NCC bindings).
+    let mut results = run.all(&inputs.accounts).await;
+    results.extend(run.all(&inputs.workspaces).await);
     progress.finish();
     let colour = output::colour_enabled();
     match args.output {
@@ -163,26 +165,60 @@ async fn run_inner(args: &PlanArgs, apply: Apply) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn one(
-    ws: &DatabricksWorkspace,
+/// What every resource of one `plan`/`apply` run shares.
+struct Run<'a> {
+    inputs: &'a files::Inputs,
+    reach: &'a engine::Reach,
+    options: &'a ClientOptions,
+    args: &'a PlanArgs,
+    apply: Apply,
+    progress: &'a Progress,
+}
+
+impl Run<'_> {
+    /// Every subject, `--concurrency` at once, reported in input order.
+    async fn all<S: Subject + kube::Resource>(&self, subjects: &[S]) -> Vec<WorkspaceResult> {
+        futures::stream::iter(subjects)
+            .map(|subject| async {
+                let result = one(
+                    subject,
+                    self.inputs,
+                    self.reach,
+                    self.options,
+                    &self.args.arm_url,
+                    self.apply,
+                )
+                .await;
+                self.progress.advance();
+                result
+            })
+            .buffered(usize::from(self.args.concurrency))
+            .collect()
+            .await
+    }
+}
+
+async fn one<S: Subject + kube::Resource>(
+    subject: &S,
     inputs: &files::Inputs,
     reach: &engine::Reach,
     options: &ClientOptions,
     arm_url: &Url,
     apply: Apply,
 ) -> WorkspaceResult {
-    let namespace = ws
-        .metadata
+    let namespace = subject
+        .meta()
         .namespace
         .clone()
         .unwrap_or_else(|| "default".into());
-    let name = ws.metadata.name.clone().unwrap_or_default();
+    let name = subject.meta().name.clone().unwrap_or_default();
+    let host = subject.host();
     let failed = |error: String| WorkspaceResult {
         error: Some(error),
         compliant: false,
-        ..WorkspaceResult::from_report(&namespace, &name, &ws.spec.host, &engine::Report::default())
+        ..WorkspaceResult::from_report(&namespace, &name, host, &engine::Report::default())
     };
-    let baseline = match ws.spec.baseline_ref.as_deref() {
+    let baseline = match subject.baseline_ref() {
         None => None,
         Some(b) => match inputs.baseline(b) {
             Some(baseline) => Some(baseline.spec),
@@ -193,20 +229,19 @@ async fn one(
             }
         },
     };
-    let target =
-        match engine::target_for(&ws.spec, baseline.as_ref(), reach, jiff::Timestamp::now()) {
-            Ok(t) => t,
-            Err(e) => return failed(e.to_string()),
-        };
-    let (secret, token_file, hint) = secret_from_env(ws);
-    let connections = credentials::credential_for(&ws.spec.auth, secret, token_file, hint)
-        .and_then(|credential| credentials::connect(&ws.spec, credential, options, arm_url));
+    let target = match subject.target(baseline.as_ref(), reach, jiff::Timestamp::now()) {
+        Ok(t) => t,
+        Err(e) => return failed(e.to_string()),
+    };
+    let (secret, token_file, hint) = secret_from_env(subject.auth());
+    let connections = credentials::credential_for(subject.auth(), secret, token_file, hint)
+        .and_then(|credential| subject.connect(credential, options, arm_url));
     let connections = match connections {
         Ok(c) => c,
         Err(e) => return failed(e.to_string()),
     };
-    let report = engine::reconcile(&target, &connections, apply).await;
-    WorkspaceResult::from_report(&namespace, &name, &ws.spec.host, &report)
+    let report = S::reconcile(&target, &connections, apply).await;
+    WorkspaceResult::from_report(&namespace, &name, host, &report)
 }
 
 /// `12/1000 workspaces` on stderr while a long run goes on, only on a terminal and never with

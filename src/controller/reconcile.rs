@@ -276,7 +276,7 @@ async fn reconcile_inner<K: Posture>(ws: &K, ctx: &Context) -> Result<Action, Er
         Err(why) => return not_ready(ws, ctx, &api, why).await,
     };
 
-    let report = K::run(&target, &connections).await;
+    let report = K::reconcile(&target, &connections, engine::Apply::Enforce).await;
     let new_status = status::reconciled(previous, generation, &report, now());
     let ready = new_status
         .conditions

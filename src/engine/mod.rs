@@ -13,6 +13,7 @@ mod conclude;
 pub mod credentials;
 pub mod rules;
 pub mod stage;
+pub mod subject;
 pub mod window;
 
 use ipnet::Ipv4Net;
@@ -21,6 +22,7 @@ use tracing::info;
 pub use self::apply::{Outcome, Remediation, apply};
 pub use self::conclude::conclude;
 pub use self::stage::{Action, Overrule, Stage};
+pub use self::subject::Subject;
 use crate::api::{AccountPolicy, ControlState, Exception, Mode, Policy, Summary};
 use crate::controls::account::{
     Account, AccountApis, AccountIpAccessLists, AccountSettings, Cloud,
