@@ -5,6 +5,8 @@
 //! network connectivity, network policies and private access settings are families of their
 //! own.
 
+pub mod ncc;
+
 use super::Pass;
 use super::ip_access_lists::ListsScope;
 use super::settings::{DesiredSettings, SettingControl, SettingsScope};
@@ -131,3 +133,136 @@ impl SettingsScope for AccountSettingsScope {
 
 /// An account's settings.
 pub type AccountSettings = super::settings::SettingsFamily<AccountSettingsScope>;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Map, json};
+
+    use super::*;
+    use crate::api::{ControlState, Mode};
+    use crate::clients::databricks::Setting;
+    use crate::controls::settings::SettingsRead;
+    use crate::controls::testing::{pass, render};
+    use crate::controls::{Effect, Family, Step};
+
+    fn account(policy: serde_json::Value) -> Account {
+        Account {
+            policy: serde_json::from_value(policy).unwrap(),
+            cloud: Cloud::Azure,
+        }
+    }
+
+    fn read(values: &[(SettingType, serde_json::Value)]) -> SettingsRead {
+        values
+            .iter()
+            .map(|(t, v)| {
+                let mut raw = Map::new();
+                raw.insert("etag".into(), json!("e1"));
+                raw.insert(t.value_field().into(), v.clone());
+                (*t, Ok(Setting::from_raw(*t, raw)))
+            })
+            .collect::<BTreeMap<_, _>>()
+    }
+
+    #[test]
+    fn cloud_comes_from_the_console_host() {
+        assert_eq!(Cloud::of_host("accounts.azuredatabricks.net"), Cloud::Azure);
+        assert_eq!(Cloud::of_host("accounts.cloud.databricks.com"), Cloud::Aws);
+        assert_eq!(Cloud::of_host("accounts.gcp.databricks.com"), Cloud::Gcp);
+        assert_eq!(Cloud::of_host("127.0.0.1"), Cloud::Unknown);
+    }
+
+    #[test]
+    fn account_settings_are_judged_and_fixed_with_their_own_ids_steps_and_modes() {
+        let account = account(json!({
+            "ipAccessLists": {"enabled": true, "mode": "Audit"},
+            "settings": {"disableLegacyFeatures": true, "personalCompute": "Off",
+                         "complianceSecurityProfileForNewWorkspaces": true},
+        }));
+        let pass = pass(Mode::Enforce);
+        let desired = AccountSettings::desired(&account, &pass).expect("settings are managed");
+        let observed = read(&[
+            (SettingType::AccountIpAccessLists, json!({"value": false})),
+            (SettingType::DisableLegacyFeatures, json!({"value": true})),
+            (SettingType::PersonalCompute, json!({"value": "ON"})),
+            (SettingType::CspForNewWorkspaces, json!({"is_enforced": false})),
+        ]);
+        let findings = AccountSettings::evaluate(&desired, &observed, &pass);
+        let results = render::<AccountSettings>(&findings);
+        let states: Vec<(&str, ControlState, Option<&str>)> = results
+            .iter()
+            .map(|r| (r.id.as_str(), r.state, r.observed.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("account/ipAccessLists/enabled", ControlState::Drifted, Some("false")),
+                ("accountSettings/disableLegacyFeatures", ControlState::Compliant, Some("true")),
+                ("accountSettings/personalCompute", ControlState::Drifted, Some("ON")),
+                (
+                    "accountSettings/complianceSecurityProfileForNewWorkspaces",
+                    ControlState::Drifted,
+                    Some("false")
+                ),
+            ]
+        );
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        let planned = AccountSettings::plan(&desired, &observed, &drifted, &pass);
+        let shape: Vec<(SettingType, Step, Mode, Vec<Effect>)> = planned
+            .iter()
+            .map(|p| {
+                let t = p.change.read.setting_type();
+                (t, p.step, p.mode, AccountSettings::effects(&p.change))
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (
+                    SettingType::AccountIpAccessLists,
+                    Step::EnableIpAccessLists,
+                    Mode::Audit,
+                    vec![Effect::EnablesIpAccessLists(true)]
+                ),
+                (SettingType::PersonalCompute, Step::Configure, Mode::Enforce, vec![]),
+                (SettingType::CspForNewWorkspaces, Step::Configure, Mode::Enforce, vec![]),
+            ],
+            "the list switch waits for the ALLOW lists and follows ipAccessLists.mode"
+        );
+        assert_eq!(
+            AccountSettings::describe(&planned[1].change),
+            "PATCH setting dcp_acct_enable=OFF"
+        );
+        // The lockout guard learns whether the account's lists are on.
+        assert_eq!(
+            AccountSettings::facts(&desired, &observed),
+            [crate::controls::Fact::IpAccessListsEnabled(false)]
+        );
+    }
+
+    #[test]
+    fn account_lists_have_account_ids_and_nothing_unmanaged_is_read() {
+        let account = account(json!({
+            "ipAccessLists": {"management": "Exclusive",
+                              "lists": [{"label": "corp", "type": "ALLOW", "addresses": ["203.0.113.0/24"]}]},
+        }));
+        let pass = pass(Mode::Enforce);
+        let desired = AccountIpAccessLists::desired(&account, &pass).expect("lists are managed");
+        let findings = AccountIpAccessLists::evaluate(&desired, &Ok(Vec::new()), &pass);
+        let ids: Vec<String> = render::<AccountIpAccessLists>(&findings)
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            ids,
+            ["account/ipAccessLists/list/corp", "account/ipAccessLists/undeclared"]
+        );
+        // Only lists: no settings family; nothing declared: neither family reads.
+        assert!(AccountSettings::desired(&account, &pass).is_none());
+        let empty = super::tests::account(json!({}));
+        assert!(AccountSettings::desired(&empty, &pass).is_none());
+        assert!(AccountIpAccessLists::desired(&empty, &pass).is_none());
+    }
+}
