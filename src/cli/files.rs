@@ -143,6 +143,40 @@ mod tests {
             let baseline = ws.spec.baseline_ref.as_deref().unwrap();
             assert!(inputs.baseline(baseline).is_some(), "{baseline}");
         }
+        assert_eq!(inputs.accounts.len(), 1);
+        let account = &inputs.accounts[0];
+        let name = account.spec.baseline_ref.as_deref().unwrap();
+        let baseline = inputs
+            .baseline(name)
+            .expect("the account's baseline is built in");
+        assert!(
+            baseline.spec.account.is_some(),
+            "{name} has an account section"
+        );
+    }
+
+    /// Each built-in baseline has an account section that sets switches only: the
+    /// organisation's network objects (NCCs, network policies, private access settings) come
+    /// from each DatabricksAccount.
+    #[test]
+    fn built_in_baselines_have_an_account_section_of_switches() {
+        for baseline in built_in_baselines() {
+            let name = baseline.metadata.name.clone().unwrap_or_default();
+            let account = baseline.spec.account.expect("an account section");
+            let lists = account.ip_access_lists.as_ref().expect("ipAccessLists");
+            assert_eq!(lists.enabled, Some(true), "{name}");
+            assert!(
+                lists.lists.is_none(),
+                "{name}: list addresses are the account's"
+            );
+            let settings = account.settings.as_ref().expect("settings");
+            assert_eq!(settings.disable_legacy_features, Some(true), "{name}");
+            assert!(account.management.is_some(), "{name}");
+            assert_eq!(account.bound_workspaces().count(), 0, "{name}");
+            assert!(account.network_connectivity_configs.is_none(), "{name}");
+            assert!(account.network_policies.is_none(), "{name}");
+            assert!(account.private_access_settings.is_none(), "{name}");
+        }
     }
 
     #[test]

@@ -74,16 +74,20 @@ pub fn references(setting_type: SettingType) -> &'static [&'static str] {
         SettingType::DisableLegacyDbfs => {
             &["best practices: avoid storing production data in DBFS"]
         }
-        SettingType::AccountIpAccessLists => {
-            &["best practices: IP access lists for the account console"]
-        }
-        SettingType::DisableLegacyFeatures => {
-            &["best practices: disable legacy features for new workspaces"]
-        }
+        SettingType::AccountIpAccessLists => &[
+            "best practices: IP access lists for the account console",
+            "SAT NS-8",
+            "SAT NS-13",
+        ],
+        SettingType::DisableLegacyFeatures => &[
+            "best practices: disable legacy features for new workspaces",
+            "SAT GOV-37",
+        ],
         SettingType::PersonalCompute => &["best practices: restrict who can create compute"],
-        SettingType::CspForNewWorkspaces => {
-            &["best practices: highly-secure deployments (new workspaces)"]
-        }
+        SettingType::CspForNewWorkspaces => &[
+            "best practices: highly-secure deployments (new workspaces)",
+            "SAT INFO-37",
+        ],
         SettingType::EsmForNewWorkspaces => {
             &["best practices: highly-secure deployments (new workspaces)"]
         }
