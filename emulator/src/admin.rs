@@ -5,12 +5,26 @@
 //!   `DELETE` clears it.
 //! * `POST /_emulator/faults` — inject a fault ([`FaultSpec`]); `GET` lists active faults;
 //!   `DELETE` clears them.
-//! * `GET /_emulator/workspaces` — `[{id, host, workspaceId, azureResourceId, sku}]`: `host` is
-//!   the workspace's base URL, `workspaceId` its numeric id.
+//! * `GET /_emulator/workspaces` — `[{id, host, workspaceId, azureResourceId, sku, region}]`:
+//!   `host` is the workspace's base URL, `workspaceId` its numeric id (a JSON number), `region`
+//!   its region as the account API shows it.
 //! * `GET /_emulator/state` — every workspace's state; `GET /_emulator/state/{ws}` — one.
 //! * `PATCH /_emulator/state/{ws}` — set state directly, bypassing validation and guards
 //!   (`workspace_conf`, `ip_access_lists`, `settings`, `arm`), e.g. to lock the caller out.
 //! * `POST /_emulator/reset` — back to the seeded state (journal and faults cleared).
+//! * `GET /_emulator/state/account` — the account's state (IP access lists, settings, NCCs and
+//!   private endpoint rules, network policies, private access settings, workspaces and their
+//!   bindings).
+//! * `POST /_emulator/account/private-endpoint-rules/{rule_id}` `{"connection_state":
+//!   "ESTABLISHED" | "REJECTED" | "DISCONNECTED" | "EXPIRED" | ...}` — what the owner of the
+//!   target resource does on the real cloud: approve (or reject, ...) the private endpoint of a
+//!   rule, which stays `PENDING` until then.
+//!
+//! The account API (`{base}/accounts`) is a service like the workspaces: its requests are
+//! journaled with `workspace: "account"` (`GET /_emulator/requests?workspace=account`, `path`
+//! relative to `/accounts`), and a fault with `"workspace": "account"` targets them (the
+//! account token endpoint `/oidc/accounts/{id}/v1/token` included, answered with the OAuth
+//! error envelope).
 
 use std::collections::HashMap;
 
@@ -44,6 +58,11 @@ pub fn router() -> Router<App> {
         .route("/_emulator/state", get(all_state))
         .route("/_emulator/state/{ws}", get(state).patch(patch_state))
         .route("/_emulator/reset", post(reset))
+        .route("/_emulator/state/account", get(account_state))
+        .route(
+            "/_emulator/account/private-endpoint-rules/{rule_id}",
+            post(set_rule_state),
+        )
 }
 
 /// What the emulator serves, as `GET /_emulator` and the CLI report it.
@@ -73,6 +92,16 @@ pub fn describe(app: &App) -> Value {
         "entra_token_endpoint": format!("{}/{TENANT_ID}/oauth2/v2.0/token", app.authority_host()),
         "pat_user": ADMIN_USER,
         "admin_api": format!("{}/_emulator", app.base_url()),
+        "account": {
+            "host": format!("{}/accounts", app.base_url()),
+            "account_id": app.config().account_id,
+            "cloud": app.config().cloud.as_str(),
+            "oauth_token_endpoint": format!(
+                "{}/accounts/oidc/accounts/{}/v1/token",
+                app.base_url(),
+                app.config().account_id
+            ),
+        },
     })
 }
 
@@ -122,7 +151,8 @@ async fn clear_faults(State(app): State<App>) -> StatusCode {
 /// `GET /_emulator/workspaces`: `host` is the workspace's own base URL (a port of its own)
 /// when it has one, else its path-prefixed URL.
 pub fn workspaces(app: &App) -> Value {
-    let listing = app.world().workspaces.listing();
+    let world = app.world();
+    let listing = world.workspaces.listing();
     let items: Vec<Value> = listing
         .into_iter()
         .map(|ws| {
@@ -131,6 +161,7 @@ pub fn workspaces(app: &App) -> Value {
                 "workspaceId": ws.workspace_id,
                 "azureResourceId": super::arm::resource_id(&ws.name),
                 "sku": ws.sku,
+                "region": world.account.region_of(ws.index),
                 "id": ws.name,
             })
         })
@@ -275,6 +306,35 @@ async fn patch_state(
         .ok_or_else(|| unknown_workspace(&p.ws))?;
     apply_patch(ws, patch)?;
     Ok(Json(ws.dump()))
+}
+
+async fn account_state(State(app): State<App>) -> Json<Value> {
+    Json(super::account::dump(&app.world()))
+}
+
+#[derive(Deserialize)]
+struct RulePath {
+    rule_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleState {
+    connection_state: String,
+}
+
+async fn set_rule_state(
+    State(app): State<App>,
+    Path(p): Path<RulePath>,
+    Body(body): Body<RuleState>,
+) -> Result<Json<Value>, ApiError> {
+    let mut world = app.world();
+    super::account::ncc::set_connection_state(
+        &mut world.account,
+        &p.rule_id,
+        &body.connection_state,
+    )
+    .map(Json)
 }
 
 async fn reset(State(app): State<App>) -> StatusCode {

@@ -52,7 +52,7 @@ impl App {
     /// An app whose seeded workspaces also have base URLs of their own: `hosts[i]` for
     /// `ws-{i+1}`.
     pub fn with_hosts(config: EmulatorConfig, base_url: String, hosts: Vec<String>) -> Self {
-        let world = World::seed(config.workspaces, &config.standard_workspaces, &base_url);
+        let world = seed_world(&config, &base_url);
         let journal = Journal::with_capacity(config.journal_capacity);
         Self(Arc::new(Shared {
             config,
@@ -119,14 +119,18 @@ impl App {
 
     /// Back to the seeded state: workspaces, issued tokens, journal and faults.
     pub fn reset(&self) {
-        *self.world() = World::seed(
-            self.0.config.workspaces,
-            &self.0.config.standard_workspaces,
-            &self.0.base_url,
-        );
+        *self.world() = seed_world(&self.0.config, &self.0.base_url);
         self.journal().clear();
         self.faults().clear();
     }
+}
+
+/// The seeded world of `config`: its workspaces and its account.
+fn seed_world(config: &EmulatorConfig, base_url: &str) -> World {
+    let mut world = World::seed(config.workspaces, &config.standard_workspaces, base_url);
+    world.account =
+        super::account::Account::seed(&config.account_id, config.cloud, &config.regions);
+    world
 }
 
 /// Marks a request that came to a workspace's own address (host) rather than its
@@ -172,6 +176,7 @@ pub fn router(app: App) -> Router {
         .route("/arm", any(arm::dispatch))
         .route("/arm/{*rest}", any(arm::dispatch))
         .nest("/ws/{ws}", databricks::router())
+        .nest("/accounts", super::account::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), edge))
         .with_state(app)
@@ -188,6 +193,7 @@ enum Area {
     Workspace { name: String, rel: String },
     Arm { rel: String },
     Aad { rel: String },
+    Account { rel: String },
     Unknown,
 }
 
@@ -210,6 +216,11 @@ fn classify(path: &str) -> Area {
     if path == "/arm" || path.starts_with("/arm/") {
         return Area::Arm {
             rel: path["/arm".len()..].to_string(),
+        };
+    }
+    if path == "/accounts" || path.starts_with("/accounts/") {
+        return Area::Account {
+            rel: path["/accounts".len()..].to_string(),
         };
     }
     if let Some(rest) = path.strip_prefix("/aad") {
@@ -270,7 +281,7 @@ fn fault_response(area: &Area, fault: &Fault) -> Response {
     match area {
         Area::Arm { .. } => ArmError::fault(status, fault.retry_after_seconds).into_response(),
         Area::Aad { .. } => OAuthError::fault(status, fault.retry_after_seconds).into_response(),
-        Area::Workspace { rel, .. } if rel.starts_with("/oidc/") => {
+        Area::Workspace { rel, .. } | Area::Account { rel } if rel.starts_with("/oidc/") => {
             OAuthError::fault(status, fault.retry_after_seconds).into_response()
         }
         _ => ApiError::fault(status, fault.retry_after_seconds).into_response(),
@@ -329,6 +340,26 @@ fn gate_workspace(
     }))
 }
 
+/// Account gate: the caller's IP passes the account's IP access lists (once
+/// `acct_ip_acl_enable` is on) and, except on public paths, the bearer token is an account
+/// credential. Returns the caller or the response.
+fn gate_account(
+    app: &App,
+    rel: &str,
+    ip: IpAddr,
+    request: &Request,
+) -> Result<Option<super::account::AccountCaller>, ApiError> {
+    let mut world = app.world();
+    if !world.account.ip_allowed(ip) {
+        return Err(super::account::ip_blocked(ip, &world.account.account_id));
+    }
+    if super::account::is_public(rel) {
+        return Ok(None);
+    }
+    let token = auth::bearer(request.headers());
+    super::account::authenticate(&mut world, &app.config().token, token, ip).map(Some)
+}
+
 async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let area = classify(&path);
@@ -361,6 +392,7 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
         Area::Workspace { name, rel } => (Some(name.clone()), rel.clone()),
         Area::Arm { rel } => (Some("arm".to_string()), rel.clone()),
         Area::Aad { rel } => (Some("aad".to_string()), rel.clone()),
+        Area::Account { rel } => (Some("account".to_string()), rel.clone()),
         _ => (None, path.clone()),
     };
 
@@ -403,6 +435,16 @@ async fn edge(State(app): State<App>, mut request: Request, next: Next) -> Respo
             }
             response
         }
+        (_, Area::Account { rel }) => match gate_account(&app, rel, ip, &request) {
+            Err(err) => err.into_response(),
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    principal = Some(caller.client_id.clone());
+                    request.extensions_mut().insert(caller);
+                }
+                next.run(request).await
+            }
+        },
         (_, Area::Arm { .. }) => {
             principal = auth::bearer(request.headers())
                 .and_then(|t| app.world().issued.get(t).map(|i| i.client_id.clone()));
@@ -478,6 +520,13 @@ mod tests {
                 rel: "/t/oauth2/v2.0/token".into()
             }
         );
+        assert_eq!(
+            classify("/accounts/api/2.0/accounts/a/workspaces"),
+            Area::Account {
+                rel: "/api/2.0/accounts/a/workspaces".into()
+            }
+        );
+        assert_eq!(classify("/accountsx"), Area::Unknown);
         assert_eq!(classify("/foo"), Area::Unknown);
         assert!(is_public("/oidc/v1/token"));
         assert!(!is_public("/api/2.0/token/list"));

@@ -86,6 +86,7 @@ pub fn issue(
         Audience::AzureDatabricks => DATABRICKS_RESOURCE_ID.to_string(),
         Audience::Workspace(ws) => format!("databricks-workspace:{ws}"),
         Audience::Arm => "https://management.azure.com/".to_string(),
+        Audience::Account(account_id) => account_id.clone(),
     };
     let header = json!({"alg": "none", "typ": "JWT", "kid": "emulator"});
     let claims = json!({

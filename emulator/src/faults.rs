@@ -12,7 +12,8 @@
 //!   long-running operation ends `Failed` with that error.
 //!
 //! The token endpoints are services like the others: `aad` for Entra ID
-//! (`/{tenant}/oauth2/v2.0/token`), `ws-N` with the path `/oidc/v1/token` for Databricks OAuth.
+//! (`/{tenant}/oauth2/v2.0/token`), `ws-N` with the path `/oidc/v1/token` for Databricks OAuth,
+//! `account` with the path `/oidc/accounts/{id}/v1/token` for account OAuth.
 
 use std::collections::HashMap;
 
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// `ws-N`, `arm` or `aad`; absent: any.
+    /// `ws-N`, `account` (the account API), `arm` or `aad`; absent: any.
     pub workspace: Option<String>,
     /// Matched against the service-relative path (`/api/2.0/...`) and the full path; absent or
     /// empty: any.

@@ -29,7 +29,8 @@ pub struct JournalEntry {
     pub seq: u64,
     /// RFC 3339 time the request arrived.
     pub timestamp: String,
-    /// `ws-N` for workspace requests, `arm`, `aad`, or `null` for unknown paths.
+    /// `ws-N` for workspace requests, `account` for the account API (`/accounts`), `arm`,
+    /// `aad`, or `null` for unknown paths.
     pub workspace: Option<String>,
     pub method: String,
     /// Path relative to the service base: `/api/2.0/...` for workspaces, `/subscriptions/...`

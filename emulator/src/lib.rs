@@ -17,6 +17,7 @@
 //! (`tests/sdk/test_sdk_conformance.py`).
 
 pub mod access;
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod arm;
@@ -36,6 +37,7 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use account::{Cloud, DEFAULT_ACCOUNT_ID};
 pub use faults::FaultSpec;
 pub use journal::JournalEntry;
 pub use state::{RESOURCE_GROUP, SUBSCRIPTION_ID, TENANT_ID};
@@ -66,6 +68,15 @@ pub struct EmulatorConfig {
     pub latency: Duration,
     /// Journal entries kept before the oldest are dropped.
     pub journal_capacity: usize,
+    /// Id of the Databricks account the workspaces belong to (the account API at
+    /// `{base}/accounts` answers for it only).
+    pub account_id: String,
+    /// The cloud the account is on: region fields, Entra ID tokens and the AWS-only APIs
+    /// (private access settings) follow it.
+    pub cloud: Cloud,
+    /// Workspaces (by index: 2 is `ws-2`) in a region other than the cloud's default
+    /// ([`Cloud::default_region`]).
+    pub regions: Vec<(usize, String)>,
 }
 
 /// The Standard-tier workspace by default: `ws-2`. `ws-1` and `ws-3` stay Premium because the
@@ -85,6 +96,9 @@ impl Default for EmulatorConfig {
             first_workspace_port: None,
             latency: Duration::ZERO,
             journal_capacity: journal::CAPACITY,
+            account_id: DEFAULT_ACCOUNT_ID.to_string(),
+            cloud: Cloud::Azure,
+            regions: Vec::new(),
         }
     }
 }
@@ -338,6 +352,13 @@ pub struct EmulatorArgs {
     /// How long an ARM long-running operation (workspace PUT/PATCH) stays InProgress, in ms.
     #[arg(long, default_value_t = 200)]
     pub arm_operation_delay_ms: u64,
+    /// Id of the Databricks account served at {base}/accounts.
+    #[arg(long, default_value = DEFAULT_ACCOUNT_ID)]
+    pub account_id: String,
+    /// Cloud of the account: azure (workspaces have `location`) or aws (`aws_region`, private
+    /// access settings).
+    #[arg(long, value_enum, default_value_t = Cloud::Azure)]
+    pub cloud: Cloud,
 }
 
 impl From<&EmulatorArgs> for EmulatorConfig {
@@ -353,6 +374,9 @@ impl From<&EmulatorArgs> for EmulatorConfig {
             first_workspace_port: args.first_workspace_port,
             latency: Duration::from_millis(args.latency_ms),
             journal_capacity: args.journal_capacity,
+            account_id: args.account_id.clone(),
+            cloud: args.cloud,
+            regions: Vec::new(),
         }
     }
 }
@@ -401,7 +425,16 @@ pub fn summary(emulator: &Emulator) -> String {
         emulator.authority_host()
     ));
     out.push_str(&format!(
-        "\nAdmin API (no auth): {base}/_emulator\n  GET    {base}/_emulator/workspaces   the workspaces (id, host, workspaceId, azureResourceId, sku)\n  GET    {base}/_emulator/requests     request journal (DELETE clears)\n  POST   {base}/_emulator/faults       inject faults (GET lists, DELETE clears)\n  GET    {base}/_emulator/state/ws-1   state dump (PATCH sets state directly)\n  POST   {base}/_emulator/reset        back to the seeded state\n",
+        "\nDatabricks account {} ({}): {}/accounts  (auth: account OAuth M2M{})\n  OAuth token endpoint: {}/accounts/oidc/accounts/{}/v1/token\n",
+        emulator.app.config().account_id,
+        emulator.app.config().cloud.as_str(),
+        emulator.base_url(),
+        if emulator.app.config().cloud == Cloud::Azure { " or Entra ID token" } else { "" },
+        emulator.base_url(),
+        emulator.app.config().account_id,
+    ));
+    out.push_str(&format!(
+        "\nAdmin API (no auth): {base}/_emulator\n  GET    {base}/_emulator/workspaces   the workspaces (id, host, workspaceId, azureResourceId, sku)\n  GET    {base}/_emulator/requests     request journal (DELETE clears)\n  POST   {base}/_emulator/faults       inject faults (GET lists, DELETE clears)\n  GET    {base}/_emulator/state/ws-1   state dump (PATCH sets state directly)\n  GET    {base}/_emulator/state/account   the account's state\n  POST   {base}/_emulator/account/private-endpoint-rules/ID   approve/reject a rule\n  POST   {base}/_emulator/reset        back to the seeded state\n",
         base = emulator.base_url()
     ));
     out

@@ -479,6 +479,8 @@ pub enum Audience {
     Workspace(String),
     /// Entra ID token for Azure Resource Manager.
     Arm,
+    /// Databricks OAuth token from the account's `/oidc/accounts/{id}/v1/token`.
+    Account(String),
 }
 
 #[derive(Debug, Clone)]
@@ -631,6 +633,11 @@ impl Workspaces {
             .collect()
     }
 
+    /// The workspaces materialised so far, in no particular order.
+    pub fn all_materialised(&self) -> impl Iterator<Item = &Workspace> + '_ {
+        self.materialised.values()
+    }
+
     /// Every workspace, in order, all materialised (state dumps, ARM lists).
     pub fn all(&mut self) -> Vec<&Workspace> {
         let names: Vec<String> = self.names().collect();
@@ -651,6 +658,8 @@ pub struct World {
     pub issued: HashMap<String, IssuedToken>,
     /// ARM long-running operations by id (kept after they finish, for their status URLs).
     pub arm_operations: HashMap<String, arm::Operation>,
+    /// The Databricks account the workspaces belong to (`{base}/accounts`).
+    pub account: crate::account::Account,
 }
 
 impl World {
@@ -661,6 +670,7 @@ impl World {
             workspaces: Workspaces::new(workspaces, standard, base_url),
             issued: HashMap::new(),
             arm_operations: HashMap::new(),
+            account: crate::account::Account::default(),
         }
     }
 

@@ -72,8 +72,11 @@ fn validate_addresses(addresses: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Quota and lockout checks on the state a write would produce.
-fn check_candidate(ws: &Workspace, candidate: &[IpAccessList], ip: IpAddr) -> Result<(), ApiError> {
+/// Quota and (when the lists are `enforced`) lockout checks on the lists a write would
+/// produce; shared by the workspace and the account IP access lists, whose rules are the same
+/// (databricks-sdk-py `AccountIpAccessListsAPI.create` documents the same `QUOTA_EXCEEDED` and
+/// `INVALID_STATE` answers as `IpAccessListsAPI.create`).
+pub fn check_lists(candidate: &[IpAccessList], enforced: bool, ip: IpAddr) -> Result<(), ApiError> {
     let total = access::total_addresses(&views(candidate));
     if total > access::MAX_ADDRESSES {
         return Err(ApiError::new(
@@ -86,7 +89,7 @@ fn check_candidate(ws: &Workspace, candidate: &[IpAccessList], ip: IpAddr) -> Re
             ),
         ));
     }
-    if ws.ip_access_lists_enabled() && !allowed_with(candidate, ip) {
+    if enforced && !allowed_with(candidate, ip) {
         return Err(ApiError::invalid_state(access::lockout_message(ip)));
     }
     Ok(())
@@ -94,13 +97,12 @@ fn check_candidate(ws: &Workspace, candidate: &[IpAccessList], ip: IpAddr) -> Re
 
 /// Refuses a list whose `(list_type, label)` another list (not `except`) already has.
 fn check_unique(
-    ws: &Workspace,
+    lists: &[IpAccessList],
     list_type: ListType,
     label: &str,
     except: Option<usize>,
 ) -> Result<(), ApiError> {
-    let taken = ws
-        .ip_access_lists
+    let taken = lists
         .iter()
         .enumerate()
         .any(|(i, l)| Some(i) != except && l.list_type == list_type && l.label == label);
@@ -114,7 +116,12 @@ fn check_unique(
 }
 
 fn find(ws: &Workspace, list_id: &str) -> Result<usize, ApiError> {
-    ws.ip_access_lists
+    find_in(&ws.ip_access_lists, list_id)
+}
+
+/// The index of list `list_id` in `lists`, or `404 RESOURCE_DOES_NOT_EXIST`.
+pub fn find_in(lists: &[IpAccessList], list_id: &str) -> Result<usize, ApiError> {
+    lists
         .iter()
         .position(|l| l.list_id == list_id)
         .ok_or_else(|| {
@@ -127,11 +134,30 @@ pub fn create(
     caller: &Caller,
     req: ListRequest,
 ) -> Result<IpAccessList, ApiError> {
+    let enforced = ws.ip_access_lists_enabled();
+    create_in(
+        &mut ws.ip_access_lists,
+        enforced,
+        caller.principal.id,
+        caller.ip,
+        req,
+    )
+}
+
+/// Creates a list in `lists` (a workspace's or the account's) on behalf of `principal_id`
+/// calling from `ip`; `enforced`: whether the lists currently apply (lockout guard).
+pub fn create_in(
+    lists: &mut Vec<IpAccessList>,
+    enforced: bool,
+    principal_id: u64,
+    ip: IpAddr,
+    req: ListRequest,
+) -> Result<IpAccessList, ApiError> {
     let label = validate_label(req.label.as_deref())?;
     let list_type = validate_type(req.list_type.as_deref())?;
     let ip_addresses = req.ip_addresses.unwrap_or_default();
     validate_addresses(&ip_addresses)?;
-    check_unique(ws, list_type, &label, None)?;
+    check_unique(lists, list_type, &label, None)?;
     let now = now_ms();
     let list = IpAccessList {
         list_id: uuid::Uuid::new_v4().to_string(),
@@ -141,14 +167,14 @@ pub fn create(
         ip_addresses,
         enabled: true,
         created_at: now,
-        created_by: caller.principal.id,
+        created_by: principal_id,
         updated_at: now,
-        updated_by: caller.principal.id,
+        updated_by: principal_id,
     };
-    let mut candidate = ws.ip_access_lists.clone();
+    let mut candidate = lists.clone();
     candidate.push(list.clone());
-    check_candidate(ws, &candidate, caller.ip)?;
-    ws.ip_access_lists = candidate;
+    check_lists(&candidate, enforced, ip)?;
+    *lists = candidate;
     Ok(list)
 }
 
@@ -160,8 +186,30 @@ pub fn modify(
     req: ListRequest,
     replace: bool,
 ) -> Result<(), ApiError> {
-    let idx = find(ws, list_id)?;
-    let mut list = ws.ip_access_lists[idx].clone();
+    let enforced = ws.ip_access_lists_enabled();
+    modify_in(
+        &mut ws.ip_access_lists,
+        enforced,
+        caller.principal.id,
+        caller.ip,
+        list_id,
+        req,
+        replace,
+    )
+}
+
+/// [`modify`] over any set of lists (see [`create_in`]).
+pub fn modify_in(
+    lists: &mut Vec<IpAccessList>,
+    enforced: bool,
+    principal_id: u64,
+    ip: IpAddr,
+    list_id: &str,
+    req: ListRequest,
+    replace: bool,
+) -> Result<(), ApiError> {
+    let idx = find_in(lists, list_id)?;
+    let mut list = lists[idx].clone();
     if replace {
         list.label = validate_label(req.label.as_deref())?;
         list.list_type = validate_type(req.list_type.as_deref())?;
@@ -184,23 +232,34 @@ pub fn modify(
         }
     }
     validate_addresses(&list.ip_addresses)?;
-    check_unique(ws, list.list_type, &list.label, Some(idx))?;
+    check_unique(lists, list.list_type, &list.label, Some(idx))?;
     list.address_count = list.ip_addresses.len();
     list.updated_at = now_ms();
-    list.updated_by = caller.principal.id;
-    let mut candidate = ws.ip_access_lists.clone();
+    list.updated_by = principal_id;
+    let mut candidate = lists.clone();
     candidate[idx] = list;
-    check_candidate(ws, &candidate, caller.ip)?;
-    ws.ip_access_lists = candidate;
+    check_lists(&candidate, enforced, ip)?;
+    *lists = candidate;
     Ok(())
 }
 
 pub fn delete(ws: &mut Workspace, caller: &Caller, list_id: &str) -> Result<(), ApiError> {
-    let idx = find(ws, list_id)?;
-    let mut candidate = ws.ip_access_lists.clone();
+    let enforced = ws.ip_access_lists_enabled();
+    delete_in(&mut ws.ip_access_lists, enforced, caller.ip, list_id)
+}
+
+/// [`delete`] over any set of lists (see [`create_in`]).
+pub fn delete_in(
+    lists: &mut Vec<IpAccessList>,
+    enforced: bool,
+    ip: IpAddr,
+    list_id: &str,
+) -> Result<(), ApiError> {
+    let idx = find_in(lists, list_id)?;
+    let mut candidate = lists.clone();
     candidate.remove(idx);
-    check_candidate(ws, &candidate, caller.ip)?;
-    ws.ip_access_lists = candidate;
+    check_lists(&candidate, enforced, ip)?;
+    *lists = candidate;
     Ok(())
 }
 

@@ -162,12 +162,16 @@ fn record<'a>(ws: &'a Workspace, d: &SettingDesc) -> &'a SettingRecord {
 
 /// The current etag of a setting: changes on every write.
 pub fn etag(ws: &Workspace, d: &SettingDesc) -> String {
-    let version = record(ws, d).version;
-    let hash = fnv64(&[
+    etag_of(
         &ws.workspace_id.to_string(),
         d.setting_type,
-        &version.to_string(),
-    ]);
+        record(ws, d).version,
+    )
+}
+
+/// The etag of version `version` of a setting of scope `scope` (a workspace or account id).
+pub fn etag_of(scope: &str, setting_type: &str, version: u64) -> String {
+    let hash = fnv64(&[scope, setting_type, &version.to_string()]);
     format!("{version}-{hash:016x}")
 }
 
@@ -216,13 +220,22 @@ fn lookup(setting_type: &str, name: &str) -> Result<&'static SettingDesc, ApiErr
 }
 
 fn check_etag(ws: &Workspace, d: &SettingDesc, given: Option<&str>) -> Result<(), ApiError> {
-    let current = etag(ws, d);
+    check_etag_of(record(ws, d), &etag(ws, d), d.setting_type, given)
+}
+
+/// The etag rules of every settings write (workspace or account): see the module docs.
+pub fn check_etag_of(
+    record: &SettingRecord,
+    current: &str,
+    setting_type: &str,
+    given: Option<&str>,
+) -> Result<(), ApiError> {
     let given = given.filter(|g| !g.is_empty());
-    if given.is_none() && !record(ws, d).written {
-        return Err(ApiError::missing_setting(d.setting_type, &current));
+    if given.is_none() && !record.written {
+        return Err(ApiError::missing_setting(setting_type, current));
     }
-    if given != Some(current.as_str()) {
-        return Err(ApiError::stale_etag(d.setting_type, &current));
+    if given != Some(current) {
+        return Err(ApiError::stale_etag(setting_type, current));
     }
     Ok(())
 }
@@ -261,7 +274,7 @@ fn get_path<'a>(source: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 /// Applies `field_mask` paths of `setting` onto the current message.
-fn apply_mask(
+pub fn apply_mask(
     current: &Value,
     d: &SettingDesc,
     setting: &Value,
@@ -298,7 +311,7 @@ fn apply_mask(
     Ok(next)
 }
 
-fn expect_bool(value: &Value, key: &str, setting: &str) -> Result<bool, ApiError> {
+pub fn expect_bool(value: &Value, key: &str, setting: &str) -> Result<bool, ApiError> {
     match &value[key] {
         Value::Bool(b) => Ok(*b),
         Value::Null => Ok(false),
@@ -308,7 +321,7 @@ fn expect_bool(value: &Value, key: &str, setting: &str) -> Result<bool, ApiError
     }
 }
 
-fn one_of(value: &Value, allowed: &[&str], what: &str) -> Result<(), ApiError> {
+pub fn one_of(value: &Value, allowed: &[&str], what: &str) -> Result<(), ApiError> {
     match value.as_str() {
         Some(v) if allowed.contains(&v) => Ok(()),
         _ => Err(ApiError::invalid_parameter(format!(

@@ -1,0 +1,400 @@
+//! `/api/2.0/accounts/{id}/settings/types/{type}/names/default`: the account settings, with
+//! the etag rules, field masks and error answers of the workspace settings (shared functions
+//! of [`crate::databricks::settings`]).
+//!
+//! Types and message fields are databricks-sdk-py's (`AccountSettingsAPI`):
+//!
+//! | type                        | field                    | value                                   | DELETE |
+//! |-----------------------------|--------------------------|-----------------------------------------|--------|
+//! | `acct_ip_acl_enable`        | `acct_ip_acl_enable`     | `BooleanMessage {value}`                | yes    |
+//! | `disable_legacy_features`   | `disable_legacy_features`| `BooleanMessage {value}`                | yes    |
+//! | `dcp_acct_enable`           | `personal_compute`       | `{value: ON \| DELEGATE}`               | yes    |
+//! | `shield_csp_enablement_ac`  | `csp_enablement_account` | `{is_enforced, compliance_standards}`   | no     |
+//! | `shield_esm_enablement_ac`  | `esm_enablement_account` | `{is_enforced}`                         | no     |
+//!
+//! Personal Compute is `ON` or `DELEGATE` (`PersonalComputeMessageEnum`), not `OFF`.
+//! `acct_ip_acl_enable` starts off here (account IP access lists inert until switched on, as the
+//! account console ships them), although the SDK's docstring of its DELETE speaks of reverting
+//! "to default (ON)"; turning it on while the lists would block the caller is refused with
+//! `400 INVALID_STATE`, as `enableIpAccessLists` is on a workspace.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::{Extension, Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Account, AccountCaller, with_account};
+use crate::access;
+use crate::app::App;
+use crate::databricks::Body;
+use crate::databricks::ip_access_lists::allowed_with;
+use crate::databricks::settings::{
+    COMPLIANCE_STANDARDS, PatchRequest, SettingDesc, apply_mask, check_etag_of, etag_of,
+    expect_bool, one_of,
+};
+use crate::errors::ApiError;
+use crate::state::SettingRecord;
+
+pub const ACCT_IP_ACL_ENABLE: &str = "acct_ip_acl_enable";
+pub const DISABLE_LEGACY_FEATURES: &str = "disable_legacy_features";
+pub const PERSONAL_COMPUTE: &str = "dcp_acct_enable";
+pub const CSP_ENABLEMENT: &str = "shield_csp_enablement_ac";
+pub const ESM_ENABLEMENT: &str = "shield_esm_enablement_ac";
+
+pub const SETTINGS: &[SettingDesc] = &[
+    SettingDesc {
+        setting_type: ACCT_IP_ACL_ENABLE,
+        field: "acct_ip_acl_enable",
+        deletable: true,
+    },
+    SettingDesc {
+        setting_type: DISABLE_LEGACY_FEATURES,
+        field: "disable_legacy_features",
+        deletable: true,
+    },
+    SettingDesc {
+        setting_type: PERSONAL_COMPUTE,
+        field: "personal_compute",
+        deletable: true,
+    },
+    SettingDesc {
+        setting_type: CSP_ENABLEMENT,
+        field: "csp_enablement_account",
+        deletable: false,
+    },
+    SettingDesc {
+        setting_type: ESM_ENABLEMENT,
+        field: "esm_enablement_account",
+        deletable: false,
+    },
+];
+
+pub fn default_value(setting_type: &str) -> Value {
+    match setting_type {
+        ACCT_IP_ACL_ENABLE | DISABLE_LEGACY_FEATURES => json!({"value": false}),
+        PERSONAL_COMPUTE => json!({"value": "ON"}),
+        CSP_ENABLEMENT => json!({"is_enforced": false, "compliance_standards": []}),
+        ESM_ENABLEMENT => json!({"is_enforced": false}),
+        _ => json!({}),
+    }
+}
+
+pub fn initial_settings() -> BTreeMap<String, SettingRecord> {
+    SETTINGS
+        .iter()
+        .map(|d| {
+            let record = SettingRecord {
+                value: default_value(d.setting_type),
+                version: 1,
+                written: false,
+            };
+            (d.setting_type.to_string(), record)
+        })
+        .collect()
+}
+
+fn record<'a>(account: &'a Account, d: &SettingDesc) -> &'a SettingRecord {
+    account
+        .settings
+        .get(d.setting_type)
+        .expect("every served setting is seeded")
+}
+
+pub fn etag(account: &Account, d: &SettingDesc) -> String {
+    etag_of(
+        &account.account_id,
+        d.setting_type,
+        record(account, d).version,
+    )
+}
+
+pub fn render(account: &Account, d: &SettingDesc) -> Value {
+    json!({
+        d.field: record(account, d).value,
+        "etag": etag(account, d),
+        "setting_name": "default",
+    })
+}
+
+pub fn ip_access_lists_enabled(account: &Account) -> bool {
+    account
+        .settings
+        .get(ACCT_IP_ACL_ENABLE)
+        .is_some_and(|r| r.value["value"] == true)
+}
+
+fn lookup(setting_type: &str, name: &str) -> Result<&'static SettingDesc, ApiError> {
+    let d = SETTINGS
+        .iter()
+        .find(|d| d.setting_type == setting_type)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Setting type {setting_type} does not exist or is not supported"
+            ))
+        })?;
+    if name != "default" {
+        return Err(ApiError::not_found(format!(
+            "Setting {setting_type}/{name} does not exist: the only name is 'default'"
+        )));
+    }
+    Ok(d)
+}
+
+fn write(account: &mut Account, setting_type: &str, value: Value) {
+    if let Some(r) = account.settings.get_mut(setting_type) {
+        r.value = value;
+        r.version += 1;
+        r.written = true;
+    }
+}
+
+fn validate(
+    account: &Account,
+    d: &SettingDesc,
+    mut next: Value,
+    ip: IpAddr,
+) -> Result<Value, ApiError> {
+    match d.setting_type {
+        ACCT_IP_ACL_ENABLE => {
+            let on = expect_bool(&next, "value", d.field)?;
+            next = json!({"value": on});
+            if on && !allowed_with(&account.ip_access_lists, ip) {
+                return Err(ApiError::invalid_state(access::lockout_message(ip)));
+            }
+        }
+        DISABLE_LEGACY_FEATURES => {
+            let on = expect_bool(&next, "value", d.field)?;
+            next = json!({"value": on});
+        }
+        PERSONAL_COMPUTE => {
+            one_of(
+                &next["value"],
+                &["ON", "DELEGATE"],
+                "personal_compute.value",
+            )?;
+        }
+        CSP_ENABLEMENT => {
+            let on = expect_bool(&next, "is_enforced", d.field)?;
+            next["is_enforced"] = json!(on);
+            match &next["compliance_standards"] {
+                Value::Null => next["compliance_standards"] = json!([]),
+                Value::Array(items) => {
+                    for item in items {
+                        one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
+                    }
+                }
+                other => {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Invalid value {other} for compliance_standards: expected a list"
+                    )));
+                }
+            }
+        }
+        ESM_ENABLEMENT => {
+            let on = expect_bool(&next, "is_enforced", d.field)?;
+            next = json!({"is_enforced": on});
+        }
+        _ => {}
+    }
+    Ok(next)
+}
+
+pub fn get(account: &Account, setting_type: &str, name: &str) -> Result<Value, ApiError> {
+    Ok(render(account, lookup(setting_type, name)?))
+}
+
+pub fn patch(
+    account: &mut Account,
+    setting_type: &str,
+    name: &str,
+    req: PatchRequest,
+    ip: IpAddr,
+) -> Result<Value, ApiError> {
+    let d = lookup(setting_type, name)?;
+    let setting = req
+        .setting
+        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: setting"))?;
+    if !setting.is_object() {
+        return Err(ApiError::invalid_parameter("setting must be an object"));
+    }
+    check_etag_of(
+        record(account, d),
+        &etag(account, d),
+        d.setting_type,
+        setting["etag"].as_str(),
+    )?;
+    let mask = req
+        .field_mask
+        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: field_mask"))?;
+    let next = apply_mask(&record(account, d).value, d, &setting, &mask)?;
+    let next = validate(account, d, next, ip)?;
+    write(account, d.setting_type, next);
+    Ok(render(account, d))
+}
+
+pub fn delete(
+    account: &mut Account,
+    setting_type: &str,
+    name: &str,
+    etag_param: Option<&str>,
+) -> Result<Value, ApiError> {
+    let d = lookup(setting_type, name)?;
+    if !d.deletable {
+        return Err(ApiError::method_not_allowed(
+            "DELETE",
+            &format!(
+                "/api/2.0/accounts/{}/settings/types/{setting_type}/names/{name}",
+                account.account_id
+            ),
+        ));
+    }
+    check_etag_of(
+        record(account, d),
+        &etag(account, d),
+        d.setting_type,
+        etag_param,
+    )?;
+    write(account, d.setting_type, default_value(d.setting_type));
+    Ok(json!({"etag": etag(account, d)}))
+}
+
+#[derive(Deserialize)]
+pub struct SettingPath {
+    account_id: String,
+    setting_type: String,
+    name: String,
+}
+
+pub async fn get_handler(
+    State(app): State<App>,
+    Path(p): Path<SettingPath>,
+) -> Result<Json<Value>, ApiError> {
+    with_account(&app, &p.account_id, |world| {
+        get(&world.account, &p.setting_type, &p.name).map(Json)
+    })
+}
+
+pub async fn patch_handler(
+    State(app): State<App>,
+    Extension(caller): Extension<AccountCaller>,
+    Path(p): Path<SettingPath>,
+    Body(req): Body<PatchRequest>,
+) -> Result<Json<Value>, ApiError> {
+    with_account(&app, &p.account_id, |world| {
+        patch(&mut world.account, &p.setting_type, &p.name, req, caller.ip).map(Json)
+    })
+}
+
+pub async fn delete_handler(
+    State(app): State<App>,
+    Path(p): Path<SettingPath>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let etag_param = query.get("etag").cloned();
+    with_account(&app, &p.account_id, |world| {
+        delete(
+            &mut world.account,
+            &p.setting_type,
+            &p.name,
+            etag_param.as_deref(),
+        )
+        .map(Json)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(setting: Value, mask: &str) -> PatchRequest {
+        PatchRequest {
+            allow_missing: Some(true),
+            field_mask: Some(mask.into()),
+            setting: Some(setting),
+        }
+    }
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn defaults_and_etag_rules() {
+        let mut a = Account::default();
+        let r = get(&a, PERSONAL_COMPUTE, "default").unwrap();
+        assert_eq!(r["personal_compute"]["value"], "ON");
+        let e = r["etag"].clone();
+        let err = patch(
+            &mut a,
+            PERSONAL_COMPUTE,
+            "default",
+            req(
+                json!({"personal_compute": {"value": "OFF"}, "etag": e}),
+                "personal_compute.value",
+            ),
+            LOCAL,
+        )
+        .unwrap_err();
+        assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
+        let out = patch(
+            &mut a,
+            PERSONAL_COMPUTE,
+            "default",
+            req(
+                json!({"personal_compute": {"value": "DELEGATE"}, "etag": e}),
+                "personal_compute.value",
+            ),
+            LOCAL,
+        )
+        .unwrap();
+        assert_eq!(out["personal_compute"]["value"], "DELEGATE");
+        let stale = patch(
+            &mut a,
+            PERSONAL_COMPUTE,
+            "default",
+            req(
+                json!({"personal_compute": {"value": "ON"}, "etag": e}),
+                "personal_compute.value",
+            ),
+            LOCAL,
+        )
+        .unwrap_err();
+        assert_eq!(stale.status.as_u16(), 409);
+        assert_eq!(stale.body()["details"][0]["metadata"]["etag"], out["etag"]);
+        assert!(delete(&mut a, CSP_ENABLEMENT, "default", None).is_err());
+    }
+
+    #[test]
+    fn enabling_the_lists_guards_against_lockout() {
+        let mut a = Account::default();
+        crate::databricks::ip_access_lists::create_in(
+            &mut a.ip_access_lists,
+            false,
+            1,
+            LOCAL,
+            crate::databricks::ip_access_lists::ListRequest {
+                label: Some("corp".into()),
+                list_type: Some("ALLOW".into()),
+                ip_addresses: Some(vec!["10.0.0.0/8".into()]),
+                enabled: None,
+            },
+        )
+        .unwrap();
+        let e = get(&a, ACCT_IP_ACL_ENABLE, "default").unwrap()["etag"].clone();
+        let err = patch(
+            &mut a,
+            ACCT_IP_ACL_ENABLE,
+            "default",
+            req(
+                json!({"acct_ip_acl_enable": {"value": true}, "etag": e}),
+                "acct_ip_acl_enable.value",
+            ),
+            LOCAL,
+        )
+        .unwrap_err();
+        assert_eq!(err.error_code, "INVALID_STATE");
+        assert!(!a.ip_access_lists_enabled());
+        assert!(a.ip_allowed(LOCAL));
+    }
+}
