@@ -290,6 +290,9 @@ pub fn account_stages(account: &Account, pass: &Pass) -> Vec<Box<dyn Stage<Accou
     [
         stage::start::<AccountSettings>(account, pass),
         stage::start::<AccountIpAccessLists>(account, pass),
+        stage::start::<crate::controls::account::ncc::Nccs>(account, pass),
+        stage::start::<crate::controls::account::network_policies::NetworkPolicies>(account, pass),
+        stage::start::<crate::controls::account::private_access::PrivateAccess>(account, pass),
     ]
     .into_iter()
     .flatten()

@@ -6,6 +6,8 @@
 //! own.
 
 pub mod ncc;
+pub mod network_policies;
+pub mod private_access;
 
 use super::Pass;
 use super::ip_access_lists::ListsScope;

@@ -1,0 +1,862 @@
+//! AWS private access settings (PrivateLink front-end access, reference 002): controls
+//! `privateAccess/<name>`, `privateAccess/<name>/workspace/<id>` and `privateAccess/undeclared`.
+//!
+//! They exist on AWS only: on an Azure or GCP account every declared object is NotApplicable and
+//! nothing is read (an emulator's host names no cloud, so it is managed there). Public access,
+//! access level and allowed VPC endpoints are replaced in place (`PUT`); the region is fixed at
+//! creation (RequiresRecreate). Turning public access off for a workspace is the same as closing
+//! its public network access: the engine's rule holds it unless brickwarden reaches the
+//! workspaces over PrivateLink.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use super::ncc::{
+    account_workspace, claimed_twice, claimed_twice_message, may_have_committed, not_in_account,
+    same_region,
+};
+use super::{Account, AccountApis, Cloud};
+use crate::api::{self, ControlState, Management, Mode, WorkspaceId};
+use crate::clients::databricks::{
+    AccountWorkspace, PrivateAccessLevel, PrivateAccessSettings, PrivateAccessSettingsBody,
+    WorkspaceUpdate,
+};
+use crate::clients::{ApiError, DatabricksClient};
+use crate::controls::{Blocked, Effect, Family, Finding, Pass, Planned, ReadError, Reason, Step};
+
+const REFERENCES: &[&str] = &[
+    "reference 002 (AWS data exfiltration protection): workspaces reached over AWS PrivateLink, public access disabled",
+];
+
+/// The private access settings family.
+pub struct PrivateAccess;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredAccess {
+    pub settings: Vec<api::PrivateAccessSettings>,
+    /// Undeclared settings are deleted (management: Exclusive).
+    pub exclusive: bool,
+    pub mode: Mode,
+    /// `false` on Azure and GCP: every control is NotApplicable and nothing is read.
+    pub applies: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedAccess {
+    pub settings: Result<Vec<PrivateAccessSettings>, ReadError>,
+    /// `None`: no declared object binds a workspace, so the workspaces were not read.
+    pub workspaces: Option<Result<Vec<AccountWorkspace>, ReadError>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessControl {
+    Settings(String),
+    Workspace {
+        settings: String,
+        workspace: WorkspaceId,
+    },
+    Undeclared,
+}
+
+/// Private access settings as compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    pub region: String,
+    pub public_access_enabled: bool,
+    pub level: PrivateAccessLevel,
+    pub endpoints: BTreeSet<String>,
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            PrivateAccessLevel::Account => "ACCOUNT",
+            PrivateAccessLevel::Endpoint => "ENDPOINT",
+            PrivateAccessLevel::Unknown => "unknown level",
+        };
+        let public = if self.public_access_enabled {
+            "public access enabled"
+        } else {
+            "public access disabled"
+        };
+        write!(f, "{}, {public}, {level}", self.region)?;
+        if !self.endpoints.is_empty() {
+            let endpoints: Vec<&str> = self.endpoints.iter().map(String::as_str).collect();
+            write!(f, " [{}]", endpoints.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessValue {
+    Settings(Shape),
+    Absent,
+    /// The settings a workspace uses: their name, or their id when none of that id is known.
+    BoundTo(Option<String>),
+    Names(Vec<String>),
+    LeftAlone,
+}
+
+impl fmt::Display for AccessValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessValue::Settings(shape) => shape.fmt(f),
+            AccessValue::Absent => f.write_str("absent"),
+            AccessValue::BoundTo(Some(name)) => f.write_str(name),
+            AccessValue::BoundTo(None) => f.write_str("no private access settings"),
+            AccessValue::Names(names) if names.is_empty() => f.write_str("none"),
+            AccessValue::Names(names) => f.write_str(&names.join(", ")),
+            AccessValue::LeftAlone => f.write_str("left alone"),
+        }
+    }
+}
+
+/// Settings a change works on: their id when they existed at plan time, else their name (they
+/// are created earlier in the same pass; the id is looked up when the change runs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsRef {
+    pub name: String,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessChange {
+    Create(PrivateAccessSettingsBody),
+    Replace {
+        id: String,
+        body: PrivateAccessSettingsBody,
+        /// Public access goes from enabled to disabled.
+        closes_public_access: bool,
+    },
+    Delete {
+        id: String,
+        name: String,
+    },
+    Bind {
+        workspace: WorkspaceId,
+        settings: SettingsRef,
+        /// The workspace loses its public access by the change.
+        closes_public_access: bool,
+    },
+}
+
+fn api_level(level: api::PrivateAccessLevel) -> PrivateAccessLevel {
+    match level {
+        api::PrivateAccessLevel::Account => PrivateAccessLevel::Account,
+        api::PrivateAccessLevel::Endpoint => PrivateAccessLevel::Endpoint,
+    }
+}
+
+fn declared_shape(declared: &api::PrivateAccessSettings) -> Shape {
+    Shape {
+        region: declared.region.clone(),
+        public_access_enabled: declared.public_access_enabled,
+        level: api_level(declared.private_access_level),
+        endpoints: declared.allowed_vpc_endpoint_ids.iter().cloned().collect(),
+    }
+}
+
+/// Absent fields read as the API's defaults: public access off, `ACCOUNT` level.
+fn live_shape(live: &PrivateAccessSettings) -> Shape {
+    Shape {
+        region: live.region.clone().unwrap_or_default(),
+        public_access_enabled: live.public_access_enabled.unwrap_or(false),
+        level: live.private_access_level.unwrap_or_default(),
+        endpoints: live
+            .allowed_vpc_endpoint_ids
+            .iter()
+            .flatten()
+            .cloned()
+            .collect(),
+    }
+}
+
+fn body(declared: &api::PrivateAccessSettings) -> PrivateAccessSettingsBody {
+    PrivateAccessSettingsBody {
+        private_access_settings_name: declared.name.clone(),
+        region: declared.region.clone(),
+        public_access_enabled: declared.public_access_enabled,
+        private_access_level: api_level(declared.private_access_level),
+        allowed_vpc_endpoint_ids: declared.allowed_vpc_endpoint_ids.clone(),
+    }
+}
+
+fn live_settings<'a>(
+    settings: &'a [PrivateAccessSettings],
+    name: &str,
+) -> Option<&'a PrivateAccessSettings> {
+    settings
+        .iter()
+        .find(|s| s.private_access_settings_name == name)
+}
+
+fn controls(desired: &DesiredAccess) -> Vec<AccessControl> {
+    let mut all = Vec::new();
+    for s in &desired.settings {
+        all.push(AccessControl::Settings(s.name.clone()));
+        all.extend(s.workspaces.iter().map(|w| AccessControl::Workspace {
+            settings: s.name.clone(),
+            workspace: *w,
+        }));
+    }
+    all.push(AccessControl::Undeclared);
+    all
+}
+
+type AccessFinding = Finding<AccessControl, AccessValue>;
+
+fn evaluate_settings(
+    declared: &api::PrivateAccessSettings,
+    settings: &[PrivateAccessSettings],
+) -> AccessFinding {
+    let control = AccessControl::Settings(declared.name.clone());
+    let want = declared_shape(declared);
+    let Some(live) = live_settings(settings, &declared.name) else {
+        return Finding::compare(control, AccessValue::Settings(want), AccessValue::Absent);
+    };
+    let have = live_shape(live);
+    if !same_region(&have.region, &want.region) {
+        let why = format!(
+            "private access settings {} are for {} but declared for {}: their region is set \
+             when they are created; delete them (after moving their workspaces) to have them \
+             created in {}",
+            declared.name, have.region, want.region, want.region
+        );
+        return Finding::compare(
+            control,
+            AccessValue::Settings(want),
+            AccessValue::Settings(have),
+        )
+        .held(
+            ControlState::RequiresRecreate,
+            Reason::RequiresRecreate,
+            why,
+        );
+    }
+    // The region is compared as the API may spell it; the rest as typed.
+    let have = Shape {
+        region: want.region.clone(),
+        ..have
+    };
+    Finding::compare(
+        control,
+        AccessValue::Settings(want),
+        AccessValue::Settings(have),
+    )
+}
+
+fn evaluate_binding(
+    declared: &api::PrivateAccessSettings,
+    id: WorkspaceId,
+    observed: &ObservedAccess,
+    settings: &[PrivateAccessSettings],
+    claimed: &BTreeMap<WorkspaceId, Vec<&str>>,
+) -> AccessFinding {
+    let control = AccessControl::Workspace {
+        settings: declared.name.clone(),
+        workspace: id,
+    };
+    let want = AccessValue::BoundTo(Some(declared.name.clone()));
+    let blocked = |why: String| {
+        Finding::compare(control.clone(), want.clone(), AccessValue::Absent).held(
+            ControlState::Failed,
+            Reason::RemediationBlocked,
+            why,
+        )
+    };
+    if let Some(names) = claimed.get(&id) {
+        return blocked(claimed_twice_message(
+            "private access settings object",
+            id,
+            names,
+        ));
+    }
+    let workspaces = match &observed.workspaces {
+        Some(Ok(workspaces)) => workspaces,
+        Some(Err(error)) => return Finding::read_failed(control, error),
+        None => {
+            return Finding::read_failed(control, &ReadError::not_read("the account's workspaces"));
+        }
+    };
+    let Some(workspace) = account_workspace(workspaces, id) else {
+        return blocked(not_in_account(id));
+    };
+    if let Some(region) = workspace.region()
+        && !same_region(region, &declared.region)
+    {
+        return blocked(format!(
+            "workspace {id} is in {region} but private access settings {} are for {}: a \
+             workspace uses only settings of its own region",
+            declared.name, declared.region
+        ));
+    }
+    let live = live_settings(settings, &declared.name);
+    let bound = workspace.private_access_settings_id.as_deref();
+    let bound_name = bound.map(|b| {
+        settings
+            .iter()
+            .find(|s| s.private_access_settings_id == b)
+            .map_or_else(|| b.to_string(), |s| s.private_access_settings_name.clone())
+    });
+    let compliant = live.is_some_and(|l| Some(l.private_access_settings_id.as_str()) == bound);
+    Finding::judged(control, compliant, want, AccessValue::BoundTo(bound_name))
+}
+
+fn undeclared<'a>(
+    desired: &DesiredAccess,
+    settings: &'a [PrivateAccessSettings],
+) -> Vec<&'a PrivateAccessSettings> {
+    settings
+        .iter()
+        .filter(|s| {
+            !desired
+                .settings
+                .iter()
+                .any(|d| d.name == s.private_access_settings_name)
+        })
+        .collect()
+}
+
+impl Family for PrivateAccess {
+    type Policy = Account;
+    type Apis = AccountApis;
+    type Desired = DesiredAccess;
+    type Observed = ObservedAccess;
+    type Control = AccessControl;
+    type Value = AccessValue;
+    type Change = AccessChange;
+
+    fn desired(account: &Account, pass: &Pass) -> Option<DesiredAccess> {
+        let settings = account.policy.private_access_settings.clone()?;
+        Some(DesiredAccess {
+            settings,
+            exclusive: account.policy.management == Some(Management::Exclusive),
+            mode: pass.mode,
+            applies: matches!(account.cloud, Cloud::Aws | Cloud::Unknown),
+        })
+    }
+
+    /// One listing of the settings and, when a binding is declared, one of the workspaces; on
+    /// Azure and GCP nothing.
+    async fn observe(desired: &DesiredAccess, apis: &AccountApis) -> ObservedAccess {
+        if !desired.applies {
+            return ObservedAccess {
+                settings: Ok(Vec::new()),
+                workspaces: None,
+            };
+        }
+        let client = &apis.databricks;
+        let binds = desired.settings.iter().any(|s| !s.workspaces.is_empty());
+        let workspaces = async {
+            if binds {
+                Some(
+                    client
+                        .list_account_workspaces()
+                        .await
+                        .map_err(ReadError::from),
+                )
+            } else {
+                None
+            }
+        };
+        let (settings, workspaces) =
+            futures::join!(client.list_private_access_settings(), workspaces);
+        ObservedAccess {
+            settings: settings.map_err(ReadError::from),
+            workspaces,
+        }
+    }
+
+    fn evaluate(
+        desired: &DesiredAccess,
+        observed: &ObservedAccess,
+        _pass: &Pass,
+    ) -> Vec<AccessFinding> {
+        if !desired.applies {
+            return controls(desired)
+                .into_iter()
+                .map(|c| {
+                    Finding::not_applicable(
+                        c,
+                        "private access settings are AWS PrivateLink objects; this account is \
+                         not on AWS",
+                    )
+                    .with_references(REFERENCES)
+                })
+                .collect();
+        }
+        let settings = match &observed.settings {
+            Ok(settings) => settings,
+            Err(error) => {
+                return controls(desired)
+                    .into_iter()
+                    .map(|c| Finding::read_failed(c, error).with_references(REFERENCES))
+                    .collect();
+            }
+        };
+        let claimed = claimed_twice(
+            desired
+                .settings
+                .iter()
+                .map(|s| (s.name.as_str(), s.workspaces.as_slice())),
+        );
+        let mut findings = Vec::new();
+        for declared in &desired.settings {
+            findings.push(evaluate_settings(declared, settings));
+            for id in &declared.workspaces {
+                findings.push(evaluate_binding(
+                    declared, *id, observed, settings, &claimed,
+                ));
+            }
+        }
+        let names: Vec<String> = undeclared(desired, settings)
+            .into_iter()
+            .map(|s| s.private_access_settings_name.clone())
+            .collect();
+        findings.push(if desired.exclusive {
+            Finding::compare(
+                AccessControl::Undeclared,
+                AccessValue::Names(Vec::new()),
+                AccessValue::Names(names),
+            )
+        } else {
+            let which = if names.is_empty() {
+                "none exist".to_string()
+            } else {
+                names.join(", ")
+            };
+            Finding::compare(
+                AccessControl::Undeclared,
+                AccessValue::LeftAlone,
+                AccessValue::LeftAlone,
+            )
+            .with_note(format!(
+                "Additive management: undeclared private access settings are never deleted \
+                 ({which})"
+            ))
+        });
+        findings
+            .into_iter()
+            .map(|f| f.with_references(REFERENCES))
+            .collect()
+    }
+
+    fn plan(
+        desired: &DesiredAccess,
+        observed: &ObservedAccess,
+        drifted: &[&AccessFinding],
+        _pass: &Pass,
+    ) -> Vec<Planned<AccessControl, AccessChange>> {
+        let Ok(settings) = &observed.settings else {
+            return Vec::new();
+        };
+        if !desired.applies {
+            return Vec::new();
+        }
+        let workspaces = match &observed.workspaces {
+            Some(Ok(workspaces)) => workspaces.as_slice(),
+            _ => &[],
+        };
+        let mut actions = Vec::new();
+        for finding in drifted.iter().filter(|f| f.reason.is_none()) {
+            let control = &finding.control;
+            let mut push = |step, change| {
+                actions.push(Planned::one(control.clone(), step, desired.mode, change));
+            };
+            let declared_named = |name: &str| desired.settings.iter().find(|s| s.name == name);
+            match control {
+                AccessControl::Settings(name) => {
+                    let Some(declared) = declared_named(name) else {
+                        continue;
+                    };
+                    let change = match live_settings(settings, name) {
+                        None => AccessChange::Create(body(declared)),
+                        Some(live) => AccessChange::Replace {
+                            id: live.private_access_settings_id.clone(),
+                            body: body(declared),
+                            closes_public_access: !declared.public_access_enabled
+                                && live_shape(live).public_access_enabled,
+                        },
+                    };
+                    push(Step::Network, change);
+                }
+                AccessControl::Workspace {
+                    settings: name,
+                    workspace,
+                } => {
+                    let Some(declared) = declared_named(name) else {
+                        continue;
+                    };
+                    // Public before the change: no settings, or settings that allow it.
+                    let was_public = account_workspace(workspaces, *workspace)
+                        .and_then(|w| w.private_access_settings_id.as_deref())
+                        .and_then(|id| settings.iter().find(|s| s.private_access_settings_id == id))
+                        .is_none_or(|s| live_shape(s).public_access_enabled);
+                    push(
+                        Step::Network,
+                        AccessChange::Bind {
+                            workspace: *workspace,
+                            settings: SettingsRef {
+                                name: name.clone(),
+                                id: live_settings(settings, name)
+                                    .map(|s| s.private_access_settings_id.clone()),
+                            },
+                            closes_public_access: was_public && !declared.public_access_enabled,
+                        },
+                    );
+                }
+                AccessControl::Undeclared if desired.exclusive => {
+                    for live in undeclared(desired, settings) {
+                        push(
+                            Step::Revoke,
+                            AccessChange::Delete {
+                                id: live.private_access_settings_id.clone(),
+                                name: live.private_access_settings_name.clone(),
+                            },
+                        );
+                    }
+                }
+                AccessControl::Undeclared => {}
+            }
+        }
+        actions
+    }
+
+    fn guard(desired: &DesiredAccess, change: &AccessChange) -> Option<Blocked> {
+        (matches!(change, AccessChange::Delete { .. }) && !desired.exclusive).then(|| {
+            Blocked::new(
+                Reason::AdditiveManagement,
+                "private access settings are never deleted under Additive management",
+            )
+        })
+    }
+
+    async fn execute(change: &AccessChange, apis: &AccountApis) -> Result<(), ApiError> {
+        let client = &apis.databricks;
+        match change {
+            AccessChange::Create(body) => {
+                match client.create_private_access_settings(body).await {
+                    Ok(_) => Ok(()),
+                    // After a lost answer, settings of that name on re-reading count as created.
+                    Err(err) if may_have_committed(&err) => {
+                        match find(client, &body.private_access_settings_name).await {
+                            Ok(_) => Ok(()),
+                            Err(_) => Err(err),
+                        }
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            AccessChange::Replace { id, body, .. } => {
+                client.replace_private_access_settings(id, body).await
+            }
+            AccessChange::Delete { id, .. } => client.delete_private_access_settings(id).await,
+            AccessChange::Bind {
+                workspace,
+                settings,
+                ..
+            } => {
+                let id = match &settings.id {
+                    Some(id) => id.clone(),
+                    None => {
+                        find(client, &settings.name)
+                            .await?
+                            .private_access_settings_id
+                    }
+                };
+                let update = WorkspaceUpdate {
+                    private_access_settings_id: Some(id),
+                    ..Default::default()
+                };
+                client.update_account_workspace(*workspace, &update).await
+            }
+        }
+    }
+
+    fn control_id(control: &AccessControl) -> String {
+        match control {
+            AccessControl::Settings(name) => format!("privateAccess/{name}"),
+            AccessControl::Workspace {
+                settings,
+                workspace,
+            } => format!("privateAccess/{settings}/workspace/{workspace}"),
+            AccessControl::Undeclared => "privateAccess/undeclared".to_string(),
+        }
+    }
+
+    fn describe(change: &AccessChange) -> String {
+        let shape = |b: &PrivateAccessSettingsBody| {
+            Shape {
+                region: b.region.clone(),
+                public_access_enabled: b.public_access_enabled,
+                level: b.private_access_level,
+                endpoints: b.allowed_vpc_endpoint_ids.iter().cloned().collect(),
+            }
+            .to_string()
+        };
+        match change {
+            AccessChange::Create(b) => format!(
+                "POST private-access-settings {} {}",
+                b.private_access_settings_name,
+                shape(b)
+            ),
+            AccessChange::Replace { body: b, .. } => format!(
+                "PUT private-access-settings {} {}",
+                b.private_access_settings_name,
+                shape(b)
+            ),
+            AccessChange::Delete { name, .. } => format!("DELETE private-access-settings {name}"),
+            AccessChange::Bind {
+                workspace,
+                settings,
+                ..
+            } => format!(
+                "PATCH workspace {workspace} private_access_settings_id to {}",
+                settings.name
+            ),
+        }
+    }
+
+    fn effects(change: &AccessChange) -> Vec<Effect> {
+        match change {
+            AccessChange::Delete { .. } => vec![Effect::Destructive],
+            AccessChange::Replace {
+                closes_public_access: true,
+                ..
+            }
+            | AccessChange::Bind {
+                closes_public_access: true,
+                ..
+            } => vec![Effect::ClosesPublicNetworkAccess],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The live settings of that name.
+async fn find(client: &DatabricksClient, name: &str) -> Result<PrivateAccessSettings, ApiError> {
+    client
+        .list_private_access_settings()
+        .await?
+        .into_iter()
+        .find(|s| s.private_access_settings_name == name)
+        .ok_or_else(|| {
+            ApiError::InvalidRequest(format!(
+                "private access settings {name} do not exist (was their creation refused?)"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::AccountPolicy;
+    use crate::controls::ControlResult;
+    use crate::controls::testing::{pass, render};
+
+    fn desired(cloud: Cloud, management: Management, settings: serde_json::Value) -> DesiredAccess {
+        let account = Account {
+            policy: AccountPolicy {
+                private_access_settings: Some(serde_json::from_value(settings).unwrap()),
+                management: Some(management),
+                ..Default::default()
+            },
+            cloud,
+        };
+        PrivateAccess::desired(&account, &pass(Mode::Enforce)).expect("settings are managed")
+    }
+
+    fn prod() -> serde_json::Value {
+        json!([{"name": "pas-prod", "region": "us-east-1", "publicAccessEnabled": false,
+                "privateAccessLevel": "Account", "workspaces": [7]}])
+    }
+
+    fn live(id: &str, name: &str, region: &str, public: Option<bool>) -> PrivateAccessSettings {
+        PrivateAccessSettings {
+            private_access_settings_id: id.into(),
+            private_access_settings_name: name.into(),
+            region: Some(region.into()),
+            public_access_enabled: public,
+            ..Default::default()
+        }
+    }
+
+    fn workspace(id: i64, region: &str, pas: Option<&str>) -> AccountWorkspace {
+        AccountWorkspace {
+            workspace_id: id,
+            aws_region: Some(region.into()),
+            private_access_settings_id: pas.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn observed(
+        settings: Vec<PrivateAccessSettings>,
+        workspaces: Vec<AccountWorkspace>,
+    ) -> ObservedAccess {
+        ObservedAccess {
+            settings: Ok(settings),
+            workspaces: Some(Ok(workspaces)),
+        }
+    }
+
+    fn evaluate(d: &DesiredAccess, o: &ObservedAccess) -> Vec<ControlResult> {
+        render::<PrivateAccess>(&PrivateAccess::evaluate(d, o, &pass(Mode::Enforce)))
+    }
+
+    fn plan(d: &DesiredAccess, o: &ObservedAccess) -> Vec<Planned<AccessControl, AccessChange>> {
+        let findings = PrivateAccess::evaluate(d, o, &pass(Mode::Enforce));
+        let drifted: Vec<_> = findings.iter().filter(|f| f.is_drifted()).collect();
+        PrivateAccess::plan(d, o, &drifted, &pass(Mode::Enforce))
+    }
+
+    #[test]
+    fn on_azure_and_gcp_every_declared_object_is_not_applicable() {
+        for cloud in [Cloud::Azure, Cloud::Gcp] {
+            let d = desired(cloud, Management::Exclusive, prod());
+            assert!(!d.applies);
+            let o = ObservedAccess {
+                settings: Ok(Vec::new()),
+                workspaces: None,
+            };
+            let results = evaluate(&d, &o);
+            assert_eq!(results.len(), 3);
+            for r in &results {
+                assert_eq!(r.state, ControlState::NotApplicable);
+                assert!(r.message.as_deref().unwrap().contains("not on AWS"));
+            }
+            assert!(plan(&d, &o).is_empty());
+        }
+        assert!(desired(Cloud::Unknown, Management::Additive, prod()).applies);
+    }
+
+    #[test]
+    fn new_settings_are_created_then_bound_by_name_closing_public_access() {
+        let d = desired(Cloud::Aws, Management::Additive, prod());
+        let o = observed(vec![], vec![workspace(7, "us-east-1", None)]);
+        let results = evaluate(&d, &o);
+        let states: Vec<(&str, ControlState)> =
+            results.iter().map(|r| (r.id.as_str(), r.state)).collect();
+        assert_eq!(
+            states,
+            [
+                ("privateAccess/pas-prod", ControlState::Drifted),
+                ("privateAccess/pas-prod/workspace/7", ControlState::Drifted),
+                ("privateAccess/undeclared", ControlState::Compliant),
+            ]
+        );
+        let planned = plan(&d, &o);
+        let described: Vec<String> = planned
+            .iter()
+            .map(|p| PrivateAccess::describe(&p.change))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "POST private-access-settings pas-prod us-east-1, public access disabled, ACCOUNT",
+                "PATCH workspace 7 private_access_settings_id to pas-prod",
+            ]
+        );
+        assert!(matches!(
+            &planned[1].change,
+            AccessChange::Bind {
+                settings: SettingsRef { id: None, .. },
+                closes_public_access: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            PrivateAccess::effects(&planned[1].change),
+            [Effect::ClosesPublicNetworkAccess]
+        );
+        assert!(PrivateAccess::effects(&planned[0].change).is_empty());
+    }
+
+    #[test]
+    fn public_access_is_replaced_in_place_and_a_region_change_requires_recreation() {
+        let d = desired(Cloud::Aws, Management::Additive, prod());
+        let o = observed(
+            vec![live("p1", "pas-prod", "us-east-1", Some(true))],
+            vec![workspace(7, "us-east-1", Some("p1"))],
+        );
+        let results = evaluate(&d, &o);
+        assert_eq!(results[0].state, ControlState::Drifted);
+        assert_eq!(
+            results[0].observed.as_deref(),
+            Some("us-east-1, public access enabled, ACCOUNT")
+        );
+        assert_eq!(results[1].state, ControlState::Compliant);
+        let planned = plan(&d, &o);
+        assert_eq!(planned.len(), 1);
+        assert!(matches!(
+            &planned[0].change,
+            AccessChange::Replace { id, closes_public_access: true, .. } if id == "p1"
+        ));
+
+        // Omitted fields are the API's defaults: public access off, ACCOUNT level.
+        let o = observed(
+            vec![live("p1", "pas-prod", "us-east-1", None)],
+            vec![workspace(7, "us-east-1", Some("p1"))],
+        );
+        assert!(plan(&d, &o).is_empty());
+
+        let o = observed(
+            vec![live("p1", "pas-prod", "us-west-2", Some(false))],
+            vec![workspace(7, "us-east-1", Some("p1"))],
+        );
+        let results = evaluate(&d, &o);
+        assert_eq!(results[0].state, ControlState::RequiresRecreate);
+        assert!(plan(&d, &o).is_empty());
+    }
+
+    #[test]
+    fn bindings_fail_for_other_regions_and_unknown_workspaces() {
+        let d = desired(
+            Cloud::Aws,
+            Management::Additive,
+            json!([{"name": "pas-prod", "region": "us-east-1", "publicAccessEnabled": false,
+                    "workspaces": [7, 8]}]),
+        );
+        let o = observed(
+            vec![live("p1", "pas-prod", "us-east-1", Some(false))],
+            vec![workspace(7, "eu-west-1", None)],
+        );
+        let results = evaluate(&d, &o);
+        assert_eq!(results[1].state, ControlState::Failed);
+        assert!(results[1].message.as_deref().unwrap().contains("eu-west-1"));
+        assert!(results[1].message.as_deref().unwrap().contains("us-east-1"));
+        assert_eq!(results[2].state, ControlState::Failed);
+        assert!(
+            results[2]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("workspace 8")
+        );
+        assert!(plan(&d, &o).is_empty());
+    }
+
+    #[test]
+    fn undeclared_settings_are_deleted_only_under_exclusive() {
+        let o = observed(vec![live("p9", "old", "us-east-1", Some(true))], vec![]);
+        let additive = desired(Cloud::Aws, Management::Additive, json!([]));
+        assert!(plan(&additive, &o).is_empty());
+        let exclusive = desired(Cloud::Aws, Management::Exclusive, json!([]));
+        let planned = plan(&exclusive, &o);
+        assert_eq!(
+            planned.iter().map(|p| &p.change).collect::<Vec<_>>(),
+            [&AccessChange::Delete {
+                id: "p9".into(),
+                name: "old".into()
+            }]
+        );
+        assert_eq!(
+            PrivateAccess::effects(&planned[0].change),
+            [Effect::Destructive]
+        );
+        assert!(PrivateAccess::guard(&additive, &planned[0].change).is_some());
+    }
+}
