@@ -98,17 +98,17 @@ pub struct AccountPolicy {
     pub management: Option<Management>,
     /// Serverless egress through private endpoints (Azure), one NCC per region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = 16))]
     #[x_kube(validation = kube::core::Rule::new("self.all(n, self.exists_one(m, m.name == n.name))").message("networkConnectivityConfigs: names must be unique"))]
     pub network_connectivity_configs: Option<Vec<NetworkConnectivityConfig>>,
     /// Serverless egress control: which destinations serverless compute may reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = 16))]
     #[x_kube(validation = kube::core::Rule::new("self.all(n, self.exists_one(m, m.name == n.name))").message("networkPolicies: names must be unique"))]
     pub network_policies: Option<Vec<NetworkPolicy>>,
     /// AWS PrivateLink: public access to the workspaces bound to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = 16))]
     #[x_kube(validation = kube::core::Rule::new("self.all(n, self.exists_one(m, m.name == n.name))").message("privateAccessSettings: names must be unique"))]
     pub private_access_settings: Option<Vec<PrivateAccessSettings>>,
 }
@@ -144,10 +144,6 @@ pub enum PersonalCompute {
 /// A Databricks workspace id (the number in `adb-<id>.<n>.azuredatabricks.net`).
 pub type WorkspaceId = i64;
 
-fn workspace_ids_rule() -> kube::core::Rule {
-    kube::core::Rule::new("self.all(w, w > 0) && self.all(w, self.exists_one(v, v == w))")
-        .message("workspaces: positive workspace ids, each at most once")
-}
 
 /// A network connectivity config: the stable egress of serverless compute in one region,
 /// with private endpoints to the customer's resources.
@@ -155,22 +151,21 @@ fn workspace_ids_rule() -> kube::core::Rule {
 #[serde(rename_all = "camelCase")]
 pub struct NetworkConnectivityConfig {
     /// 3 to 30 characters: letters, digits, `-` and `_` (the API's rule).
+    #[schemars(length(min = 3, max = 30))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^[0-9a-zA-Z_-]{3,30}$')").message("name must be 3 to 30 letters, digits, '-' or '_'"))]
     pub name: String,
     /// The cloud region of the NCC; only workspaces of this region can bind to it.
-    #[schemars(length(min = 1, max = 64))]
+    #[schemars(length(min = 1, max = 32))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^[a-z0-9-]+$')").message("region must be a cloud region name such as westeurope or us-east-1"))]
     pub region: String,
     /// Private endpoints from serverless compute to these resources; each must be approved
     /// on the resource by its owner.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100))]
-    #[x_kube(validation = kube::core::Rule::new("self.all(r, self.exists_one(s, s.resourceId == r.resourceId && s.groupId == r.groupId))").message("privateEndpointRules: each (resourceId, groupId) at most once"))]
+    #[schemars(length(max = 32), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["resourceId", "groupId"]))]
     pub private_endpoint_rules: Vec<PrivateEndpointRule>,
     /// Workspaces bound to this NCC (through the account workspaces API).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 1000))]
-    #[x_kube(validation = workspace_ids_rule())]
+    #[schemars(length(max = 500), inner(range(min = 1)), extend("x-kubernetes-list-type" = "set"))]
     pub workspaces: Vec<WorkspaceId>,
 }
 
@@ -178,7 +173,7 @@ pub struct NetworkConnectivityConfig {
 #[serde(rename_all = "camelCase")]
 pub struct PrivateEndpointRule {
     /// The Azure resource id of the target, e.g. a storage account.
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(length(min = 1, max = 512))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/.+$')").message("resourceId must be an Azure resource id such as /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>"))]
     pub resource_id: String,
     /// The sub-resource of the target: `blob`, `dfs`, `sqlServer`, `mysqlServer`, ...
@@ -208,12 +203,13 @@ pub enum Enforcement {
 #[serde(rename_all = "camelCase")]
 pub struct NetworkPolicy {
     /// The policy's id in the account (`network_policy_id`).
+    #[schemars(length(min = 1, max = 64))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^[0-9a-zA-Z_-]{1,64}$')").message("name must be 1 to 64 letters, digits, '-' or '_'"))]
     pub name: String,
     pub restriction_mode: RestrictionMode,
     /// DNS names serverless compute may reach under RestrictedAccess.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200), inner(length(min = 1, max = 253)))]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 253)))]
     #[x_kube(validation = kube::core::Rule::new("self.all(d, d.matches('^[A-Za-z0-9*]([A-Za-z0-9-]*[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$'))").message("allowedInternetDestinations must be DNS names such as pypi.org"))]
     pub allowed_internet_destinations: Vec<String>,
     /// Storage serverless compute may reach under RestrictedAccess.
@@ -225,8 +221,7 @@ pub struct NetworkPolicy {
     /// Workspaces whose serverless compute this policy governs
     /// (`/accounts/{id}/workspaces/{workspace_id}/network`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 1000))]
-    #[x_kube(validation = workspace_ids_rule())]
+    #[schemars(length(max = 500), inner(range(min = 1)), extend("x-kubernetes-list-type" = "set"))]
     pub workspaces: Vec<WorkspaceId>,
 }
 
@@ -255,9 +250,10 @@ pub enum PrivateAccessLevel {
 #[serde(rename_all = "camelCase")]
 pub struct PrivateAccessSettings {
     /// `private_access_settings_name`, unique in the account.
-    #[schemars(length(min = 1, max = 256))]
+    #[schemars(length(min = 1, max = 64))]
     pub name: String,
     /// The AWS region, e.g. `us-east-1`.
+    #[schemars(length(min = 1, max = 32))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^[a-z]{2}(-[a-z]+)+-[0-9]+$')").message("region must be an AWS region such as us-east-1"))]
     pub region: String,
     /// Whether the workspaces stay reachable from the public internet.
@@ -270,8 +266,7 @@ pub struct PrivateAccessSettings {
     pub allowed_vpc_endpoint_ids: Vec<String>,
     /// Workspaces that use these settings (`private_access_settings_id` of the workspace).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 1000))]
-    #[x_kube(validation = workspace_ids_rule())]
+    #[schemars(length(max = 500), inner(range(min = 1)), extend("x-kubernetes-list-type" = "set"))]
     pub workspaces: Vec<WorkspaceId>,
 }
 

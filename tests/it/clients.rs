@@ -937,6 +937,7 @@ async fn debug_logs_never_contain_secrets() {
     oauth.list_ip_access_lists().await.unwrap();
     let provider = brickwarden::clients::TokenProvider::databricks_oauth(
         h.workspace_url("ws-1"),
+        None,
         CLIENT_ID.into(),
         CLIENT_SECRET.into(),
         h.options().http,

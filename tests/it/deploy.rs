@@ -539,6 +539,14 @@ fn crds_install_and_are_established() {
     let (out, _) = kubectl_ok(&[
         "get",
         "crd",
+        "databricksaccounts.brickwarden.io",
+        "-o",
+        "jsonpath={.spec.names.shortNames[0]} {.spec.scope}",
+    ]);
+    assert_eq!(out, "dba Namespaced");
+    let (out, _) = kubectl_ok(&[
+        "get",
+        "crd",
         "securitybaselines.brickwarden.io",
         "-o",
         "jsonpath={.spec.scope}",
@@ -740,6 +748,197 @@ fn invalid_workspaces_are_rejected_with_readable_messages() {
         // Nothing of a rejected object is stored.
         let get = cp()
             .kubectl(["get", "dbw", name, "-n", "validation-e2e"])
+            .expect("kubectl runs");
+        if get.status.success() {
+            failures.push(format!("{name}: stored although rejected"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A DatabricksAccount named `name` in namespace validation-e2e with `spec` (YAML, indented by
+/// 2) after its host and account id.
+fn account(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: brickwarden.io/v1alpha1\nkind: DatabricksAccount\nmetadata:\n  name: {name}\n  \
+         namespace: validation-e2e\nspec:\n  host: https://accounts.azuredatabricks.net\n  \
+         accountId: 00000000-0000-0000-0000-0000000acc01\n{spec}"
+    )
+}
+
+const ACCOUNT_OAUTH: &str =
+    "  auth:\n    databricksOAuth: {clientId: sp, clientSecretRef: {name: sp, key: secret}}\n";
+
+#[test]
+fn valid_account_is_accepted_with_the_documented_shape() {
+    cluster_with_crds();
+    namespace("validation-e2e", &[]);
+    let full = account(
+        "contoso",
+        &format!(
+            "{ACCOUNT_OAUTH}  mode: Enforce\n  resyncInterval: 10m\n  policy:\n    \
+             ipAccessLists:\n      enabled: true\n      management: Exclusive\n      \
+             breakGlass: [198.51.100.7]\n      lists:\n        \
+             - {{label: corp-vpn, type: ALLOW, addresses: [203.0.113.0/24]}}\n    \
+             settings: {{disableLegacyFeatures: true, personalCompute: Off, \
+             complianceSecurityProfileForNewWorkspaces: true, \
+             enhancedSecurityMonitoringForNewWorkspaces: true}}\n    \
+             networkConnectivityConfigs:\n      - name: ncc-westeurope\n        region: westeurope\n        \
+             privateEndpointRules:\n          - {{resourceId: /subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake, groupId: dfs}}\n        \
+             workspaces: [1234567890000001]\n    \
+             networkPolicies:\n      - name: restricted\n        restrictionMode: RestrictedAccess\n        \
+             allowedInternetDestinations: [pypi.org, files.pythonhosted.org]\n        \
+             allowedStorageDestinations: [{{azureStorageAccount: lake, service: dfs}}]\n        \
+             enforcement: Enforced\n        workspaces: [1234567890000001]\n    \
+             privateAccessSettings:\n      - {{name: pas-prod, region: us-east-1, publicAccessEnabled: false, privateAccessLevel: Account}}\n"
+        ),
+    );
+    let (out, _) = kubectl_stdin_ok(&["apply", "-f", "-"], &full);
+    assert!(out.contains("databricksaccount.brickwarden.io/contoso"), "{out}");
+    let (got, _) = kubectl_ok(&[
+        "get",
+        "dba",
+        "contoso",
+        "-n",
+        "validation-e2e",
+        "-o",
+        "jsonpath={.spec.policy.networkPolicies[0].restrictionMode} {.spec.suspend}",
+    ]);
+    assert_eq!(got, "RestrictedAccess false");
+}
+
+#[test]
+fn invalid_accounts_are_rejected_with_readable_messages() {
+    cluster_with_crds();
+    namespace("validation-e2e", &[]);
+    let policy = |body: &str| format!("{ACCOUNT_OAUTH}  policy:\n{body}");
+    let ncc = |body: &str| {
+        policy(&format!(
+            "    networkConnectivityConfigs:\n      - name: ncc-1\n        region: westeurope\n{body}"
+        ))
+    };
+    // (name, document, expected substring of kubectl's stderr)
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "pat",
+            account(
+                "pat",
+                "  auth:\n    personalAccessToken: {secretRef: {name: p, key: t}}\n",
+            ),
+            "does not accept personal access tokens",
+        ),
+        ("no-auth", account("no-auth", "  auth: {}\n"), "exactly one of"),
+        (
+            "bad-account-id",
+            format!(
+                "apiVersion: brickwarden.io/v1alpha1\nkind: DatabricksAccount\nmetadata:\n  \
+                 name: bad-account-id\n  namespace: validation-e2e\nspec:\n  \
+                 host: https://accounts.azuredatabricks.net\n  accountId: not-a-uuid-but-36-characters-long-xx\n{ACCOUNT_OAUTH}"
+            ),
+            "accountId must be the account's UUID",
+        ),
+        (
+            "bad-cidr",
+            account(
+                "bad-cidr",
+                &policy(
+                    "    ipAccessLists:\n      lists:\n        - {label: a, type: ALLOW, addresses: [10.0.0.0/33]}\n",
+                ),
+            ),
+            "IPv4 addresses or CIDR",
+        ),
+        (
+            "bad-ncc-name",
+            account(
+                "bad-ncc-name",
+                &policy("    networkConnectivityConfigs:\n      - {name: 'a b', region: westeurope}\n"),
+            ),
+            "name must be 3 to 30",
+        ),
+        (
+            "bad-region",
+            account(
+                "bad-region",
+                &policy("    networkConnectivityConfigs:\n      - {name: ncc-1, region: 'West Europe'}\n"),
+            ),
+            "region must be a cloud region",
+        ),
+        (
+            "workspace-zero",
+            account("workspace-zero", &ncc("        workspaces: [0]\n")),
+            "should be greater than or equal to 1",
+        ),
+        (
+            "workspace-twice",
+            account("workspace-twice", &ncc("        workspaces: [7, 7]\n")),
+            "Duplicate value",
+        ),
+        (
+            "bad-resource-id",
+            account(
+                "bad-resource-id",
+                &ncc("        privateEndpointRules: [{resourceId: lake, groupId: dfs}]\n"),
+            ),
+            "resourceId must be an Azure resource id",
+        ),
+        (
+            "duplicate-ncc",
+            account(
+                "duplicate-ncc",
+                &policy(
+                    "    networkConnectivityConfigs:\n      - {name: ncc-1, region: westeurope}\n      \
+                     - {name: ncc-1, region: northeurope}\n",
+                ),
+            ),
+            "names must be unique",
+        ),
+        (
+            "bad-destination",
+            account(
+                "bad-destination",
+                &policy(
+                    "    networkPolicies:\n      - {name: p, restrictionMode: RestrictedAccess, \
+                     allowedInternetDestinations: ['https://pypi.org/simple']}\n",
+                ),
+            ),
+            "DNS names",
+        ),
+        (
+            "bad-restriction",
+            account(
+                "bad-restriction",
+                &policy("    networkPolicies:\n      - {name: p, restrictionMode: Open}\n"),
+            ),
+            "Unsupported value",
+        ),
+        (
+            "bad-aws-region",
+            account(
+                "bad-aws-region",
+                &policy(
+                    "    privateAccessSettings:\n      - {name: pas, region: westeurope, publicAccessEnabled: false}\n",
+                ),
+            ),
+            "AWS region",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, yaml, expected) in &cases {
+        let out = cp()
+            .kubectl_stdin(["apply", "-f", "-"], yaml.as_bytes())
+            .expect("kubectl runs");
+        let err = stderr(&out);
+        if out.status.success() {
+            failures.push(format!(
+                "{name}: accepted, expected a rejection containing {expected:?}"
+            ));
+        } else if !err.contains(expected) {
+            failures.push(format!("{name}: rejected without {expected:?}:\n{err}"));
+        } else if !err.contains("is invalid") {
+            failures.push(format!("{name}: not a validation error:\n{err}"));
+        }
+        let get = cp()
+            .kubectl(["get", "dba", name, "-n", "validation-e2e"])
             .expect("kubectl runs");
         if get.status.success() {
             failures.push(format!("{name}: stored although rejected"));

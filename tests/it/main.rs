@@ -9,6 +9,7 @@
 
 mod support;
 
+mod account_e2e;
 mod argocd;
 mod cli;
 mod clients;
