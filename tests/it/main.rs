@@ -10,6 +10,7 @@
 mod support;
 
 mod account_e2e;
+mod account_engine;
 mod argocd;
 mod cli;
 mod clients;

@@ -1,0 +1,390 @@
+//! The account pipeline (`engine::reconcile_account`) against the emulator's account API over
+//! real HTTP and account OAuth: a new NCC with a private endpoint rule and a bound workspace, and
+//! a restricted serverless network policy bound to a workspace, go drifted -> remediated in one
+//! Enforce pass; the next pass costs the minimum reads and no write (the request journal);
+//! Audit writes nothing; a pending endpoint is never recreated, a rejected one only under
+//! Exclusive; a workspace of another region is refused with both regions named.
+
+use brickwarden::api::{AccountPolicy, ControlState, Mode};
+use brickwarden::clients::databricks::DatabricksClient;
+use brickwarden::clients::{ClientOptions, Credential};
+use brickwarden::controls::account::AccountApis;
+use brickwarden::controls::{ControlResult, Reason};
+use brickwarden::engine::{self, Apply, Report, Target};
+use brickwarden_emulator::EmulatorConfig;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::support::emulator::requests_of;
+use crate::support::harness::{self, Harness};
+
+const ACCOUNT_ID: &str = "00000000-0000-0000-0000-0000000acc01";
+const LAKE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake";
+const RULE_ID: &str = "ncc/ncc-we/rule/lake/dfs";
+
+/// An emulator whose `ws-2` is in `northeurope` (the others in `westeurope`, the default).
+async fn start() -> Harness {
+    harness::start_with(EmulatorConfig {
+        regions: vec![(2, "northeurope".to_string())],
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+fn apis(h: &Harness) -> AccountApis {
+    let host = Url::parse(&format!("{}/accounts", h.emulator.base_url())).unwrap();
+    let credential = Credential::DatabricksOAuth {
+        client_id: "brickwarden-account".to_string(),
+        client_secret: SecretString::from("emulator-secret"),
+    };
+    AccountApis {
+        databricks: DatabricksClient::for_account(
+            host,
+            ACCOUNT_ID,
+            credential,
+            ClientOptions::default(),
+        )
+        .unwrap(),
+    }
+}
+
+/// The numeric workspace id of `ws-N`.
+fn workspace_id(h: &Harness, name: &str) -> i64 {
+    h.emulator
+        .workspace_list()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == name)
+        .and_then(|w| w["workspaceId"].as_i64())
+        .unwrap_or_else(|| panic!("no {name} in the emulator's workspaces"))
+}
+
+fn target(mode: Mode, policy: Value) -> Target<AccountPolicy> {
+    Target {
+        policy: serde_json::from_value(policy).expect("an account policy"),
+        mode,
+        protected_addresses: Vec::new(),
+        private_network: false,
+        exceptions: Vec::new(),
+        windows: Vec::new(),
+        approval_required: false,
+        approved_digest: None,
+    }
+}
+
+/// One NCC with one rule bound to `ws`, and a restricted network policy bound to `ws`.
+fn network_policy(management: &str, ws: i64) -> Value {
+    json!({
+        "management": management,
+        "networkConnectivityConfigs": [{
+            "name": "ncc-we",
+            "region": "westeurope",
+            "privateEndpointRules": [{"resourceId": LAKE, "groupId": "dfs"}],
+            "workspaces": [ws],
+        }],
+        "networkPolicies": [{
+            "name": "restricted",
+            "restrictionMode": "RestrictedAccess",
+            "allowedInternetDestinations": ["pypi.org", "files.pythonhosted.org"],
+            "allowedStorageDestinations": [{"azureStorageAccount": "lake", "service": "dfs"}],
+            "enforcement": "Enforced",
+            "workspaces": [ws],
+        }],
+    })
+}
+
+fn control<'a>(report: &'a Report, id: &str) -> &'a ControlResult {
+    report
+        .controls
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
+}
+
+/// The account API requests since the journal was cleared, `(method, path)`, without the
+/// token exchanges (the client caches its token across passes).
+fn journal(h: &Harness) -> Vec<(String, String)> {
+    requests_of(&h.emulator, "account", 0)
+        .into_iter()
+        .filter(|(_, _, path, _)| !path.starts_with("/oidc/"))
+        .map(|(_, method, path, _)| (method, path))
+        .collect()
+}
+
+fn writes(h: &Harness) -> Vec<(String, String)> {
+    journal(h).into_iter().filter(|(m, _)| m != "GET").collect()
+}
+
+/// The emulator's account state.
+async fn account_state(h: &Harness) -> Value {
+    h.state("account").await
+}
+
+/// The rules of the account, as the emulator holds them.
+async fn rules(h: &Harness) -> Vec<Value> {
+    account_state(h).await["private_endpoint_rules"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Sets a rule's connection state as the owner of the resource would (admin API).
+async fn set_rule_state(h: &Harness, rule_id: &str, state: &str) {
+    let resp = reqwest::Client::new()
+        .post(h.url(&format!("account/private-endpoint-rules/{rule_id}")))
+        .json(&json!({"connection_state": state}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{:?}", resp.text().await);
+}
+
+#[tokio::test]
+async fn ncc_rule_binding_and_restricted_policy_are_remediated_in_one_pass_then_cost_reads_only() {
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    let policy = network_policy("Additive", ws);
+    let ids = [
+        "ncc/ncc-we".to_string(),
+        RULE_ID.to_string(),
+        format!("ncc/ncc-we/workspace/{ws}"),
+        "networkPolicy/restricted".to_string(),
+        format!("networkPolicy/restricted/workspace/{ws}"),
+    ];
+
+    // Audit: everything reported drifted, nothing written.
+    let audit =
+        engine::reconcile_account(&target(Mode::Audit, policy.clone()), &apis, Apply::Enforce)
+            .await;
+    for id in &ids {
+        let c = control(&audit, id);
+        assert_eq!(c.state, ControlState::Drifted, "{id}: {c:?}");
+        assert_eq!(c.reason, Some(Reason::AuditMode), "{id}: {c:?}");
+        assert!(!c.references.is_empty(), "{id} cites its reference");
+    }
+    assert_eq!(
+        writes(&h),
+        Vec::<(String, String)>::new(),
+        "Audit writes nothing"
+    );
+
+    // Enforce: one pass creates the NCC, its rule (resolving the new NCC's id), the binding,
+    // the policy and its binding.
+    let enforce = target(Mode::Enforce, policy.clone());
+    let first = engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    for id in &ids {
+        let c = control(&first, id);
+        assert_eq!(c.state, ControlState::Remediated, "{id}: {c:?}");
+    }
+    assert!(
+        control(&first, RULE_ID)
+            .message
+            .as_deref()
+            .unwrap()
+            .contains(&format!("awaiting approval on {LAKE}"))
+    );
+    let state = account_state(&h).await;
+    let ncc_id = state["network_connectivity_configs"][0]["network_connectivity_config_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bound = state["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workspace_id"] == ws)
+        .unwrap();
+    assert_eq!(bound["network_connectivity_config_id"], ncc_id.as_str());
+    let option = state["workspace_network_options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["workspace_id"] == ws)
+        .unwrap();
+    assert_eq!(option["network_policy_id"], "restricted");
+    let access = &state["network_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["network_policy_id"] == "restricted")
+        .unwrap()["egress"]["network_access"];
+    assert_eq!(access["restriction_mode"], "RESTRICTED_ACCESS");
+
+    // The next pass: compliant, no write, and the minimum reads: the NCCs, the rules of the
+    // declared NCC, the workspaces once, the policies, the bound workspace's network option.
+    h.clear_journal().await;
+    let second = engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    for id in &ids {
+        assert_eq!(control(&second, id).state, ControlState::Compliant, "{id}");
+    }
+    assert_eq!(
+        control(&second, RULE_ID).observed.as_deref(),
+        Some("PENDING")
+    );
+    let base = format!("/api/2.0/accounts/{ACCOUNT_ID}");
+    let mut reads = journal(&h);
+    reads.sort();
+    let mut expected: Vec<(String, String)> = [
+        format!("{base}/network-connectivity-configs"),
+        format!("{base}/network-connectivity-configs/{ncc_id}/private-endpoint-rules"),
+        format!("{base}/network-policies"),
+        format!("{base}/workspaces"),
+        format!("{base}/workspaces/{ws}/network"),
+    ]
+    .into_iter()
+    .map(|p| ("GET".to_string(), p))
+    .collect();
+    expected.sort();
+    assert_eq!(reads, expected);
+
+    // Once the owner approves, the endpoint is established; still nothing to write.
+    let rule_id = rules(&h).await[0]["rule_id"].as_str().unwrap().to_string();
+    set_rule_state(&h, &rule_id, "ESTABLISHED").await;
+    h.clear_journal().await;
+    let third = engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    let rule = control(&third, RULE_ID);
+    assert_eq!(rule.state, ControlState::Compliant);
+    assert_eq!(rule.observed.as_deref(), Some("ESTABLISHED"));
+    assert_eq!(rule.message, None);
+    assert!(writes(&h).is_empty());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pending_endpoint_stays_pending_and_is_not_recreated_even_under_exclusive() {
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    let enforce = target(Mode::Enforce, network_policy("Exclusive", ws));
+    engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    let before = rules(&h).await;
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["connection_state"], "PENDING");
+
+    h.clear_journal().await;
+    let report = engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    let rule = control(&report, RULE_ID);
+    assert_eq!(rule.state, ControlState::Compliant);
+    assert_eq!(
+        rule.message.as_deref(),
+        Some(format!("awaiting approval on {LAKE}").as_str())
+    );
+    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+    assert_eq!(rules(&h).await, before, "the same rule, untouched");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejected_endpoint_is_recreated_only_under_exclusive_and_after_approval() {
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    engine::reconcile_account(
+        &target(Mode::Enforce, network_policy("Additive", ws)),
+        &apis,
+        Apply::Enforce,
+    )
+    .await;
+    let rejected = rules(&h).await[0]["rule_id"].as_str().unwrap().to_string();
+    set_rule_state(&h, &rejected, "REJECTED").await;
+
+    // Additive: drifted, with why, and left alone.
+    h.clear_journal().await;
+    let additive = engine::reconcile_account(
+        &target(Mode::Enforce, network_policy("Additive", ws)),
+        &apis,
+        Apply::Enforce,
+    )
+    .await;
+    let rule = control(&additive, RULE_ID);
+    assert_eq!(rule.state, ControlState::Drifted);
+    assert_eq!(rule.reason, Some(Reason::AdditiveManagement));
+    assert!(rule.message.as_deref().unwrap().contains("REJECTED"));
+    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+
+    // Exclusive with approvals required: the delete + create waits for a person.
+    let mut gated = target(Mode::Enforce, network_policy("Exclusive", ws));
+    gated.approval_required = true;
+    let held = engine::reconcile_account(&gated, &apis, Apply::Enforce).await;
+    assert_eq!(
+        control(&held, RULE_ID).reason,
+        Some(Reason::ApprovalRequired)
+    );
+    assert!(held.pending_approval.is_some());
+    assert!(writes(&h).is_empty(), "{:?}", writes(&h));
+
+    // Exclusive: one change deletes the rejected rule and creates it again, pending.
+    let exclusive = engine::reconcile_account(
+        &target(Mode::Enforce, network_policy("Exclusive", ws)),
+        &apis,
+        Apply::Enforce,
+    )
+    .await;
+    let rule = control(&exclusive, RULE_ID);
+    assert_eq!(rule.state, ControlState::Remediated, "{rule:?}");
+    assert_eq!(rule.observed.as_deref(), Some("PENDING"));
+    let written: Vec<(String, String)> = writes(&h)
+        .into_iter()
+        .map(|(m, p)| {
+            (
+                m,
+                p.rsplit_once("/private-endpoint-rules")
+                    .map_or(p.clone(), |(_, r)| r.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("DELETE".to_string(), format!("/{rejected}")),
+            ("POST".to_string(), String::new()),
+        ]
+    );
+    let after = rules(&h).await;
+    let active: Vec<&Value> = after.iter().filter(|r| r["deactivated"] != true).collect();
+    assert_eq!(active.len(), 1);
+    assert_ne!(active[0]["rule_id"], rejected.as_str());
+    assert_eq!(active[0]["connection_state"], "PENDING");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_workspace_of_another_region_is_refused_with_both_regions_named() {
+    let h = start().await;
+    let apis = apis(&h);
+    let north = workspace_id(&h, "ws-2");
+    let policy = json!({
+        "networkConnectivityConfigs": [{
+            "name": "ncc-we",
+            "region": "westeurope",
+            "workspaces": [north],
+        }],
+    });
+    let report =
+        engine::reconcile_account(&target(Mode::Enforce, policy), &apis, Apply::Enforce).await;
+    assert_eq!(
+        control(&report, "ncc/ncc-we").state,
+        ControlState::Remediated
+    );
+    let binding = control(&report, &format!("ncc/ncc-we/workspace/{north}"));
+    assert_eq!(binding.state, ControlState::Failed, "{binding:?}");
+    assert_eq!(
+        binding.message.as_deref(),
+        Some(
+            format!(
+                "workspace {north} is in northeurope but NCC ncc-we is in westeurope: a \
+                 workspace binds only to an NCC of its own region"
+            )
+            .as_str()
+        )
+    );
+    assert!(
+        writes(&h).iter().all(|(m, _)| m != "PATCH"),
+        "the binding is never attempted: {:?}",
+        writes(&h)
+    );
+    h.shutdown().await;
+}
