@@ -1,13 +1,14 @@
 //! Runs the official Databricks SDK for Python, and the Azure SDKs for Python
 //! (`azure-mgmt-databricks`, `azure-mgmt-monitor`) against the emulator's `/arm`, against the
-//! emulator: starts an emulator in-process (ws-2 on the Standard tier), prepares the pinned
+//! emulator: starts an emulator in-process (ws-2 on the Standard tier, ws-3 in another region;
+//! and a second one whose account is on AWS, for the account API), prepares the pinned
 //! virtualenv with `scripts/python-env.sh` and runs `pytest tests/sdk`. Fails (never skips) when Python or the virtualenv cannot be set up.
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use brickwarden_emulator::{Emulator, EmulatorConfig, TENANT_ID};
+use brickwarden_emulator::{Cloud, Emulator, EmulatorConfig, TENANT_ID};
 use tokio::process::Command;
 
 const PAT: &str = "dapi-sdk-conformance";
@@ -49,11 +50,28 @@ async fn official_python_sdk_works_against_the_emulator() {
         token: PAT.to_string(),
         client_secret: CLIENT_SECRET.to_string(),
         standard_workspaces: vec![2],
+        // The account conformance test binds NCCs across regions.
+        regions: vec![(3, "northeurope".to_string())],
         ..EmulatorConfig::default()
     };
+    let account_id = config.account_id.clone();
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), config)
         .await
         .expect("emulator starts");
+    // The AWS-only account APIs (private access settings) need an account on AWS.
+    let aws = Emulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        EmulatorConfig {
+            workspaces: 2,
+            token: PAT.to_string(),
+            client_secret: CLIENT_SECRET.to_string(),
+            cloud: Cloud::Aws,
+            workspace_hosts: false,
+            ..EmulatorConfig::default()
+        },
+    )
+    .await
+    .expect("AWS-mode emulator starts");
 
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/sdk"])
@@ -70,6 +88,8 @@ async fn official_python_sdk_works_against_the_emulator() {
     cmd.env("DATABRICKS_CONFIG_FILE", "/nonexistent/databrickscfg")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("EMULATOR_BASE_URL", emulator.base_url())
+        .env("EMULATOR_AWS_BASE_URL", aws.base_url())
+        .env("EMULATOR_ACCOUNT_ID", &account_id)
         .env("EMULATOR_WS_URL", emulator.workspace_url("ws-1"))
         .env("EMULATOR_WS2_URL", emulator.workspace_url("ws-2"))
         .env("EMULATOR_TOKEN", PAT)
@@ -90,6 +110,7 @@ async fn official_python_sdk_works_against_the_emulator() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     emulator.shutdown().await;
+    aws.shutdown().await;
     assert!(
         output.status.success(),
         "pytest tests/sdk failed ({}):\n{stdout}\n{stderr}",

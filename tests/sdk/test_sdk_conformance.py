@@ -596,7 +596,8 @@ def test_standard_tier_refuses_premium_only_apis():
 def test_emulator_workspace_list():
     listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
     first = listed[0]
-    assert set(first) == {"id", "host", "workspaceId", "azureResourceId", "sku"}
+    assert set(first) == {"id", "host", "workspaceId", "azureResourceId", "sku", "region"}
+    assert isinstance(first["workspaceId"], int) and first["region"] == "westeurope"
     assert first["id"] == "ws-1" and first["azureResourceId"] == RESOURCE_ID
     # `host` is the workspace's own address (a port of its own, no path prefix), as a real
     # workspace's host is; the path-prefixed URL keeps working too.
