@@ -124,7 +124,9 @@ pub struct AccountSettingsPolicy {
     /// No-isolation clusters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_legacy_features: Option<bool>,
-    /// `dcp_acct_enable`: whether every user may create Personal Compute resources.
+    /// `dcp_acct_enable`: `On` lets every user create Personal Compute resources, `Off`
+    /// (`DELEGATE` in the API) leaves it to each workspace's grants. Quote the value in YAML
+    /// (`"Off"`): unquoted, YAML 1.1 parsers such as kubectl's read it as a boolean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personal_compute: Option<PersonalCompute>,
     /// `shield_csp_enablement_ac`: new workspaces get the compliance security profile.

@@ -193,6 +193,8 @@ pub trait ListsScope: Send + Sync + 'static {
     type Apis: Sync;
     /// `ipAccessLists` or `account/ipAccessLists`.
     const FAMILY: &'static str;
+    /// The documents and SAT checks the lists' controls come from.
+    const REFERENCES: &'static [&'static str];
     fn policy(policy: &Self::Policy) -> Option<&IpAccessListsPolicy>;
     fn client(apis: &Self::Apis) -> &DatabricksClient;
 }
@@ -210,6 +212,7 @@ impl ListsScope for WorkspaceLists {
     type Policy = Workspace;
     type Apis = WorkspaceApis;
     const FAMILY: &'static str = "ipAccessLists";
+    const REFERENCES: &'static [&'static str] = REFERENCES;
 
     fn policy(workspace: &Workspace) -> Option<&IpAccessListsPolicy> {
         workspace.policy.ip_access_lists.as_ref()
@@ -298,7 +301,7 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
         let lists = match observed {
             Err(error) => {
                 return controls
-                    .map(|c| Finding::read_failed(c, error).with_references(REFERENCES))
+                    .map(|c| Finding::read_failed(c, error).with_references(S::REFERENCES))
                     .collect();
             }
             Ok(lists) => lists,
@@ -314,7 +317,7 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
                     declared_value(declared),
                     live,
                 )
-                .with_references(REFERENCES)
+                .with_references(S::REFERENCES)
             })
             .collect();
         let labels: Vec<String> = undeclared(policy, lists)
@@ -341,7 +344,7 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
                 }
             )),
         };
-        findings.push(undeclared.with_references(REFERENCES));
+        findings.push(undeclared.with_references(S::REFERENCES));
         findings
     }
 

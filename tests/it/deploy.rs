@@ -780,7 +780,7 @@ fn valid_account_is_accepted_with_the_documented_shape() {
              ipAccessLists:\n      enabled: true\n      management: Exclusive\n      \
              breakGlass: [198.51.100.7]\n      lists:\n        \
              - {{label: corp-vpn, type: ALLOW, addresses: [203.0.113.0/24]}}\n    \
-             settings: {{disableLegacyFeatures: true, personalCompute: Off, \
+             settings: {{disableLegacyFeatures: true, personalCompute: \"Off\", \
              complianceSecurityProfileForNewWorkspaces: true, \
              enhancedSecurityMonitoringForNewWorkspaces: true}}\n    \
              networkConnectivityConfigs:\n      - name: ncc-westeurope\n        region: westeurope\n        \

@@ -143,9 +143,11 @@ pub struct EnhancedSecurityMonitoring {
     pub is_enabled: Option<bool>,
 }
 
-/// `personal_compute.value`: `ON` lets every user create Personal Compute resources.
+/// `personal_compute.value`: `ON` lets every user create Personal Compute resources;
+/// `DELEGATE` leaves it to each workspace's ACLs on the policy. The API knows no other value
+/// (databricks-sdk `PersonalComputeMessageEnum`: `ON`, `DELEGATE`).
 pub const PERSONAL_COMPUTE_ON: &str = "ON";
-pub const PERSONAL_COMPUTE_OFF: &str = "OFF";
+pub const PERSONAL_COMPUTE_OFF: &str = "DELEGATE";
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PersonalComputeMessage {
