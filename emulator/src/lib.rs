@@ -135,6 +135,16 @@ impl Emulator {
                 config.workspaces
             );
         }
+        if let Some((i, region)) = config
+            .regions
+            .iter()
+            .find(|(_, region)| !config.cloud.is_region(region))
+        {
+            anyhow::bail!(
+                "ws-{i}'s region {region} is not a region Databricks serves on {}",
+                config.cloud.as_str()
+            );
+        }
         let mut own = Vec::new();
         let mut hosts = Vec::new();
         if config.workspace_hosts {

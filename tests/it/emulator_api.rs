@@ -678,3 +678,365 @@ async fn shutdown_is_graceful_and_summary_lists_urls() {
     emu.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+// --- the account API (`{base}/accounts`) ----------------------------------------------------
+
+async fn start_account(cloud: brickwarden_emulator::Cloud) -> Emulator {
+    let config = EmulatorConfig {
+        workspaces: 3,
+        token: PAT.into(),
+        client_secret: SECRET.into(),
+        cloud,
+        regions: vec![(
+            2,
+            match cloud {
+                brickwarden_emulator::Cloud::Azure => "northeurope",
+                brickwarden_emulator::Cloud::Aws => "us-west-2",
+            }
+            .to_string(),
+        )],
+        workspace_hosts: false,
+        ..EmulatorConfig::default()
+    };
+    Emulator::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .expect("emulator starts")
+}
+
+const ACCOUNT: &str = brickwarden_emulator::DEFAULT_ACCOUNT_ID;
+
+fn account_api(emu: &Emulator, rest: &str) -> String {
+    format!(
+        "{}/accounts/api/2.0/accounts/{ACCOUNT}{rest}",
+        emu.base_url()
+    )
+}
+
+/// An account OAuth token for client `client_id` (client credentials in HTTP Basic, as the
+/// SDKs send them).
+async fn account_token(c: &reqwest::Client, emu: &Emulator, client_id: &str) -> String {
+    let (status, body) = call(
+        c.post(format!(
+            "{}/accounts/oidc/accounts/{ACCOUNT}/v1/token",
+            emu.base_url()
+        ))
+        .basic_auth(client_id, Some(SECRET))
+        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn entra_token(c: &reqwest::Client, emu: &Emulator) -> String {
+    let (status, body) = call(
+        c.post(format!(
+            "{}/{TENANT_ID}/oauth2/v2.0/token",
+            emu.authority_host()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "entra-app"),
+            ("client_secret", SECRET),
+            ("scope", "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn account_requests_are_journaled_and_faultable_as_service_account() {
+    let emu = start_account(brickwarden_emulator::Cloud::Azure).await;
+    let c = http();
+    let token = account_token(&c, &emu, "acct-client").await;
+    let (status, body) = call(
+        c.get(account_api(&emu, "/ip-access-lists"))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"ip_access_lists": []}));
+
+    let entries = journal(&emu, "?workspace=account").await;
+    let seen: Vec<(&str, &str, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let token_path = format!("/oidc/accounts/{ACCOUNT}/v1/token");
+    let lists_path = format!("/api/2.0/accounts/{ACCOUNT}/ip-access-lists");
+    assert_eq!(
+        seen,
+        [
+            ("POST", token_path.as_str(), 200),
+            ("GET", lists_path.as_str(), 200)
+        ]
+    );
+    assert_eq!(entries[1]["principal"], "acct-client");
+    assert_eq!(
+        entries[1]["full_path"],
+        format!("/accounts/api/2.0/accounts/{ACCOUNT}/ip-access-lists")
+    );
+    let raw = serde_json::to_string(&entries).unwrap();
+    assert!(!raw.contains(&token) && !raw.contains(SECRET));
+
+    // A fault naming the account hits account requests only, with the Databricks envelope.
+    let admin = Admin::new(&emu.base_url());
+    admin
+        .fault(json!({"workspace": "account", "path_prefix": "/api/2.0/accounts", "status": 503, "count": 1}))
+        .await;
+    let (status, _) = ws_get(&c, &emu, "ws-1", "/api/2.0/ip-access-lists", PAT).await;
+    assert_eq!(status, StatusCode::OK);
+    let resp = c
+        .get(account_api(&emu, "/network-policies"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let (status, body) = json_of(resp).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error_code"], "TEMPORARILY_UNAVAILABLE");
+    let (status, _) = call(
+        c.get(account_api(&emu, "/network-policies"))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let faulted: Vec<Value> = journal(&emu, "?workspace=account")
+        .await
+        .into_iter()
+        .filter(|e| e["fault"] == true)
+        .collect();
+    assert_eq!(faulted.len(), 1);
+    assert_eq!(faulted[0]["status"], 503);
+
+    // The account token endpoint answers a fault with the OAuth envelope.
+    admin
+        .fault(json!({"workspace": "account", "path_prefix": "/oidc/", "status": 429, "count": 1}))
+        .await;
+    let (status, body) = call(
+        c.post(format!(
+            "{}/accounts/oidc/accounts/{ACCOUNT}/v1/token",
+            emu.base_url()
+        ))
+        .basic_auth("acct-client", Some(SECRET))
+        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[tokio::test]
+async fn account_api_takes_account_oauth_and_entra_tokens_never_pats() {
+    let emu = start_account(brickwarden_emulator::Cloud::Azure).await;
+    let c = http();
+    let url = account_api(&emu, "/workspaces");
+    // No credentials, and a PAT (the configured one or one created in a workspace): 401.
+    let (status, body) = call(c.get(&url)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error_code"], 401);
+    let (status, body) = call(c.get(&url).bearer_auth(PAT)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Personal access tokens are not supported"),
+        "{body}"
+    );
+    let (status, created) = call(
+        c.post(format!(
+            "{}/api/2.0/token/create",
+            emu.workspace_url("ws-1")
+        ))
+        .bearer_auth(PAT)
+        .json(&json!({"comment": "ci", "lifetime_seconds": 3600})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        c.get(&url)
+            .bearer_auth(created["token_value"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A workspace's own OAuth token is not an account credential.
+    let (status, ws_token) = call(
+        c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
+            .basic_auth("acct-client", Some(SECRET))
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = call(
+        c.get(&url)
+            .bearer_auth(ws_token["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        json!({"error_code": 403, "message": "Invalid access token."})
+    );
+    // Account OAuth and, on Azure, Entra ID tokens are.
+    let token = account_token(&c, &emu, "acct-client").await;
+    let (status, listed) = call(c.get(&url).bearer_auth(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let regions: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, ["westeurope", "northeurope", "westeurope"]);
+    let entra = entra_token(&c, &emu).await;
+    let (status, _) = call(c.get(&url).bearer_auth(&entra)).await;
+    assert_eq!(status, StatusCode::OK);
+    // Another account's id in the path: not found.
+    let (status, _) = call(
+        c.get(format!(
+            "{}/accounts/api/2.0/accounts/someone-else/workspaces",
+            emu.base_url()
+        ))
+        .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // On AWS, Entra ID tokens mean nothing to the account.
+    let aws = start_account(brickwarden_emulator::Cloud::Aws).await;
+    let entra = entra_token(&c, &aws).await;
+    let (status, _) = call(c.get(account_api(&aws, "/workspaces")).bearer_auth(&entra)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let token = account_token(&c, &aws, "acct-client").await;
+    let (status, listed) = call(c.get(account_api(&aws, "/workspaces")).bearer_auth(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed[0]["aws_region"], "us-east-1");
+    assert_eq!(listed[1]["aws_region"], "us-west-2");
+    assert!(listed[0].get("location").is_none());
+}
+
+#[tokio::test]
+async fn account_state_dump_and_private_endpoint_approval() {
+    let emu = start_account(brickwarden_emulator::Cloud::Azure).await;
+    let c = http();
+    let token = account_token(&c, &emu, "acct-client").await;
+    let (status, ncc) = call(
+        c.post(account_api(&emu, "/network-connectivity-configs"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "ncc-weu", "region": "westeurope"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ncc}");
+    let ncc_id = ncc["network_connectivity_config_id"].as_str().unwrap();
+    let (status, rule) = call(
+        c.post(account_api(
+            &emu,
+            &format!("/network-connectivity-configs/{ncc_id}/private-endpoint-rules"),
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"resource_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake", "group_id": "blob"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rule}");
+    assert_eq!(rule["connection_state"], "PENDING");
+    let rule_id = rule["rule_id"].as_str().unwrap();
+
+    let approve = |state: &'static str, id: String| {
+        let c = c.clone();
+        let base = emu.base_url();
+        async move {
+            call(
+                c.post(format!(
+                    "{base}/_emulator/account/private-endpoint-rules/{id}"
+                ))
+                .json(&json!({"connection_state": state})),
+            )
+            .await
+        }
+    };
+    let (status, body) = approve("APPROVED", rule_id.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = approve("ESTABLISHED", "no-such-rule".to_string()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = approve("ESTABLISHED", rule_id.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["connection_state"], "ESTABLISHED");
+    // The admin API is not journaled; the approval shows through the account API.
+    assert!(
+        journal(&emu, "")
+            .await
+            .iter()
+            .all(|e| !e["full_path"].as_str().unwrap().starts_with("/_emulator"))
+    );
+
+    let state: Value = c
+        .get(format!("{}/_emulator/state/account", emu.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["account_id"], ACCOUNT);
+    assert_eq!(state["cloud"], "azure");
+    assert_eq!(
+        state["private_endpoint_rules"][0]["connection_state"],
+        "ESTABLISHED"
+    );
+    assert_eq!(
+        state["network_connectivity_configs"][0]["network_connectivity_config_id"],
+        ncc_id
+    );
+    assert_eq!(
+        state["network_policies"][0]["network_policy_id"],
+        "default-policy"
+    );
+    let settings: Vec<&String> = state["settings"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        settings,
+        [
+            "acct_ip_acl_enable",
+            "dcp_acct_enable",
+            "disable_legacy_features",
+            "shield_csp_enablement_ac",
+            "shield_esm_enablement_ac"
+        ]
+    );
+    assert_eq!(state["workspaces"].as_array().unwrap().len(), 3);
+    assert_eq!(state["workspaces"][1]["location"], "northeurope");
+    assert_eq!(
+        state["workspace_network_options"][0]["network_policy_id"],
+        "default-policy"
+    );
+    assert!(!state.to_string().contains(&token));
+    // /_emulator/workspaces tells each workspace's region and numeric id.
+    let listed = emu.workspace_list();
+    assert_eq!(listed[1]["region"], "northeurope");
+    assert_eq!(
+        listed[1]["workspaceId"],
+        state["workspaces"][1]["workspace_id"]
+    );
+
+    // Reset seeds the account again.
+    emu.reset();
+    let state: Value = c
+        .get(format!("{}/_emulator/state/account", emu.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["network_connectivity_configs"], json!([]));
+    assert_eq!(state["private_endpoint_rules"], json!([]));
+}
