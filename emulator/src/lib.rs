@@ -10,11 +10,21 @@
 //! * Azure Resource Manager at `{base}/arm` (`Microsoft.Databricks/workspaces/ws-i` and its
 //!   diagnostic settings);
 //! * an Entra ID token endpoint at `{base}/aad/{tenant}/oauth2/v2.0/token`;
-//! * the admin API at `{base}/_emulator` (journal, fault injection, state dump; see [`admin`]).
+//! * the Databricks account API at `{base}/accounts` for account
+//!   [`EmulatorConfig::account_id`] on [`EmulatorConfig::cloud`] (see [`account`]): host
+//!   metadata and account OIDC discovery, account OAuth M2M
+//!   (`/oidc/accounts/{id}/v1/token`; Entra ID tokens too on Azure, PATs never), and under
+//!   `/api/2.0/accounts/{id}` the account IP access lists, settings (`acct_ip_acl_enable`,
+//!   `disable_legacy_features`, `dcp_acct_enable`, `shield_csp_enablement_ac`,
+//!   `shield_esm_enablement_ac`), network connectivity configs and their private endpoint
+//!   rules, network policies and workspace network options, the workspaces (region, NCC and
+//!   private access settings bindings) and, on AWS, private access settings;
+//! * the admin API at `{base}/_emulator` (journal, fault injection, state dump, private
+//!   endpoint approval; see [`admin`]).
 //!
 //! Wire shapes (field names, status codes, error envelopes) follow the real services closely
 //! enough for the official `databricks-sdk` for Python to work against it
-//! (`tests/sdk/test_sdk_conformance.py`).
+//! (`tests/sdk/test_sdk_conformance.py`, `tests/sdk/test_account_sdk_conformance.py`).
 
 pub mod access;
 pub mod account;
