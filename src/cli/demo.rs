@@ -14,15 +14,20 @@ use url::Url;
 
 use super::files::{self, Inputs};
 use super::output::{self, WorkspaceResult};
-use crate::api::{ControlState, DatabricksWorkspace, Mode, Resource};
+use crate::api::{ControlState, Mode, Resource};
 use crate::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
 use crate::clients::{ClientOptions, Credential};
+use crate::controller::posture::Posture;
 use crate::controller::{Readiness, http, shutdown_on_signals};
-use crate::engine::{self, Apply, Report, credentials};
+use crate::engine::{self, Apply, Report, Subject, credentials};
 use crate::metrics::Metrics;
 
 /// The example resources, embedded so the demo runs from any directory.
 const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "examples/account.yaml",
+        include_str!("../../examples/account.yaml"),
+    ),
     (
         "examples/analytics-prod.yaml",
         include_str!("../../examples/analytics-prod.yaml"),
@@ -84,20 +89,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let colour = output::colour_enabled();
     let mut totals = (0, 0);
-    for ws in &inputs.workspaces {
-        let (before, after) = reconcile_twice(ws, &inputs, &config, &options, &arm_url).await?;
-        let (namespace, name) = (
-            ws.metadata.namespace.clone().unwrap_or_default(),
-            ws.metadata.name.clone().unwrap_or_default(),
-        );
-        metrics.record_report(&namespace, &name, &after);
-        print_workspace(ws, &before, &after, colour);
+    let mut show = |shown: Shown, before: &Report, after: &Report| {
+        metrics.record_report(&shown.namespace, &shown.series, after);
+        print_result(&shown, before, after, colour);
         totals.0 += after
             .executed
             .iter()
             .filter(|r| r.outcome == engine::Outcome::Applied)
             .count();
         totals.1 += after.summary().drifted as usize;
+    };
+    // The account first: it governs the workspaces' serverless egress.
+    for account in &inputs.accounts {
+        let (before, after) =
+            reconcile_twice(account, &inputs, &config, &options, &arm_url).await?;
+        show(Shown::of(account, &account.spec.mode), &before, &after);
+    }
+    for ws in &inputs.workspaces {
+        let (before, after) = reconcile_twice(ws, &inputs, &config, &options, &arm_url).await?;
+        show(Shown::of(ws, &ws.spec.mode), &before, &after);
     }
     let writes = emulator
         .requests()
@@ -141,8 +151,10 @@ fn embedded_examples(emulator: &Emulator) -> anyhow::Result<Inputs> {
     for (path, text) in EXAMPLES {
         let text = text.replace(EXAMPLE_BASE, &emulator.base_url());
         for resource in files::parse_documents(&text, Path::new(path))? {
-            if let Resource::Workspace(ws) = resource {
-                inputs.workspaces.push(*ws);
+            match resource {
+                Resource::Workspace(ws) => inputs.workspaces.push(*ws),
+                Resource::Account(account) => inputs.accounts.push(*account),
+                Resource::Baseline(_) => {}
             }
         }
     }
@@ -182,54 +194,89 @@ async fn drift(
     )?
     .create_token(Some("notebook automation"), None)
     .await?;
+    // An account console IP access list nobody declared, open to the world.
+    DatabricksClient::for_account(
+        Url::parse(&format!("{}/accounts", emulator.base_url()))?,
+        &config.account_id,
+        Credential::DatabricksOAuth {
+            client_id: "account-admin".into(),
+            client_secret: SecretString::from(config.client_secret.clone()),
+        },
+        options.clone(),
+    )?
+    .create_ip_access_list(&NewIpAccessList {
+        label: "legacy-vendor".into(),
+        list_type: ListType::Allow,
+        ip_addresses: vec!["0.0.0.0/0".into()],
+    })
+    .await?;
     Ok(())
 }
 
-/// A plan pass (before) and an Enforce pass (after) of one example workspace.
-async fn reconcile_twice(
-    ws: &DatabricksWorkspace,
+/// A plan pass (before) and an Enforce pass (after) of one example workspace or account.
+async fn reconcile_twice<S: Subject>(
+    subject: &S,
     inputs: &Inputs,
     config: &EmulatorConfig,
     options: &ClientOptions,
     arm_url: &Url,
 ) -> anyhow::Result<(Report, Report)> {
-    let baseline = ws
-        .spec
-        .baseline_ref
-        .as_deref()
+    let baseline = subject
+        .baseline_ref()
         .and_then(|b| inputs.baseline(b))
         .map(|b| b.spec);
-    let target = engine::target_for(
-        &ws.spec,
-        baseline.as_ref(),
-        &DEMO_REACH,
-        jiff::Timestamp::now(),
-    )?;
-    let secret = if ws.spec.auth.azure_client_secret.is_some() {
-        &config.client_secret
-    } else {
+    let target = subject.target(baseline.as_ref(), &DEMO_REACH, jiff::Timestamp::now())?;
+    let secret = if subject.auth().personal_access_token.is_some() {
         &config.token
+    } else {
+        &config.client_secret
     };
     let credential = credentials::credential_for(
-        &ws.spec.auth,
+        subject.auth(),
         Some(SecretString::from(secret.clone())),
         None,
         "demo",
     )?;
-    let connections = credentials::connect(&ws.spec, credential, options, arm_url)?;
-    let before = engine::reconcile(&target, &connections, Apply::Never).await;
-    let after = engine::reconcile(&target, &connections, Apply::Enforce).await;
+    let connections = subject.connect(credential, options, arm_url)?;
+    let before = S::reconcile(&target, &connections, Apply::Never).await;
+    let after = S::reconcile(&target, &connections, Apply::Enforce).await;
     Ok((before, after))
 }
 
-fn print_workspace(ws: &DatabricksWorkspace, before: &Report, after: &Report, colour: bool) {
-    let namespace = ws.metadata.namespace.clone().unwrap_or_default();
-    let name = ws.metadata.name.clone().unwrap_or_default();
-    let result = WorkspaceResult::from_report(&namespace, &name, &ws.spec.host, after);
+/// What the demo prints about a workspace or an account besides its controls.
+struct Shown {
+    namespace: String,
+    name: String,
+    /// Its metric series' name.
+    series: String,
+    host: String,
+    mode: Mode,
+    baseline: String,
+}
+
+impl Shown {
+    fn of<S: Posture>(subject: &S, mode: &Mode) -> Shown {
+        let name = subject.meta().name.clone().unwrap_or_default();
+        Shown {
+            namespace: subject.meta().namespace.clone().unwrap_or_default(),
+            series: S::metrics_name(&name),
+            name,
+            host: subject.host().to_string(),
+            mode: *mode,
+            baseline: subject.baseline_ref().unwrap_or("none").to_string(),
+        }
+    }
+}
+
+fn print_result(shown: &Shown, before: &Report, after: &Report, colour: bool) {
+    let Shown {
+        namespace, name, ..
+    } = shown;
+    let result = WorkspaceResult::from_report(namespace, name, &shown.host, after);
     println!(
         "━━ {namespace}/{name}  mode {:?}  baseline {}  score {} → {}",
-        ws.spec.mode,
-        ws.spec.baseline_ref.as_deref().unwrap_or("none"),
+        shown.mode,
+        shown.baseline,
         before.summary().score(),
         after.summary().score()
     );
@@ -275,7 +322,13 @@ fn print_workspace(ws: &DatabricksWorkspace, before: &Report, after: &Report, co
         "  ({} more control(s) were compliant before and after)",
         after.controls.len() - rows.len()
     );
-    if ws.spec.mode == Mode::Audit && !result.planned_actions.is_empty() {
+    if let Some(pending) = &after.pending_approval {
+        println!(
+            "  destructive changes wait for approval: annotate it with brickwarden.io/approve={}",
+            pending.digest
+        );
+    }
+    if shown.mode == Mode::Audit && !result.planned_actions.is_empty() {
         println!("  Audit mode: nothing was changed. Enforce would run:");
         for a in &result.planned_actions {
             println!("    - {a}");
