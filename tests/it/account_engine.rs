@@ -388,3 +388,120 @@ async fn a_workspace_of_another_region_is_refused_with_both_regions_named() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_read_back_not_repeated() {
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    let base = format!("/api/2.0/accounts/{ACCOUNT_ID}");
+    // Both creates commit, then their answers are lost (503): the first POST under each prefix.
+    for path in ["network-connectivity-configs", "network-policies"] {
+        h.fault(json!({
+            "workspace": "account",
+            "method": "POST",
+            "path_prefix": format!("{base}/{path}"),
+            "status": 503,
+            "count": 1,
+            "after_handler": true,
+        }))
+        .await;
+    }
+    let report = engine::reconcile_account(
+        &target(Mode::Enforce, network_policy("Additive", ws)),
+        &apis,
+        Apply::Enforce,
+    )
+    .await;
+    for id in ["ncc/ncc-we", RULE_ID, "networkPolicy/restricted"] {
+        assert_eq!(control(&report, id).state, ControlState::Remediated, "{id}");
+    }
+    let posts = |path: &str| {
+        journal(&h)
+            .into_iter()
+            .filter(|(m, p)| m == "POST" && *p == format!("{base}/{path}"))
+            .count()
+    };
+    let lost: Vec<u16> = requests_of(&h.emulator, "account", 0)
+        .into_iter()
+        .filter(|(_, m, p, _)| m == "POST" && !p.contains("private-endpoint-rules"))
+        .filter(|(_, _, p, _)| !p.starts_with("/oidc/"))
+        .map(|(_, _, _, status)| status)
+        .collect();
+    assert_eq!(lost, [503, 503], "both answers were lost");
+    assert_eq!(posts("network-connectivity-configs"), 1, "created once");
+    assert_eq!(posts("network-policies"), 1, "created once");
+    let state = account_state(&h).await;
+    assert_eq!(
+        state["network_connectivity_configs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(rules(&h).await.len(), 1);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn aws_private_access_settings_are_created_and_bound_once_brickwarden_reaches_over_privatelink()
+ {
+    let h = harness::start_with(EmulatorConfig {
+        cloud: brickwarden_emulator::Cloud::Aws,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    let policy = json!({
+        "privateAccessSettings": [{
+            "name": "pas-prod",
+            "region": "us-east-1",
+            "publicAccessEnabled": false,
+            "privateAccessLevel": "Account",
+            "workspaces": [ws],
+        }],
+    });
+    let binding_id = format!("privateAccess/pas-prod/workspace/{ws}");
+
+    // Without PrivateLink, taking the workspace's public access away is refused.
+    let public = target(Mode::Enforce, policy.clone());
+    let report = engine::reconcile_account(&public, &apis, Apply::Enforce).await;
+    assert_eq!(
+        control(&report, "privateAccess/pas-prod").state,
+        ControlState::Remediated
+    );
+    let binding = control(&report, &binding_id);
+    assert_eq!(binding.state, ControlState::Failed, "{binding:?}");
+    assert_eq!(binding.reason, Some(Reason::RemediationBlocked));
+    assert!(
+        writes(&h).iter().all(|(m, _)| m != "PATCH"),
+        "{:?}",
+        writes(&h)
+    );
+
+    let mut private = target(Mode::Enforce, policy);
+    private.private_network = true;
+    let report = engine::reconcile_account(&private, &apis, Apply::Enforce).await;
+    assert_eq!(
+        control(&report, &binding_id).state,
+        ControlState::Remediated
+    );
+
+    h.clear_journal().await;
+    let report = engine::reconcile_account(&private, &apis, Apply::Enforce).await;
+    for c in &report.controls {
+        assert_eq!(c.state, ControlState::Compliant, "{c:?}");
+    }
+    let base = format!("/api/2.0/accounts/{ACCOUNT_ID}");
+    let mut reads = journal(&h);
+    reads.sort();
+    assert_eq!(
+        reads,
+        [
+            ("GET".to_string(), format!("{base}/private-access-settings")),
+            ("GET".to_string(), format!("{base}/workspaces")),
+        ]
+    );
+    h.shutdown().await;
+}
