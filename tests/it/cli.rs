@@ -78,6 +78,7 @@ fn brickwarden(base: &str, args: &[&str], with_secrets: bool) -> Output {
     command
         .args(args)
         .env_remove("DATABRICKS_TOKEN")
+        .env_remove("DATABRICKS_CLIENT_SECRET")
         .env_remove("AZURE_CLIENT_SECRET")
         .env("AZURE_AUTHORITY_HOST", format!("{base}/aad"))
         .env("BRICKWARDEN_ARM_URL", format!("{base}/arm"))
@@ -85,6 +86,7 @@ fn brickwarden(base: &str, args: &[&str], with_secrets: bool) -> Output {
     if with_secrets {
         command
             .env("DATABRICKS_TOKEN", "dapi-emulator")
+            .env("DATABRICKS_CLIENT_SECRET", "emulator-secret")
             .env("AZURE_CLIENT_SECRET", "emulator-secret");
     }
     command.output().expect("run brickwarden")
@@ -126,8 +128,24 @@ fn plan_reports_drift_as_json_apply_fixes_it() {
         .iter()
         .map(|r| r["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["analytics-prod", "finance", "ml-sandbox"]);
-    for r in &results {
+    assert_eq!(
+        names,
+        ["contoso", "analytics-prod", "finance", "ml-sandbox"],
+        "accounts first, then workspaces, each in input order"
+    );
+    let account = &results[0];
+    assert_eq!(account["compliant"], false, "{account}");
+    assert!(
+        account["plannedActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| a.contains("network-connectivity-config")
+                || a.contains("NCC")
+                || a.contains("ncc"))),
+        "the account's NCC is planned: {account}"
+    );
+    for r in &results[1..] {
         assert_eq!(r["compliant"], false, "{r}");
         assert!(!r["plannedActions"].as_array().unwrap().is_empty(), "{r}");
         let export = r["controls"]
