@@ -5,7 +5,10 @@
 //! private access settings object; both must be in the workspace's region ("Only workspaces
 //! in the same region can be attached to the network connectivity configuration":
 //! `CreateNetworkConnectivityConfiguration.region` docs). The real refusal's wording is not
-//! documented: `400 INVALID_PARAMETER_VALUE` naming both regions.
+//! documented: `400 INVALID_PARAMETER_VALUE` naming both regions. Without `update_mask` the
+//! fields present in the body apply, as older clients send them (terraform-provider-databricks
+//! issue #3934: `PATCH .../workspaces/{id}` `{"network_connectivity_config_id": ...}`); a
+//! workspace has one NCC, so binding another replaces it (issue #5399).
 
 use std::collections::HashMap;
 
