@@ -146,7 +146,6 @@ pub enum PersonalCompute {
 /// A Databricks workspace id (the number in `adb-<id>.<n>.azuredatabricks.net`).
 pub type WorkspaceId = i64;
 
-
 /// A network connectivity config: the stable egress of serverless compute in one region,
 /// with private endpoints to the customer's resources.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]

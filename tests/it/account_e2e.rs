@@ -74,7 +74,8 @@ impl Env {
 
     /// The body of a GET, if it answers.
     fn get(&self, url: &str) -> Option<String> {
-        self.rt.block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
+        self.rt
+            .block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
     }
 }
 
@@ -211,7 +212,10 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
         "ncc/ncc-westeurope",
         "networkPolicy/restricted",
     ] {
-        assert!(actions.contains(&id), "no Remediated event for {id}: {actions:?}");
+        assert!(
+            actions.contains(&id),
+            "no Remediated event for {id}: {actions:?}"
+        );
     }
 
     // Its metric series, named account/<name>.
@@ -231,10 +235,7 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
     assert!(metrics.contains(&ratio), "{ratio} not in\n{metrics}");
 
     // The next pass reads and writes nothing: it is already as declared.
-    let mark = env
-        .account_requests()
-        .last()
-        .map_or(0, |(seq, ..)| *seq);
+    let mark = env.account_requests().last().map_or(0, |(seq, ..)| *seq);
     let next_pass = wait_for(
         RESYNC * 3 + TIMEOUT / 3,
         "a later pass over the account",
@@ -256,7 +257,10 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
         .iter()
         .filter(|(_, m, p, _)| m != "GET" && !p.contains("/oidc/"))
         .collect();
-    assert!(writes.is_empty(), "a compliant account was written: {writes:?}");
+    assert!(
+        writes.is_empty(),
+        "a compliant account was written: {writes:?}"
+    );
 
     // No secret in the status, the events or the logs.
     for (what, text) in [
@@ -264,6 +268,9 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
         ("events", events.to_string()),
         ("logs", ctl.logs()),
     ] {
-        assert!(!text.contains(&secret), "the client secret appears in the {what}");
+        assert!(
+            !text.contains(&secret),
+            "the client secret appears in the {what}"
+        );
     }
 }

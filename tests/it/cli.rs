@@ -140,9 +140,7 @@ fn plan_reports_drift_as_json_apply_fixes_it() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a.as_str().is_some_and(|a| a.contains("network-connectivity-config")
-                || a.contains("NCC")
-                || a.contains("ncc"))),
+            .any(|a| a == "POST network-connectivity-config ncc-westeurope in westeurope"),
         "the account's NCC is planned: {account}"
     );
     for r in &results[1..] {

@@ -794,7 +794,10 @@ fn valid_account_is_accepted_with_the_documented_shape() {
         ),
     );
     let (out, _) = kubectl_stdin_ok(&["apply", "-f", "-"], &full);
-    assert!(out.contains("databricksaccount.brickwarden.io/contoso"), "{out}");
+    assert!(
+        out.contains("databricksaccount.brickwarden.io/contoso"),
+        "{out}"
+    );
     let (got, _) = kubectl_ok(&[
         "get",
         "dba",
@@ -827,7 +830,11 @@ fn invalid_accounts_are_rejected_with_readable_messages() {
             ),
             "does not accept personal access tokens",
         ),
-        ("no-auth", account("no-auth", "  auth: {}\n"), "exactly one of"),
+        (
+            "no-auth",
+            account("no-auth", "  auth: {}\n"),
+            "exactly one of",
+        ),
         (
             "bad-account-id",
             format!(
@@ -851,7 +858,9 @@ fn invalid_accounts_are_rejected_with_readable_messages() {
             "bad-ncc-name",
             account(
                 "bad-ncc-name",
-                &policy("    networkConnectivityConfigs:\n      - {name: 'a b', region: westeurope}\n"),
+                &policy(
+                    "    networkConnectivityConfigs:\n      - {name: 'a b', region: westeurope}\n",
+                ),
             ),
             "name must be 3 to 30",
         ),
@@ -859,7 +868,9 @@ fn invalid_accounts_are_rejected_with_readable_messages() {
             "bad-region",
             account(
                 "bad-region",
-                &policy("    networkConnectivityConfigs:\n      - {name: ncc-1, region: 'West Europe'}\n"),
+                &policy(
+                    "    networkConnectivityConfigs:\n      - {name: ncc-1, region: 'West Europe'}\n",
+                ),
             ),
             "region must be a cloud region",
         ),

@@ -196,7 +196,10 @@ mod tests {
             (SettingType::AccountIpAccessLists, json!({"value": false})),
             (SettingType::DisableLegacyFeatures, json!({"value": true})),
             (SettingType::PersonalCompute, json!({"value": "ON"})),
-            (SettingType::CspForNewWorkspaces, json!({"is_enforced": false})),
+            (
+                SettingType::CspForNewWorkspaces,
+                json!({"is_enforced": false}),
+            ),
         ]);
         let findings = AccountSettings::evaluate(&desired, &observed, &pass);
         let results = render::<AccountSettings>(&findings);
@@ -207,9 +210,21 @@ mod tests {
         assert_eq!(
             states,
             [
-                ("account/ipAccessLists/enabled", ControlState::Drifted, Some("false")),
-                ("accountSettings/disableLegacyFeatures", ControlState::Compliant, Some("true")),
-                ("accountSettings/personalCompute", ControlState::Drifted, Some("ON")),
+                (
+                    "account/ipAccessLists/enabled",
+                    ControlState::Drifted,
+                    Some("false")
+                ),
+                (
+                    "accountSettings/disableLegacyFeatures",
+                    ControlState::Compliant,
+                    Some("true")
+                ),
+                (
+                    "accountSettings/personalCompute",
+                    ControlState::Drifted,
+                    Some("ON")
+                ),
                 (
                     "accountSettings/complianceSecurityProfileForNewWorkspaces",
                     ControlState::Drifted,
@@ -235,8 +250,18 @@ mod tests {
                     Mode::Audit,
                     vec![Effect::EnablesIpAccessLists(true)]
                 ),
-                (SettingType::PersonalCompute, Step::Configure, Mode::Enforce, vec![]),
-                (SettingType::CspForNewWorkspaces, Step::Configure, Mode::Enforce, vec![]),
+                (
+                    SettingType::PersonalCompute,
+                    Step::Configure,
+                    Mode::Enforce,
+                    vec![]
+                ),
+                (
+                    SettingType::CspForNewWorkspaces,
+                    Step::Configure,
+                    Mode::Enforce,
+                    vec![]
+                ),
             ],
             "the list switch waits for the ALLOW lists and follows ipAccessLists.mode"
         );
@@ -266,7 +291,10 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            ["account/ipAccessLists/list/corp", "account/ipAccessLists/undeclared"]
+            [
+                "account/ipAccessLists/list/corp",
+                "account/ipAccessLists/undeclared"
+            ]
         );
         // Only lists: no settings family; nothing declared: neither family reads.
         assert!(AccountSettings::desired(&account, &pass).is_none());

@@ -24,6 +24,9 @@ use crate::controls::{Blocked, Effect, Family, Finding, Pass, Planned, ReadError
 
 const REFERENCES: &[&str] = &[
     "reference 001 (serverless Private Link): deny-by-default outbound access, explicitly allowed destinations",
+    // security-analysis-tool d4355dc, configs/security_best_practices.csv: a workspace without
+    // a restricted, enforced serverless network policy fails NS-9.
+    "SAT NS-9",
 ];
 
 /// The network policies family.

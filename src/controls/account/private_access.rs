@@ -26,6 +26,8 @@ use crate::controls::{Blocked, Effect, Family, Finding, Pass, Planned, ReadError
 
 const REFERENCES: &[&str] = &[
     "reference 002 (AWS data exfiltration protection): workspaces reached over AWS PrivateLink, public access disabled",
+    // security-analysis-tool d4355dc: NS-3 checks a workspace's private_access_settings_id.
+    "SAT NS-3",
 ];
 
 /// The private access settings family.
