@@ -33,6 +33,35 @@ pub struct DatabricksWorkspaceStatus {
     /// The last digest an approval released: it never releases anything again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_digest: Option<String>,
+    /// A workspace's `spec.accountRef`: the account-level controls that govern it, as its
+    /// account last reported them (not part of this workspace's score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<GoverningAccount>,
+}
+
+/// The account-level controls that name one workspace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GoverningAccount {
+    /// The `DatabricksAccount`'s name.
+    pub name: String,
+    /// Why no controls are shown (the account does not exist, has no status yet, or the
+    /// workspace id is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `ncc/<name>/workspace/<id>`, `networkPolicy/<name>/workspace/<id>`,
+    /// `privateAccess/<name>/workspace/<id>` with their state and message.
+    #[serde(default)]
+    pub controls: Vec<GoverningControl>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GoverningControl {
+    pub id: String,
+    pub state: ControlState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Destructive changes waiting for a person.

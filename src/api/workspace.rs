@@ -51,6 +51,18 @@ pub struct DatabricksWorkspaceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub baseline_ref: Option<String>,
+    /// Name of the `DatabricksAccount` (same namespace) that governs this workspace: its
+    /// account-level controls that name this workspace (NCC, network policy and private
+    /// access bindings) are shown in `status.account`. The account resource owns them; they
+    /// never count as this workspace's drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub account_ref: Option<String>,
+    /// The workspace's numeric id, which the account API uses. Taken from an Azure host
+    /// (`adb-<id>.<n>.azuredatabricks.net`) when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub workspace_id: Option<i64>,
     /// Enforce remediates drift; Audit only reports it. Each policy family may override it.
     #[serde(default)]
     pub mode: Mode,
@@ -183,6 +195,15 @@ impl DatabricksWorkspace {
 }
 
 impl DatabricksWorkspaceSpec {
+    /// `workspaceId`, else the id an Azure host carries (`adb-<id>.<n>.azuredatabricks.net`).
+    pub fn workspace_id(&self) -> Option<i64> {
+        self.workspace_id.or_else(|| {
+            let host = url::Url::parse(&self.host).ok()?;
+            let label = host.host_str()?.split('.').next()?;
+            label.strip_prefix("adb-")?.parse().ok()
+        })
+    }
+
     /// `resyncInterval` parsed; the schema has already checked its syntax.
     pub fn resync_interval(&self) -> std::time::Duration {
         parse_resync(self.resync_interval.as_deref())
@@ -214,6 +235,8 @@ mod tests {
                 azure_resource_id: None,
                 auth: WorkspaceAuth::default(),
                 baseline_ref: None,
+                account_ref: None,
+                workspace_id: None,
                 mode: Mode::Enforce,
                 resync_interval: resync.map(str::to_string),
                 exceptions: Vec::new(),
@@ -236,6 +259,26 @@ mod tests {
         assert!(workspace(true, None, None).is_suspended());
         assert!(workspace(false, Some("true"), None).is_suspended());
         assert!(!workspace(false, Some("false"), None).is_suspended());
+    }
+
+    #[test]
+    fn workspace_id_is_declared_or_read_from_an_azure_host() {
+        let spec = |host: &str, id: Option<i64>| {
+            let mut ws = workspace(false, None, None);
+            ws.spec.host = host.to_string();
+            ws.spec.workspace_id = id;
+            ws.spec.workspace_id()
+        };
+        assert_eq!(
+            spec("https://adb-1234567890123456.7.azuredatabricks.net", None),
+            Some(1234567890123456)
+        );
+        assert_eq!(
+            spec("https://adb-1.7.azuredatabricks.net", Some(42)),
+            Some(42)
+        );
+        assert_eq!(spec("https://dbc-a1b2.cloud.databricks.com", None), None);
+        assert_eq!(spec("http://127.0.0.1:8765/ws/ws-1", None), None);
     }
 
     #[test]

@@ -403,6 +403,22 @@ async fn run_controller<K: Posture>(
                 .collect::<Vec<_>>()
         });
 
+    // A report CRD installed after the start: every owned resource gets its report within a
+    // rediscovery interval or two, not only at its next resync.
+    let report_store = store.clone();
+    let controller = controller.reconcile_on(context.reports().appeared(client.clone()).flat_map(
+        move |()| {
+            futures::stream::iter(
+                report_store
+                    .state()
+                    .into_iter()
+                    .filter(|obj| owned(obj))
+                    .map(|obj| ObjectRef::from_obj(&*obj))
+                    .collect::<Vec<_>>(),
+            )
+        },
+    ));
+
     let synced_store = store.clone();
     let synced = readiness.clone();
     // The Controller awaits the same store's readiness, and that signal wakes only its latest

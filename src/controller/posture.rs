@@ -42,6 +42,11 @@ pub trait Posture:
 
     /// Its kind's client cache in `ctx`.
     fn cache(ctx: &super::Context) -> &ClientCache<Self, Self::Apis>;
+
+    /// The `DatabricksAccount` that governs it and its workspace id, for `status.account`.
+    fn governed_by(&self) -> Option<(&str, Option<i64>)> {
+        None
+    }
 }
 
 impl Posture for DatabricksWorkspace {
@@ -67,6 +72,11 @@ impl Posture for DatabricksWorkspace {
 
     fn cache(ctx: &super::Context) -> &ClientCache<Self, Self::Apis> {
         &ctx.workspace_clients
+    }
+
+    fn governed_by(&self) -> Option<(&str, Option<i64>)> {
+        let account = self.spec.account_ref.as_deref()?;
+        Some((account, self.spec.workspace_id()))
     }
 }
 

@@ -82,7 +82,7 @@ pub struct Context {
     /// never got clients (not ready) or its delete event was missed.
     seen: Mutex<std::collections::HashSet<Key>>,
     /// PolicyReports: where their CRDs are served and what was last written.
-    reports: super::reports::Reports,
+    reports: Arc<super::reports::Reports>,
 }
 
 impl Context {
@@ -109,7 +109,7 @@ impl Context {
             account_clients: Mutex::default(),
             failures: Mutex::default(),
             seen: Mutex::default(),
-            reports: super::reports::Reports::default(),
+            reports: Arc::default(),
         }
         .share_http_client()
     }
@@ -147,6 +147,11 @@ impl Context {
         self.reports.forget(kind, namespace, &key.name);
         self.metrics
             .forget_workspace(namespace, &metrics_name_of(kind, &key.name));
+    }
+
+    /// The PolicyReport writer every reconciler of this context shares.
+    pub fn reports(&self) -> Arc<super::reports::Reports> {
+        self.reports.clone()
     }
 
     /// At most `n` requests in flight at once over every client this context creates
@@ -277,7 +282,17 @@ async fn reconcile_inner<K: Posture>(ws: &K, ctx: &Context) -> Result<Action, Er
     };
 
     let report = K::reconcile(&target, &connections, engine::Apply::Enforce).await;
-    let new_status = status::reconciled(previous, generation, &report, now());
+    let mut new_status = status::reconciled(previous, generation, &report, now());
+    if let Some((account, workspace_id)) = ws.governed_by() {
+        let governing = Api::<DatabricksAccount>::namespaced(ctx.client.clone(), &namespace)
+            .get_opt(account)
+            .await?;
+        new_status.account = Some(status::governing_account(
+            account,
+            governing.as_ref().and_then(|a| a.status.as_ref()),
+            workspace_id,
+        ));
+    }
     let ready = new_status
         .conditions
         .iter()

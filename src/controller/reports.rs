@@ -9,7 +9,8 @@
 //! output with server-side apply.
 //!
 //! Detection is discovery (`GET /apis/<group>/<version>`), repeated at most every
-//! [`REDISCOVER_EVERY`] by the next pass that writes a report, rather than a watch on
+//! [`REDISCOVER_EVERY`] by the next pass that writes a report and by [`Reports::appeared`],
+//! which re-queues every resource when a kind appears, rather than a watch on
 //! CustomResourceDefinitions: discovery is open to every authenticated client, so a
 //! least-privilege install (one namespace, no cluster-wide reads) needs no access to CRDs; it
 //! answers exactly "is this version served", which a CRD watch would have to work out from the
@@ -17,6 +18,8 @@
 //! fleet size, and nothing at all between passes.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -40,7 +43,7 @@ pub const SPEC_POLICY: &str = "spec";
 /// current is not written again.
 pub const DIGEST_ANNOTATION: &str = "brickwarden.io/report-digest";
 /// How long a discovery answer is trusted: a CRD installed later is picked up within this.
-pub const REDISCOVER_EVERY: Duration = Duration::from_secs(60);
+pub const REDISCOVER_EVERY: Duration = Duration::from_secs(30);
 
 const FIELD_MANAGER: &str = "brickwarden";
 
@@ -371,6 +374,8 @@ pub struct Reports {
     discovery: tokio::sync::Mutex<Discovery>,
     /// The digest last written (or found current) per kind and report.
     written: std::sync::Mutex<HashMap<(ReportKind, String, String), String>>,
+    /// How many times a discovery found a kind the previous one had not.
+    gained: AtomicU64,
 }
 
 impl Default for Reports {
@@ -403,6 +408,7 @@ impl Reports {
             rediscover,
             discovery: tokio::sync::Mutex::default(),
             written: std::sync::Mutex::default(),
+            gained: AtomicU64::new(0),
         }
     }
 
@@ -486,6 +492,24 @@ impl Reports {
         crate::lock::lock(&self.written).retain(|(_, ns, n), _| !(ns == namespace && *n == name));
     }
 
+    /// Yields whenever a report kind becomes served after the controller started without it,
+    /// looking every rediscovery interval: the caller re-queues every resource, so each gets its
+    /// report within about two intervals of the CRD's installation instead of at its next
+    /// resync.
+    pub fn appeared(self: Arc<Self>, client: Client) -> impl futures::Stream<Item = ()> + Send {
+        let seen = self.gained.load(Ordering::Relaxed);
+        futures::stream::unfold((self, client, seen), |(reports, client, seen)| async move {
+            loop {
+                tokio::time::sleep(reports.rediscover).await;
+                reports.served(&client).await;
+                let gained = reports.gained.load(Ordering::Relaxed);
+                if gained > seen {
+                    return Some(((), (reports, client, gained)));
+                }
+            }
+        })
+    }
+
     /// The kinds served now, discovering again when the last answer is older than the interval.
     async fn served(&self, client: &Client) -> Vec<ReportKind> {
         let mut discovery = self.discovery.lock().await;
@@ -510,6 +534,11 @@ impl Reports {
                     return discovery.served.clone();
                 }
             }
+        }
+        if let Some(before) = &discovery.announced
+            && served.iter().any(|kind| !before.contains(kind))
+        {
+            self.gained.fetch_add(1, Ordering::Relaxed);
         }
         if discovery.announced.as_ref() != Some(&served) {
             if served.is_empty() {

@@ -210,6 +210,8 @@ pub fn reconciled(
     DatabricksWorkspaceStatus {
         observed_generation: generation,
         conditions,
+        // The caller refreshes it from the governing account.
+        account: old.account.clone(),
         score: Some(summary.score()),
         summary: Some(summary),
         controls,
@@ -322,6 +324,43 @@ fn same_bucket(a: ControlState, b: ControlState) -> bool {
 }
 
 /// The status when a pass could not reach the workspace: previous results stay visible.
+/// The controls of account `name` (its last status) that name workspace `workspace_id`: what
+/// `kubectl describe dbw` shows under `status.account`.
+pub fn governing_account(
+    name: &str,
+    account: Option<&DatabricksWorkspaceStatus>,
+    workspace_id: Option<i64>,
+) -> crate::api::GoverningAccount {
+    let view = |message: &str| crate::api::GoverningAccount {
+        name: name.to_string(),
+        message: Some(message.to_string()),
+        controls: Vec::new(),
+    };
+    let Some(id) = workspace_id else {
+        return view(
+            "the workspace id is unknown: set spec.workspaceId (an Azure host adb-<id>.<n> carries it)",
+        );
+    };
+    let Some(status) = account else {
+        return view("the DatabricksAccount does not exist or has not been reconciled yet");
+    };
+    let suffix = format!("/workspace/{id}");
+    crate::api::GoverningAccount {
+        name: name.to_string(),
+        message: None,
+        controls: status
+            .controls
+            .iter()
+            .filter(|c| c.id.ends_with(&suffix))
+            .map(|c| crate::api::GoverningControl {
+                id: c.id.clone(),
+                state: c.state,
+                message: c.message.clone(),
+            })
+            .collect(),
+    }
+}
+
 pub fn not_ready(
     previous: Option<&DatabricksWorkspaceStatus>,
     generation: Option<i64>,
@@ -424,6 +463,51 @@ mod tests {
     use super::*;
     use crate::controls::ControlResult;
     use crate::engine::{Outcome, Remediation};
+
+    #[test]
+    fn a_workspace_shows_the_account_controls_that_name_it() {
+        let control = |id: &str, state| crate::api::ControlStatus {
+            id: id.into(),
+            state,
+            ..serde_json::from_value(serde_json::json!({"id": "x", "state": "Compliant"})).unwrap()
+        };
+        let account = DatabricksWorkspaceStatus {
+            controls: vec![
+                control("ncc/west/workspace/7", ControlState::Compliant),
+                control("ncc/west/workspace/77", ControlState::Drifted),
+                control("networkPolicy/restricted/workspace/7", ControlState::Failed),
+                control(
+                    "accountSettings/disableLegacyFeatures",
+                    ControlState::Drifted,
+                ),
+            ],
+            ..Default::default()
+        };
+        let view = governing_account("contoso", Some(&account), Some(7));
+        let shown: Vec<(&str, ControlState)> = view
+            .controls
+            .iter()
+            .map(|c| (c.id.as_str(), c.state))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("ncc/west/workspace/7", ControlState::Compliant),
+                ("networkPolicy/restricted/workspace/7", ControlState::Failed),
+            ]
+        );
+        assert_eq!(view.message, None);
+        assert!(
+            governing_account("contoso", None, Some(7))
+                .message
+                .is_some_and(|m| m.contains("does not exist"))
+        );
+        assert!(
+            governing_account("contoso", Some(&account), None)
+                .message
+                .is_some_and(|m| m.contains("spec.workspaceId"))
+        );
+    }
 
     fn at(seconds: i64) -> Time {
         Time(jiff::Timestamp::from_second(seconds).unwrap())

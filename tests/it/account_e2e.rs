@@ -1,6 +1,7 @@
 //! End to end on the real control plane: `brickwarden run` reconciles a `DatabricksAccount`
 //! against the emulator's account API to Ready/Compliant, with an Event per remediated control,
-//! its metric series, and no write on the next pass.
+//! its metric series, and no write on the next pass; a `DatabricksWorkspace` naming the account
+//! (`spec.accountRef`) shows the account's bindings of it.
 //!
 //! As in `controller_e2e`: the test has its own namespace, Lease, label selector and emulator.
 
@@ -151,6 +152,25 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
     ));
     let ws1 = env.workspace_id("ws-1");
     apply(&account_yaml(ns, name, label, &env.account_url(), ws1));
+    // ws-1 as a workspace resource that names its account.
+    apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pat, namespace: {ns}}}\nstringData:\n  token: dapi-emulator\n"
+    ));
+    let workspace_url = env.harness().emulator.workspace_url("ws-1");
+    apply(&format!(
+        r#"apiVersion: brickwarden.io/v1alpha1
+kind: DatabricksWorkspace
+metadata: {{name: analytics, namespace: {ns}, labels: {{e2e: {label}}}}}
+spec:
+  host: {workspace_url}
+  accountRef: {name}
+  workspaceId: {ws1}
+  auth: {{personalAccessToken: {{secretRef: {{name: pat, key: token}}}}}}
+  resyncInterval: {resync}s
+  policy: {{workspaceConf: {{exportNotebook: false}}}}
+"#,
+        resync = RESYNC.as_secs()
+    ));
     let ctl = Controller::start(ns, "e2e-account", "account-a", &format!("e2e={label}"));
 
     let diag = || format!("{:#}\n{}", account(ns, name)["status"], ctl.tail());
@@ -233,6 +253,44 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
         "brickwarden_workspace_compliance_ratio{{namespace=\"{ns}\",workspace=\"account/{name}\"}} 1"
     );
     assert!(metrics.contains(&ratio), "{ratio} not in\n{metrics}");
+
+    // The workspace shows the account's bindings of it (once a pass of it ran after the
+    // account's), which do not count in its own score.
+    let bindings = [
+        format!("ncc/ncc-westeurope/workspace/{ws1}"),
+        format!("networkPolicy/restricted/workspace/{ws1}"),
+    ];
+    let workspace = wait_for(
+        RESYNC * 3 + TIMEOUT / 3,
+        "the workspace's status.account with both bindings",
+        || {
+            format!(
+                "{:#}\n{}",
+                get_json(&["dbw", "-n", ns, "analytics"])["status"],
+                ctl.tail()
+            )
+        },
+        || {
+            let ws = get_json(&["dbw", "-n", ns, "analytics"]);
+            let shown: Vec<String> = ws["status"]["account"]["controls"]
+                .as_array()?
+                .iter()
+                .filter(|c| c["state"] == "Compliant" || c["state"] == "Remediated")
+                .filter_map(|c| c["id"].as_str().map(str::to_string))
+                .collect();
+            bindings.iter().all(|b| shown.contains(b)).then_some(ws)
+        },
+    );
+    assert_eq!(workspace["status"]["account"]["name"], name);
+    assert!(
+        workspace["status"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| !c["id"].as_str().unwrap_or_default().contains("/workspace/")),
+        "the account's bindings are not the workspace's controls: {:#}",
+        workspace["status"]
+    );
 
     // The next pass reads and writes nothing: it is already as declared.
     let mark = env.account_requests().last().map_or(0, |(seq, ..)| *seq);
