@@ -505,3 +505,152 @@ async fn aws_private_access_settings_are_created_and_bound_once_brickwarden_reac
     );
     h.shutdown().await;
 }
+
+/// The Python script that reads the account back through the official `AccountClient` and
+/// prints what it found as JSON (`HOST`, `ACCOUNT_ID`, `SECRET`, `WS` in the environment).
+const JUDGE: &str = r#"
+import json, os
+from databricks.sdk import AccountClient
+from databricks.sdk.core import Config
+
+a = AccountClient(config=Config(host=os.environ["HOST"], account_id=os.environ["ACCOUNT_ID"],
+                                client_id="sdk-judge", client_secret=os.environ["SECRET"],
+                                retry_timeout_seconds=30, http_timeout_seconds=30))
+ws = int(os.environ["WS"])
+out = {}
+out["lists"] = sorted([l.label, l.list_type.value, sorted(l.ip_addresses), l.enabled]
+                      for l in a.ip_access_lists.list())
+out["lists_enabled"] = a.settings.enable_ip_access_lists.get().acct_ip_acl_enable.value
+out["legacy_features_disabled"] = a.settings.disable_legacy_features.get().disable_legacy_features.value
+nccs = list(a.network_connectivity.list_network_connectivity_configurations())
+out["nccs"] = [[n.name, n.region] for n in nccs]
+out["rules"] = [[r.resource_id, r.group_id, r.connection_state.value]
+                for n in nccs
+                for r in a.network_connectivity.list_private_endpoint_rules(n.network_connectivity_config_id)]
+bound = a.workspaces.get(ws).network_connectivity_config_id
+out["bound_ncc"] = [n.name for n in nccs if n.network_connectivity_config_id == bound]
+access = a.network_policies.get_network_policy_rpc("restricted").egress.network_access
+out["policy"] = [access.restriction_mode.value,
+                 sorted(d.destination for d in access.allowed_internet_destinations),
+                 access.policy_enforcement.enforcement_mode.value]
+out["workspace_policy"] = a.workspace_network_configuration.get_workspace_network_option_rpc(ws).network_policy_id
+print(json.dumps(out))
+"#;
+
+/// The issue's scenario over every account family at once: NCC (one rule, one bound
+/// workspace), a restricted network policy bound to the workspace, account IP access lists and
+/// disable-legacy-features. Audit writes nothing; one Enforce pass remediates all; the next pass
+/// makes no write and exactly the minimum reads; and the official `AccountClient` reads back
+/// what was declared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_account_family_is_remediated_and_the_official_account_client_agrees() {
+    let python = crate::emulator_sdk::python().await;
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    let mut policy = network_policy("Additive", ws);
+    policy["ipAccessLists"] = json!({
+        "enabled": true,
+        "lists": [
+            {"label": "controller", "type": "ALLOW", "addresses": ["127.0.0.1"]},
+            {"label": "corp", "type": "ALLOW", "addresses": ["203.0.113.0/24"]},
+        ],
+    });
+    policy["settings"] = json!({"disableLegacyFeatures": true});
+
+    h.clear_journal().await;
+    let audit =
+        engine::reconcile_account(&target(Mode::Audit, policy.clone()), &apis, Apply::Enforce)
+            .await;
+    assert!(audit.drifted(), "{audit:#?}");
+    assert_eq!(writes(&h), [], "Audit writes nothing");
+
+    let enforce = target(Mode::Enforce, policy);
+    let first = engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    let states: Vec<(&str, ControlState)> = first
+        .controls
+        .iter()
+        .map(|c| (c.id.as_str(), c.state))
+        .collect();
+    assert!(!first.drifted(), "{states:?}");
+    for id in [
+        "account/ipAccessLists/enabled",
+        "account/ipAccessLists/list/controller",
+        "account/ipAccessLists/list/corp",
+        "accountSettings/disableLegacyFeatures",
+        "ncc/ncc-we",
+        RULE_ID,
+        "networkPolicy/restricted",
+    ] {
+        assert_eq!(
+            control(&first, id).state,
+            ControlState::Remediated,
+            "{id}: {states:?}"
+        );
+    }
+
+    h.clear_journal().await;
+    let second = engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
+    assert!(!second.drifted(), "{:#?}", second.controls);
+    assert_eq!(writes(&h), [], "a compliant account is not written");
+    // The minimum: one GET per setting, the lists, the NCCs, the rules of the one NCC, the
+    // workspaces (for the binding), the policies, the bound workspace's network option.
+    let mut reads: Vec<String> = journal(&h).into_iter().map(|(_, p)| p).collect();
+    reads.sort();
+    let base = format!("/api/2.0/accounts/{ACCOUNT_ID}");
+    let mut expected = vec![
+        format!("{base}/ip-access-lists"),
+        format!("{base}/settings/types/acct_ip_acl_enable/names/default"),
+        format!("{base}/settings/types/disable_legacy_features/names/default"),
+        format!("{base}/network-connectivity-configs"),
+        format!("{base}/workspaces"),
+        format!("{base}/network-policies"),
+        format!("{base}/workspaces/{ws}/network"),
+    ];
+    let ncc_rules: Vec<String> = reads
+        .iter()
+        .filter(|p| p.ends_with("/private-endpoint-rules"))
+        .cloned()
+        .collect();
+    assert_eq!(ncc_rules.len(), 1, "the rules of the one NCC: {reads:?}");
+    expected.extend(ncc_rules);
+    expected.sort();
+    assert_eq!(reads, expected, "exactly the minimum reads");
+
+    // The official client's view of the account.
+    let out = tokio::process::Command::new(&python)
+        .args(["-c", JUDGE])
+        .env("HOST", format!("{}/accounts", h.emulator.base_url()))
+        .env("ACCOUNT_ID", ACCOUNT_ID)
+        .env("SECRET", "emulator-secret")
+        .env("WS", ws.to_string())
+        .env("DATABRICKS_CONFIG_FILE", "/nonexistent/databrickscfg")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "the AccountClient judge failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("JSON from the judge");
+    assert_eq!(
+        seen,
+        json!({
+            "lists": [
+                ["controller", "ALLOW", ["127.0.0.1"], true],
+                ["corp", "ALLOW", ["203.0.113.0/24"], true],
+            ],
+            "lists_enabled": true,
+            "legacy_features_disabled": true,
+            "nccs": [["ncc-we", "westeurope"]],
+            "rules": [[LAKE, "dfs", "PENDING"]],
+            "bound_ncc": ["ncc-we"],
+            "policy": ["RESTRICTED_ACCESS", ["files.pythonhosted.org", "pypi.org"], "ENFORCED"],
+            "workspace_policy": "restricted",
+        })
+    );
+    h.shutdown().await;
+}

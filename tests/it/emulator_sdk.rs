@@ -18,7 +18,7 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-async fn python() -> String {
+pub(crate) async fn python() -> String {
     let script = repo_root().join("scripts/python-env.sh");
     let out = Command::new("bash")
         .arg(&script)
