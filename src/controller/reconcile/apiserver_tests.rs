@@ -133,6 +133,21 @@ impl ApiServer {
         );
     }
 
+    /// The discovery of the report CRDs after a pass (`controller::reports`), answered as a
+    /// cluster without them: no report is written.
+    async fn no_report_crds(&mut self) {
+        for group in ["/apis/wgpolicyk8s.io/v1alpha2", "/apis/openreports.io/v1alpha1"] {
+            self.expect(Method::GET, group).await.respond(
+                StatusCode::NOT_FOUND,
+                &json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {},
+                    "status": "Failure", "reason": "NotFound", "code": 404,
+                    "message": "the server could not find the requested resource",
+                }),
+            );
+        }
+    }
+
     /// The server-side-apply status patch of workspace `ws`, answered with the workspace carrying
     /// the applied status. Returns the applied status.
     async fn status_patch(&mut self, ws: &DatabricksWorkspace) -> Value {
@@ -522,6 +537,7 @@ async fn unreachable_workspace_is_read_failed_and_the_token_never_reaches_the_ap
     .await
     .respond(StatusCode::OK, &secret_with_token());
     let status = api.status_patch(&ws).await;
+    api.no_report_crds().await;
     assert_eq!(status["observedGeneration"], 7);
     let ready = ready(&status);
     assert_eq!(ready["status"], "False");
@@ -697,6 +713,7 @@ async fn the_token_goes_to_the_workspace_host_only() {
         "the Secret's value (trailing newline trimmed) is the bearer token: {head}"
     );
     let status = api.status_patch(&ws).await;
+    api.no_report_crds().await;
     assert_eq!(ready(&status)["reason"], "ReadFailed");
     finished(task).await.unwrap();
     drop(ctx);
