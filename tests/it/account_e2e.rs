@@ -171,6 +171,8 @@ spec:
 "#,
         resync = RESYNC.as_secs()
     ));
+    // The upstream PolicyReport CRD: the account gets its report too.
+    crate::governance_e2e::install_report_crds();
     let ctl = Controller::start(ns, "e2e-account", "account-a", &format!("e2e={label}"));
 
     let diag = || format!("{:#}\n{}", account(ns, name)["status"], ctl.tail());
@@ -253,6 +255,38 @@ spec:
         "brickwarden_workspace_compliance_ratio{{namespace=\"{ns}\",workspace=\"account/{name}\"}} 1"
     );
     assert!(metrics.contains(&ratio), "{ratio} not in\n{metrics}");
+
+    // A PolicyReport beside the account: one result per control, the summary adding up.
+    let report = wait_for(
+        TIMEOUT,
+        "the account's PolicyReport",
+        || ctl.tail(),
+        || {
+            let out = crate::support::controlplane::cluster_with_crds()
+                .kubectl([
+                    "get",
+                    "policyreports.v1alpha2.wgpolicyk8s.io",
+                    "-n",
+                    ns,
+                    &format!("brickwarden-account-{name}"),
+                    "-o",
+                    "json",
+                ])
+                .ok()?;
+            out.status
+                .success()
+                .then(|| serde_json::from_slice::<Value>(&out.stdout).expect("JSON"))
+        },
+    );
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(
+        results.len(),
+        compliant["status"]["controls"].as_array().unwrap().len(),
+        "one result per control: {report:#}"
+    );
+    assert!(results.iter().all(|r| r["source"] == "brickwarden"));
+    assert_eq!(report["scope"]["kind"], "DatabricksAccount");
+    assert_eq!(report["summary"]["pass"], results.len(), "{report:#}");
 
     // The workspace shows the account's bindings of it (once a pass of it ran after the
     // account's), which do not count in its own score.
