@@ -515,7 +515,7 @@ const OPEN_REPORTS: &str = "reports.v1alpha1.openreports.io";
 
 /// The upstream report CRDs of `tests/fixtures`, installed into the shared control plane once
 /// per test process (other tests' controllers then write reports too, which they may).
-fn install_report_crds() {
+pub(crate) fn install_report_crds() {
     static POLICY_REPORT: OnceLock<Result<(), String>> = OnceLock::new();
     static OPEN_REPORT: OnceLock<Result<(), String>> = OnceLock::new();
     cluster_with_crds();
