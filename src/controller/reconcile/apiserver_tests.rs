@@ -136,7 +136,10 @@ impl ApiServer {
     /// The discovery of the report CRDs after a pass (`controller::reports`), answered as a
     /// cluster without them: no report is written.
     async fn no_report_crds(&mut self) {
-        for group in ["/apis/wgpolicyk8s.io/v1alpha2", "/apis/openreports.io/v1alpha1"] {
+        for group in [
+            "/apis/wgpolicyk8s.io/v1alpha2",
+            "/apis/openreports.io/v1alpha1",
+        ] {
             self.expect(Method::GET, group).await.respond(
                 StatusCode::NOT_FOUND,
                 &json!({
