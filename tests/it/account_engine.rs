@@ -654,3 +654,57 @@ async fn every_account_family_is_remediated_and_the_official_account_client_agre
     );
     h.shutdown().await;
 }
+
+/// Governance is the account's too: an unexpired exception holds the account controls it names
+/// (nothing of them is written) while the others are remediated; an expired one holds nothing.
+#[tokio::test]
+async fn an_account_exception_holds_its_controls_and_an_expired_one_does_not() {
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = workspace_id(&h, "ws-1");
+    let mut policy = network_policy("Additive", ws);
+    policy["settings"] = json!({"disableLegacyFeatures": true});
+    let exception = |expires: jiff::Timestamp| -> brickwarden::api::Exception {
+        serde_json::from_value(json!({
+            "controls": ["accountSettings/*"],
+            "reason": "legacy features needed until the migration (SEC-42)",
+            "expires": expires.to_string(),
+            "approvedBy": "security@example.com",
+        }))
+        .unwrap()
+    };
+    let now = jiff::Timestamp::now();
+    let mut held = target(Mode::Enforce, policy.clone());
+    held.exceptions = vec![exception(now + jiff::SignedDuration::from_hours(24))];
+
+    h.clear_journal().await;
+    let report = engine::reconcile_account(&held, &apis, Apply::Enforce).await;
+    let legacy = control(&report, "accountSettings/disableLegacyFeatures");
+    assert_eq!(legacy.state, ControlState::Excepted, "{legacy:?}");
+    assert!(
+        legacy
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("SEC-42") && m.contains("security@example.com")),
+        "{legacy:?}"
+    );
+    assert_eq!(
+        control(&report, "ncc/ncc-we").state,
+        ControlState::Remediated
+    );
+    let settings_writes: Vec<_> = writes(&h)
+        .into_iter()
+        .filter(|(_, p)| p.contains("/settings/"))
+        .collect();
+    assert_eq!(settings_writes, [], "an excepted control is never written");
+
+    let mut lapsed = target(Mode::Enforce, policy);
+    lapsed.exceptions = vec![exception(now - jiff::SignedDuration::from_hours(1))];
+    let report = engine::reconcile_account(&lapsed, &apis, Apply::Enforce).await;
+    assert_eq!(
+        control(&report, "accountSettings/disableLegacyFeatures").state,
+        ControlState::Remediated,
+        "an expired exception holds nothing"
+    );
+    h.shutdown().await;
+}
