@@ -651,7 +651,9 @@ fn annotate_approval(ns: &str, name: &str, digest: &str) {
 ///   nothing; the right one releases the deletion, which runs exactly once.
 /// * every workspace has a PolicyReport and an openreports.io Report (upstream CRDs) with one
 ///   result per control and the status' summary, owned by it; a pass that changes nothing
-///   rewrites neither.
+///   rewrites neither. The CRDs are installed after the controller started without them, so
+///   this also shows that it finds them later by itself; a restarted writer does not rewrite a
+///   current report either.
 #[test]
 fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     let ns = "e2e-gov-done";
@@ -1022,6 +1024,7 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
             ctl.tail()
         );
     }
+    writes_survive_a_restart(&env, ns);
     let metrics = env.get(&ctl.url("/metrics"));
     assert!(
         metrics.contains(
@@ -1030,6 +1033,81 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
         "{metrics}"
     );
     drop(ctl);
+}
+
+/// The writer against the apiserver, without a controller: a report is created once, a second
+/// write of the same content (another time) sends nothing, a new writer (a restarted
+/// controller) finds the current report by its digest annotation instead of rewriting it, and a
+/// change is written.
+fn writes_survive_a_restart(env: &Env, ns: &str) {
+    use brickwarden::api::ControlState;
+    use brickwarden::controller::reports::{Outcome, Owner, ReportKind, Reports, build};
+    use brickwarden::controls::ControlResult;
+
+    kubectl(&["create", "configmap", "-n", ns, "restart-probe"]);
+    let uid = get_json(&["configmap", "-n", ns, "restart-probe"])["metadata"]["uid"]
+        .as_str()
+        .expect("uid")
+        .to_string();
+    let owner = Owner {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        name: "restart-probe".into(),
+        uid,
+        namespace: ns.into(),
+    };
+    let drifted = vec![
+        ControlResult::new("workspaceConf/enableExportNotebook", ControlState::Drifted)
+            .with_values("false", "true"),
+    ];
+    let at = |seconds| jiff::Timestamp::from_second(seconds).expect("time");
+    let all = |outcome| ReportKind::ALL.map(|kind| (kind, outcome)).to_vec();
+    let client = env
+        .rt
+        .block_on(cluster_with_crds().kube_client())
+        .expect("kube client");
+    let write = |reports: &Reports, controls: &[ControlResult], seconds| {
+        let report = build(&owner, "spec", controls, at(seconds));
+        env.rt.block_on(reports.write(&client, &report))
+    };
+    let versions = || {
+        [POLICY_REPORTS, OPEN_REPORTS].map(|resource| {
+            report(resource, ns, "configmap-restart-probe").expect("report")["metadata"]
+                ["resourceVersion"]
+                .clone()
+        })
+    };
+
+    let first = Reports::default();
+    assert_eq!(
+        write(&first, &drifted, 1_800_000_000),
+        all(Outcome::Written)
+    );
+    let written = versions();
+    assert_eq!(
+        write(&first, &drifted, 1_800_000_600),
+        all(Outcome::Unchanged)
+    );
+    let restarted = Reports::default();
+    assert_eq!(
+        write(&restarted, &drifted, 1_800_001_200),
+        all(Outcome::Unchanged)
+    );
+    assert_eq!(versions(), written);
+    let fixed = vec![
+        ControlResult::new(
+            "workspaceConf/enableExportNotebook",
+            ControlState::Remediated,
+        )
+        .with_values("false", "false"),
+    ];
+    assert_eq!(
+        write(&restarted, &fixed, 1_800_001_800),
+        all(Outcome::Written)
+    );
+    let report = report(POLICY_REPORTS, ns, "configmap-restart-probe").expect("report");
+    assert_eq!(report["summary"]["pass"], 1, "{report:#}");
+    assert_eq!(report["results"][0]["timestamp"]["seconds"], 1_800_001_800);
 }
 
 /// A report as DESIGN "Reports" describes it, against the workspace's status.
