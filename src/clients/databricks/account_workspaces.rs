@@ -65,8 +65,7 @@ impl WorkspaceUpdate {
 impl DatabricksClient {
     /// Every workspace of the account (the API answers with a plain array, unpaginated).
     pub async fn list_account_workspaces(&self) -> Result<Vec<AccountWorkspace>, ApiError> {
-        let spec = RequestSpec::get(self.account_endpoint(WORKSPACES, &[])?);
-        self.send_json(spec).await
+        self.account_get(WORKSPACES, &[]).await
     }
 
     pub async fn get_account_workspace(
@@ -74,8 +73,7 @@ impl DatabricksClient {
         workspace_id: i64,
     ) -> Result<AccountWorkspace, ApiError> {
         let id = workspace_id.to_string();
-        let spec = RequestSpec::get(self.account_endpoint(WORKSPACE, &[&id])?);
-        self.send_json(spec).await
+        self.account_get(WORKSPACE, &[&id]).await
     }
 
     /// Changes the given fields of a workspace. The workspace update is a long-running

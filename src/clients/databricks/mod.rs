@@ -5,6 +5,7 @@
 //! API may omit are `Option`. Settings keep their raw JSON so fields this crate does not know
 //! survive a read-modify-write.
 
+mod account_api;
 mod account_workspaces;
 mod ip_access_lists;
 mod network_connectivity;

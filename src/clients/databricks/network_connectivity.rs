@@ -2,59 +2,17 @@
 //! `/api/2.0/accounts/{account_id}/network-connectivity-configs[/{id}/private-endpoint-rules]`
 //! (databricks-sdk 0.156.0 `settings.NetworkConnectivityAPI`). Account API only.
 
-use serde::de::DeserializeOwned;
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::DatabricksClient;
 use crate::clients::error::ApiError;
-use crate::clients::http::{Endpoint, RequestSpec};
 
 const NCCS: &str = "/api/2.0/accounts/{account_id}/network-connectivity-configs";
 const NCC: &str = "/api/2.0/accounts/{account_id}/network-connectivity-configs/{ncc_id}";
 const RULES: &str =
     "/api/2.0/accounts/{account_id}/network-connectivity-configs/{ncc_id}/private-endpoint-rules";
 const RULE: &str = "/api/2.0/accounts/{account_id}/network-connectivity-configs/{ncc_id}/private-endpoint-rules/{rule_id}";
-
-/// Most pages a listing follows: a server that keeps handing out tokens must not hold a pass.
-const MAX_PAGES: usize = 1000;
-
-/// One page of a paginated account listing (`{items, next_page_token}`, as
-/// `ListNetworkConnectivityConfigurationsResponse` and `ListNetworkPoliciesResponse`).
-#[derive(Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
-struct Page<T> {
-    #[serde(default = "Vec::new")]
-    items: Vec<T>,
-    next_page_token: Option<String>,
-}
-
-/// Every item of a listing, following `next_page_token` (`page_token` in the query) until the
-/// server sends none, as the SDK's iterators do. A token repeated by the server ends the listing
-/// with an error rather than a loop.
-pub(super) async fn list_all<T: DeserializeOwned>(
-    client: &DatabricksClient,
-    endpoint: Endpoint,
-) -> Result<Vec<T>, ApiError> {
-    let mut items = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let mut spec = RequestSpec::get(endpoint.clone());
-        if let Some(token) = &token {
-            spec = spec.query("page_token", token.clone());
-        }
-        let page: Page<T> = client.send_json(spec).await?;
-        items.extend(page.items);
-        match page.next_page_token.filter(|t| !t.is_empty()) {
-            None => return Ok(items),
-            Some(next) if Some(&next) == token.as_ref() => break,
-            Some(next) => token = Some(next),
-        }
-    }
-    Err(ApiError::InvalidRequest(format!(
-        "{}: the listing did not end (a page token repeated or more than {MAX_PAGES} pages)",
-        endpoint.template()
-    )))
-}
 
 /// An NCC as the API returns it (`NetworkConnectivityConfiguration`); its `egress_config` is
 /// not needed here and is ignored.
@@ -150,15 +108,14 @@ impl DatabricksClient {
     pub async fn list_network_connectivity_configs(
         &self,
     ) -> Result<Vec<NetworkConnectivityConfiguration>, ApiError> {
-        list_all(self, self.account_endpoint(NCCS, &[])?).await
+        self.account_list(NCCS, &[]).await
     }
 
     pub async fn get_network_connectivity_config(
         &self,
         ncc_id: &str,
     ) -> Result<NetworkConnectivityConfiguration, ApiError> {
-        let spec = RequestSpec::get(self.account_endpoint(NCC, &[ncc_id])?);
-        self.send_json(spec).await
+        self.account_get(NCC, &[ncc_id]).await
     }
 
     /// Creates an NCC. Not retried on server errors: a lost response would create it twice.
@@ -166,20 +123,20 @@ impl DatabricksClient {
         &self,
         ncc: &NewNetworkConnectivityConfig,
     ) -> Result<NetworkConnectivityConfiguration, ApiError> {
-        let spec = RequestSpec::post(self.account_endpoint(NCCS, &[])?).json(ncc)?;
-        self.send_json(spec).await
+        self.account_write(Method::POST, NCCS, &[], ncc)
+            .await?
+            .json()
     }
 
     pub async fn delete_network_connectivity_config(&self, ncc_id: &str) -> Result<(), ApiError> {
-        let spec = RequestSpec::delete(self.account_endpoint(NCC, &[ncc_id])?);
-        self.send(spec).await.map(drop)
+        self.account_delete(NCC, &[ncc_id]).await
     }
 
     pub async fn list_private_endpoint_rules(
         &self,
         ncc_id: &str,
     ) -> Result<Vec<NccPrivateEndpointRule>, ApiError> {
-        list_all(self, self.account_endpoint(RULES, &[ncc_id])?).await
+        self.account_list(RULES, &[ncc_id]).await
     }
 
     /// Creates a rule; Databricks then provisions the endpoint asynchronously. Not retried on
@@ -189,8 +146,9 @@ impl DatabricksClient {
         ncc_id: &str,
         rule: &NewPrivateEndpointRule,
     ) -> Result<NccPrivateEndpointRule, ApiError> {
-        let spec = RequestSpec::post(self.account_endpoint(RULES, &[ncc_id])?).json(rule)?;
-        self.send_json(spec).await
+        self.account_write(Method::POST, RULES, &[ncc_id], rule)
+            .await?
+            .json()
     }
 
     /// Deletes (deactivates) a rule; the API answers with the rule, now `deactivated`.
@@ -199,8 +157,7 @@ impl DatabricksClient {
         ncc_id: &str,
         rule_id: &str,
     ) -> Result<(), ApiError> {
-        let spec = RequestSpec::delete(self.account_endpoint(RULE, &[ncc_id, rule_id])?);
-        self.send(spec).await.map(drop)
+        self.account_delete(RULE, &[ncc_id, rule_id]).await
     }
 }
 

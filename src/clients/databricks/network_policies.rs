@@ -8,13 +8,12 @@
 //! not manage (ingress, blocked destinations, Databricks destinations, AWS/GCP storage) in
 //! `other`: a read-modify-write leaves them as they were.
 
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::DatabricksClient;
-use super::network_connectivity::list_all;
 use crate::clients::error::ApiError;
-use crate::clients::http::RequestSpec;
 
 const POLICIES: &str = "/api/2.0/accounts/{account_id}/network-policies";
 const POLICY: &str = "/api/2.0/accounts/{account_id}/network-policies/{network_policy_id}";
@@ -147,12 +146,11 @@ pub struct WorkspaceNetworkOption {
 
 impl DatabricksClient {
     pub async fn list_network_policies(&self) -> Result<Vec<AccountNetworkPolicy>, ApiError> {
-        list_all(self, self.account_endpoint(POLICIES, &[])?).await
+        self.account_list(POLICIES, &[]).await
     }
 
     pub async fn get_network_policy(&self, id: &str) -> Result<AccountNetworkPolicy, ApiError> {
-        let spec = RequestSpec::get(self.account_endpoint(POLICY, &[id])?);
-        self.send_json(spec).await
+        self.account_get(POLICY, &[id]).await
     }
 
     /// Creates a policy; its id is the `network_policy_id` sent. Not retried on server errors
@@ -161,8 +159,9 @@ impl DatabricksClient {
         &self,
         policy: &AccountNetworkPolicy,
     ) -> Result<AccountNetworkPolicy, ApiError> {
-        let spec = RequestSpec::post(self.account_endpoint(POLICIES, &[])?).json(policy)?;
-        self.send_json(spec).await
+        self.account_write(Method::POST, POLICIES, &[], policy)
+            .await?
+            .json()
     }
 
     /// Replaces the whole policy (`PUT`).
@@ -171,13 +170,13 @@ impl DatabricksClient {
         id: &str,
         policy: &AccountNetworkPolicy,
     ) -> Result<AccountNetworkPolicy, ApiError> {
-        let spec = RequestSpec::put(self.account_endpoint(POLICY, &[id])?).json(policy)?;
-        self.send_json(spec).await
+        self.account_write(Method::PUT, POLICY, &[id], policy)
+            .await?
+            .json()
     }
 
     pub async fn delete_network_policy(&self, id: &str) -> Result<(), ApiError> {
-        let spec = RequestSpec::delete(self.account_endpoint(POLICY, &[id])?);
-        self.send(spec).await.map(drop)
+        self.account_delete(POLICY, &[id]).await
     }
 
     pub async fn get_workspace_network(
@@ -185,8 +184,7 @@ impl DatabricksClient {
         workspace_id: i64,
     ) -> Result<WorkspaceNetworkOption, ApiError> {
         let id = workspace_id.to_string();
-        let spec = RequestSpec::get(self.account_endpoint(WORKSPACE_NETWORK, &[&id])?);
-        self.send_json(spec).await
+        self.account_get(WORKSPACE_NETWORK, &[&id]).await
     }
 
     /// Sets the network policy of a workspace (`PUT`, `update_workspace_network_option_rpc`).
@@ -200,9 +198,9 @@ impl DatabricksClient {
             workspace_id: Some(workspace_id),
             network_policy_id: Some(network_policy_id.to_string()),
         };
-        let spec =
-            RequestSpec::put(self.account_endpoint(WORKSPACE_NETWORK, &[&id])?).json(&body)?;
-        self.send_json(spec).await
+        self.account_write(Method::PUT, WORKSPACE_NETWORK, &[&id], &body)
+            .await?
+            .json()
     }
 }
 

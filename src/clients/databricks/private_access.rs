@@ -2,11 +2,11 @@
 //! `/api/2.0/accounts/{account_id}/private-access-settings[/{id}]`
 //! (databricks-sdk 0.156.0 `provisioning.PrivateAccessAPI`). Account API only.
 
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::DatabricksClient;
 use crate::clients::error::ApiError;
-use crate::clients::http::RequestSpec;
 
 const SETTINGS: &str = "/api/2.0/accounts/{account_id}/private-access-settings";
 const SETTING: &str =
@@ -56,8 +56,7 @@ impl DatabricksClient {
     pub async fn list_private_access_settings(
         &self,
     ) -> Result<Vec<PrivateAccessSettings>, ApiError> {
-        let spec = RequestSpec::get(self.account_endpoint(SETTINGS, &[])?);
-        self.send_json(spec).await
+        self.account_get(SETTINGS, &[]).await
     }
 
     /// Creates settings. Not retried on server errors: a lost response would create them twice.
@@ -65,8 +64,9 @@ impl DatabricksClient {
         &self,
         body: &PrivateAccessSettingsBody,
     ) -> Result<PrivateAccessSettings, ApiError> {
-        let spec = RequestSpec::post(self.account_endpoint(SETTINGS, &[])?).json(body)?;
-        self.send_json(spec).await
+        self.account_write(Method::POST, SETTINGS, &[], body)
+            .await?
+            .json()
     }
 
     /// Overwrites every field of the settings (`PUT`); every workspace using them is affected.
@@ -75,13 +75,13 @@ impl DatabricksClient {
         id: &str,
         body: &PrivateAccessSettingsBody,
     ) -> Result<(), ApiError> {
-        let spec = RequestSpec::put(self.account_endpoint(SETTING, &[id])?).json(body)?;
-        self.send(spec).await.map(drop)
+        self.account_write(Method::PUT, SETTING, &[id], body)
+            .await
+            .map(drop)
     }
 
     pub async fn delete_private_access_settings(&self, id: &str) -> Result<(), ApiError> {
-        let spec = RequestSpec::delete(self.account_endpoint(SETTING, &[id])?);
-        self.send(spec).await.map(drop)
+        self.account_delete(SETTING, &[id]).await
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod ncc;
 pub mod network_policies;
 pub mod private_access;
+mod shared;
 
 use super::Pass;
 use super::ip_access_lists::ListsScope;

@@ -9,11 +9,15 @@
 //! (`PENDING`), which brickwarden reports and never tries to hurry by recreating. A workspace
 //! binds only to an NCC of its own region.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
+use super::shared::{
+    self, AccountWorkspaces, Binding, Common, Created, ObjectRef, claimed_twice, create_once,
+    read_account_workspaces, same_region, undeclared_finding,
+};
 use super::{Account, AccountApis};
-use crate::api::{ControlState, Management, Mode, NetworkConnectivityConfig, WorkspaceId};
+use crate::api::{ControlState, Mode, NetworkConnectivityConfig, WorkspaceId};
 use crate::clients::databricks::{
     AccountWorkspace, ConnectionState, NccPrivateEndpointRule, NetworkConnectivityConfiguration,
     NewNetworkConnectivityConfig, NewPrivateEndpointRule, WorkspaceUpdate,
@@ -27,68 +31,6 @@ const NCC_REFERENCES: &[&str] = &[
 const RULE_REFERENCES: &[&str] = &[
     "reference 001 (serverless Private Link): a private endpoint rule for each resource, approved on the resource",
 ];
-
-// ---------------------------------------------------------------------------------------------
-// Helpers the account network families share
-
-/// Regions compared as the APIs spell them in different places (`westeurope`, `West Europe`).
-pub(super) fn same_region(a: &str, b: &str) -> bool {
-    let norm = |r: &str| -> String {
-        r.chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    norm(a) == norm(b)
-}
-
-/// Whether a failed create may have been carried out all the same: the server failed or the
-/// answer was lost after the request was sent. The client does not repeat such a POST; the
-/// family reads again before it would create twice.
-pub(super) fn may_have_committed(err: &ApiError) -> bool {
-    match err {
-        ApiError::Api { status, .. } => *status >= 500,
-        ApiError::Transport { connect, .. } => !connect,
-        ApiError::Timeout { .. } | ApiError::Decode { .. } => true,
-        _ => false,
-    }
-}
-
-/// Workspaces that more than one declared object claims (a workspace has one NCC, one network
-/// policy, one private access settings object), with the names of those objects.
-pub(super) fn claimed_twice<'a>(
-    owners: impl Iterator<Item = (&'a str, &'a [WorkspaceId])>,
-) -> BTreeMap<WorkspaceId, Vec<&'a str>> {
-    let mut claims: BTreeMap<WorkspaceId, Vec<&'a str>> = BTreeMap::new();
-    for (name, workspaces) in owners {
-        for id in workspaces {
-            claims.entry(*id).or_default().push(name);
-        }
-    }
-    claims.retain(|_, names| names.len() > 1);
-    claims
-}
-
-/// The message of a workspace two declared objects claim.
-pub(super) fn claimed_twice_message(what: &str, id: WorkspaceId, names: &[&str]) -> String {
-    format!(
-        "workspace {id} is declared for {what}s {}: a workspace has only one {what}",
-        names.join(" and ")
-    )
-}
-
-/// The message of a declared workspace id the account does not have.
-pub(super) fn not_in_account(id: WorkspaceId) -> String {
-    format!("workspace {id} is not a workspace of this account")
-}
-
-/// The workspace of that id in the account's list.
-pub(super) fn account_workspace(
-    workspaces: &[AccountWorkspace],
-    id: WorkspaceId,
-) -> Option<&AccountWorkspace> {
-    workspaces.iter().find(|w| w.workspace_id == id)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -112,7 +54,7 @@ pub struct ObservedNccs {
     pub nccs: Result<Vec<NetworkConnectivityConfiguration>, ReadError>,
     pub rules: BTreeMap<String, Result<Vec<NccPrivateEndpointRule>, ReadError>>,
     /// `None`: no declared NCC binds a workspace, so the workspaces were not read.
-    pub workspaces: Option<Result<Vec<AccountWorkspace>, ReadError>>,
+    pub workspaces: AccountWorkspaces,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,45 +78,34 @@ pub enum NccControl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NccValue {
     /// An NCC, in its region.
-    Ncc {
-        region: String,
-    },
-    Absent,
+    Ncc { region: String },
     /// What a declared rule should be: an endpoint requested (pending) or connected.
     Requested,
     /// A live rule's connection state.
     State(ConnectionState),
-    /// The NCC a workspace is bound to: its name, or its id when no NCC of that id is known.
-    BoundTo(Option<String>),
-    /// Undeclared NCCs or rules.
-    Names(Vec<String>),
-    /// Additive management: undeclared objects are not brickwarden's.
-    LeftAlone,
+    /// Absent, the NCC a workspace is bound to, undeclared NCCs or rules.
+    Common(Common),
 }
 
 impl fmt::Display for NccValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NccValue::Ncc { region } => write!(f, "in {region}"),
-            NccValue::Absent => f.write_str("absent"),
             NccValue::Requested => f.write_str("PENDING or ESTABLISHED"),
             NccValue::State(state) => f.write_str(state.as_str()),
-            NccValue::BoundTo(Some(ncc)) => f.write_str(ncc),
-            NccValue::BoundTo(None) => f.write_str("no NCC"),
-            NccValue::Names(names) if names.is_empty() => f.write_str("none"),
-            NccValue::Names(names) => f.write_str(&names.join(", ")),
-            NccValue::LeftAlone => f.write_str("left alone"),
+            NccValue::Common(common) => common.render(f, "no NCC"),
         }
     }
 }
 
-/// An NCC a change works on: its id when it existed at plan time, else only its name (it is
-/// created earlier in the same pass; the id is looked up when the change runs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NccRef {
-    pub name: String,
-    pub id: Option<String>,
+impl From<Common> for NccValue {
+    fn from(common: Common) -> Self {
+        NccValue::Common(common)
+    }
 }
+
+/// An NCC a change works on (created earlier in the same pass when its id is `None`).
+pub type NccRef = ObjectRef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NccChange {
@@ -221,13 +152,6 @@ pub fn resource_name(resource_id: &str) -> &str {
         .rsplit('/')
         .next()
         .unwrap_or(resource_id)
-}
-
-fn live_ncc<'a>(
-    nccs: &'a [NetworkConnectivityConfiguration],
-    name: &str,
-) -> Option<&'a NetworkConnectivityConfiguration> {
-    nccs.iter().find(|n| n.name == name)
 }
 
 fn same_target(rule: &NccPrivateEndpointRule, resource_id: &str, group_id: &str) -> bool {
@@ -321,43 +245,24 @@ fn judge_rule(
     }
 }
 
-fn undeclared_finding(
-    control: NccControl,
-    what: &str,
-    names: Vec<String>,
-    exclusive: bool,
-) -> Finding<NccControl, NccValue> {
-    if exclusive {
-        return Finding::compare(control, NccValue::Names(Vec::new()), NccValue::Names(names));
-    }
-    let which = if names.is_empty() {
-        "none exist".to_string()
-    } else {
-        names.join(", ")
-    };
-    Finding::compare(control, NccValue::LeftAlone, NccValue::LeftAlone).with_note(format!(
-        "Additive management: undeclared {what} are never deleted ({which})"
-    ))
-}
-
 /// Every control of the declared NCCs, in the order `evaluate` reports them.
 fn controls(desired: &DesiredNccs) -> Vec<NccControl> {
-    let mut all = Vec::new();
-    for ncc in &desired.nccs {
-        all.push(NccControl::Ncc(ncc.name.clone()));
-        all.extend(ncc.private_endpoint_rules.iter().map(|r| NccControl::Rule {
+    let own = |ncc: &NetworkConnectivityConfig| {
+        let rules = ncc.private_endpoint_rules.iter().map(|r| NccControl::Rule {
             ncc: ncc.name.clone(),
             resource_id: r.resource_id.clone(),
             group_id: r.group_id.clone(),
-        }));
-        all.push(NccControl::UndeclaredRules(ncc.name.clone()));
-        all.extend(ncc.workspaces.iter().map(|w| NccControl::Workspace {
-            ncc: ncc.name.clone(),
-            workspace: *w,
-        }));
-    }
-    all.push(NccControl::Undeclared);
-    all
+        });
+        std::iter::once(NccControl::Ncc(ncc.name.clone()))
+            .chain(rules)
+            .chain([NccControl::UndeclaredRules(ncc.name.clone())])
+            .collect()
+    };
+    let workspace = |ncc: &NetworkConnectivityConfig, workspace| NccControl::Workspace {
+        ncc: ncc.name.clone(),
+        workspace,
+    };
+    shared::controls(&desired.nccs, own, workspace, NccControl::Undeclared)
 }
 
 fn references(control: &NccControl) -> &'static [&'static str] {
@@ -380,56 +285,31 @@ fn evaluate_binding(
         ncc: desired.name.clone(),
         workspace: id,
     };
-    let blocked = |why: String| {
-        Finding::compare(
-            control.clone(),
-            NccValue::BoundTo(Some(desired.name.clone())),
-            NccValue::Absent,
-        )
-        .held(ControlState::Failed, Reason::RemediationBlocked, why)
-    };
-    if let Some(names) = claimed.get(&id) {
-        return blocked(claimed_twice_message("NCC", id, names));
+    let binding = Binding::new(control, &desired.name, id);
+    if let Err(finding) = binding.unclaimed(claimed, "NCC") {
+        return finding;
     }
-    let workspaces = match workspaces {
-        Some(Ok(workspaces)) => workspaces,
-        Some(Err(error)) => return Finding::read_failed(control, error),
-        None => {
-            return Finding::read_failed(control, &ReadError::not_read("the account's workspaces"));
-        }
-    };
-    let Some(workspace) = account_workspace(workspaces, id) else {
-        return blocked(not_in_account(id));
-    };
-    let live = live_ncc(nccs, &desired.name);
-    if let Some(region) = workspace.region()
-        && !same_region(region, &desired.region)
-    {
-        return blocked(format!(
+    let other_region = |region: &str| {
+        format!(
             "workspace {id} is in {region} but NCC {} is in {}: a workspace binds only to an \
              NCC of its own region",
             desired.name, desired.region
-        ));
-    }
-    if let Some(live) = live.filter(|l| !same_region(&l.region, &desired.region)) {
-        return blocked(format!(
+        )
+    };
+    let workspace = match binding.account_workspace(workspaces, &desired.region, other_region) {
+        Ok(workspace) => workspace,
+        Err(finding) => return finding,
+    };
+    if let Some(live) =
+        shared::live(nccs, &desired.name).filter(|l| !same_region(&l.region, &desired.region))
+    {
+        return binding.blocked(format!(
             "NCC {} is in {}, not {}: it has to be recreated before workspace {id} can bind to it",
             desired.name, live.region, desired.region
         ));
     }
     let bound = workspace.network_connectivity_config_id.as_deref();
-    let bound_name = bound.map(|b| {
-        nccs.iter()
-            .find(|n| n.network_connectivity_config_id == b)
-            .map_or_else(|| b.to_string(), |n| n.name.clone())
-    });
-    let compliant = live.is_some_and(|n| Some(n.network_connectivity_config_id.as_str()) == bound);
-    Finding::judged(
-        control,
-        compliant,
-        NccValue::BoundTo(Some(desired.name.clone())),
-        NccValue::BoundTo(bound_name),
-    )
+    binding.judge(nccs, &desired.name, bound)
 }
 
 fn evaluate_ncc(
@@ -440,13 +320,13 @@ fn evaluate_ncc(
     claimed: &BTreeMap<WorkspaceId, Vec<&str>>,
 ) -> Vec<NccFinding> {
     let name = &declared.name;
-    let live = live_ncc(nccs, name);
+    let live = shared::live(nccs, name);
     let mut findings = Vec::new();
     let want = NccValue::Ncc {
         region: declared.region.clone(),
     };
     findings.push(match live {
-        None => Finding::compare(NccControl::Ncc(name.clone()), want, NccValue::Absent),
+        None => Finding::compare(NccControl::Ncc(name.clone()), want, Common::Absent.into()),
         Some(l) if same_region(&l.region, &declared.region) => Finding::judged(
             NccControl::Ncc(name.clone()),
             true,
@@ -488,11 +368,11 @@ fn evaluate_ncc(
             group_id: rule.group_id.clone(),
         };
         findings.push(match &rules {
-            None => Finding::compare(control, NccValue::Requested, NccValue::Absent),
+            None => Finding::compare(control, NccValue::Requested, Common::Absent.into()),
             Some(Err(error)) => Finding::read_failed(control, error),
             Some(Ok(live_rules)) => {
                 match live_rule(live_rules, &rule.resource_id, &rule.group_id) {
-                    None => Finding::compare(control, NccValue::Requested, NccValue::Absent),
+                    None => Finding::compare(control, NccValue::Requested, Common::Absent.into()),
                     Some(r) => judge_rule(
                         control,
                         r.connection_state.unwrap_or_default(),
@@ -541,6 +421,29 @@ fn evaluate_ncc(
     findings
 }
 
+fn evaluate_nccs(
+    desired: &DesiredNccs,
+    observed: &ObservedNccs,
+    nccs: &[NetworkConnectivityConfiguration],
+) -> Vec<NccFinding> {
+    let claimed = claimed_twice(&desired.nccs);
+    let mut findings: Vec<NccFinding> = desired
+        .nccs
+        .iter()
+        .flat_map(|declared| evaluate_ncc(declared, desired, observed, nccs, &claimed))
+        .collect();
+    let undeclared = shared::undeclared(nccs, &desired.nccs)
+        .map(|(_, name)| name.to_string())
+        .collect();
+    findings.push(undeclared_finding(
+        NccControl::Undeclared,
+        "NCCs",
+        undeclared,
+        desired.exclusive,
+    ));
+    findings
+}
+
 impl Family for Nccs {
     type Policy = Account;
     type Apis = AccountApis;
@@ -554,7 +457,7 @@ impl Family for Nccs {
         let nccs = account.policy.network_connectivity_configs.clone()?;
         Some(DesiredNccs {
             nccs,
-            exclusive: account.policy.management == Some(Management::Exclusive),
+            exclusive: shared::exclusive(account),
             mode: pass.mode,
         })
     }
@@ -563,19 +466,7 @@ impl Family for Nccs {
     /// the account's workspaces when a binding is declared.
     async fn observe(desired: &DesiredNccs, apis: &AccountApis) -> ObservedNccs {
         let client = &apis.databricks;
-        let binds = desired.nccs.iter().any(|n| !n.workspaces.is_empty());
-        let workspaces = async {
-            if binds {
-                Some(
-                    client
-                        .list_account_workspaces()
-                        .await
-                        .map_err(ReadError::from),
-                )
-            } else {
-                None
-            }
-        };
+        let workspaces = read_account_workspaces(client, shared::binds(&desired.nccs));
         let nccs_and_rules = async {
             let nccs = client
                 .list_network_connectivity_configs()
@@ -586,7 +477,7 @@ impl Family for Nccs {
                 let ids: Vec<String> = desired
                     .nccs
                     .iter()
-                    .filter_map(|d| live_ncc(nccs, &d.name))
+                    .filter_map(|d| shared::live(nccs, &d.name))
                     .map(|n| n.network_connectivity_config_id.clone())
                     .collect();
                 let read = futures::future::join_all(
@@ -608,48 +499,12 @@ impl Family for Nccs {
     }
 
     fn evaluate(desired: &DesiredNccs, observed: &ObservedNccs, _pass: &Pass) -> Vec<NccFinding> {
-        let nccs = match &observed.nccs {
-            Ok(nccs) => nccs,
-            Err(error) => {
-                return controls(desired)
-                    .into_iter()
-                    .map(|c| {
-                        let references = references(&c);
-                        Finding::read_failed(c, error).with_references(references)
-                    })
-                    .collect();
-            }
-        };
-        let claimed = claimed_twice(
-            desired
-                .nccs
-                .iter()
-                .map(|n| (n.name.as_str(), n.workspaces.as_slice())),
-        );
-        let mut findings: Vec<NccFinding> = desired
-            .nccs
-            .iter()
-            .flat_map(|declared| evaluate_ncc(declared, desired, observed, nccs, &claimed))
-            .collect();
-        let declared: BTreeSet<&str> = desired.nccs.iter().map(|n| n.name.as_str()).collect();
-        let undeclared = nccs
-            .iter()
-            .filter(|n| !declared.contains(n.name.as_str()))
-            .map(|n| n.name.clone())
-            .collect();
-        findings.push(undeclared_finding(
-            NccControl::Undeclared,
-            "NCCs",
-            undeclared,
-            desired.exclusive,
-        ));
-        findings
-            .into_iter()
-            .map(|f| {
-                let references = references(&f.control);
-                f.with_references(references)
-            })
-            .collect()
+        shared::over_listing(
+            &observed.nccs,
+            || controls(desired),
+            |nccs| evaluate_nccs(desired, observed, nccs),
+            references,
+        )
     }
 
     fn plan(
@@ -665,10 +520,7 @@ impl Family for Nccs {
         let mut push = |control: &NccControl, step, change| {
             actions.push(Planned::one(control.clone(), step, desired.mode, change));
         };
-        let ncc_ref = |name: &str| NccRef {
-            name: name.to_string(),
-            id: live_ncc(nccs, name).map(|n| n.network_connectivity_config_id.clone()),
-        };
+        let ncc_ref = |name: &str| ObjectRef::to(nccs, name);
         let live_rules = |ncc_id: &str| match observed.rules.get(ncc_id) {
             Some(Ok(rules)) => Some(rules.as_slice()),
             _ => None,
@@ -681,10 +533,10 @@ impl Family for Nccs {
             let control = &finding.control;
             match control {
                 NccControl::Ncc(name) => {
-                    let Some(declared) = desired.nccs.iter().find(|n| &n.name == name) else {
+                    let Some(declared) = shared::declared(&desired.nccs, name) else {
                         continue;
                     };
-                    if live_ncc(nccs, name).is_none() {
+                    if shared::live(nccs, name).is_none() {
                         let change = NccChange::CreateNcc {
                             name: name.clone(),
                             region: declared.region.clone(),
@@ -732,8 +584,8 @@ impl Family for Nccs {
                 }
                 NccControl::UndeclaredRules(name) if desired.exclusive => {
                     let (Some(declared), Some(live)) = (
-                        desired.nccs.iter().find(|n| &n.name == name),
-                        live_ncc(nccs, name),
+                        shared::declared(&desired.nccs, name),
+                        shared::live(nccs, name),
                     ) else {
                         continue;
                     };
@@ -754,12 +606,10 @@ impl Family for Nccs {
                     }
                 }
                 NccControl::Undeclared if desired.exclusive => {
-                    let declared: BTreeSet<&str> =
-                        desired.nccs.iter().map(|n| n.name.as_str()).collect();
-                    for live in nccs.iter().filter(|n| !declared.contains(n.name.as_str())) {
+                    for (live, name) in shared::undeclared(nccs, &desired.nccs) {
                         let change = NccChange::DeleteNcc {
                             id: live.network_connectivity_config_id.clone(),
-                            name: live.name.clone(),
+                            name: name.to_string(),
                         };
                         push(control, Step::Revoke, change);
                     }
@@ -779,12 +629,11 @@ impl Family for Nccs {
                 | NccChange::DeleteRule { .. }
                 | NccChange::RecreateRule { .. }
         );
-        (deletes && !desired.exclusive).then(|| {
-            Blocked::new(
-                Reason::AdditiveManagement,
-                "NCCs and private endpoint rules are never deleted under Additive management",
-            )
-        })
+        shared::additive_guard(
+            deletes,
+            desired.exclusive,
+            "NCCs and private endpoint rules",
+        )
     }
 
     async fn execute(change: &NccChange, apis: &AccountApis) -> Result<(), ApiError> {
@@ -795,21 +644,17 @@ impl Family for Nccs {
                     name: name.clone(),
                     region: region.clone(),
                 };
-                match client.create_network_connectivity_config(&new).await {
-                    Ok(_) => Ok(()),
-                    Err(err) if may_have_committed(&err) => match find_ncc(client, name).await {
-                        Ok(_) => {
-                            tracing::info!(
-                                ncc = %name,
-                                "NCC create answered with an error, but the NCC exists: not \
-                                 creating it again"
-                            );
-                            Ok(())
-                        }
-                        Err(_) => Err(err),
-                    },
-                    Err(err) => Err(err),
+                let exists = async { find_ncc(client, name).await.is_ok() };
+                let created =
+                    create_once(client.create_network_connectivity_config(&new), exists).await?;
+                if created == Created::FoundAfterError {
+                    tracing::info!(
+                        ncc = %name,
+                        "NCC create answered with an error, but the NCC exists: not creating it \
+                         again"
+                    );
                 }
+                Ok(())
             }
             NccChange::CreateRule {
                 ncc,
@@ -920,26 +765,17 @@ async fn find_ncc(
     client: &DatabricksClient,
     name: &str,
 ) -> Result<NetworkConnectivityConfiguration, ApiError> {
-    client
-        .list_network_connectivity_configs()
-        .await?
-        .into_iter()
-        .find(|n| n.name == name)
-        .ok_or_else(|| {
-            ApiError::InvalidRequest(format!(
-                "NCC {name} does not exist (was its creation refused?)"
-            ))
-        })
+    shared::find(client.list_network_connectivity_configs(), name, missing).await
+}
+
+fn missing(name: &str) -> String {
+    format!("NCC {name} does not exist (was its creation refused?)")
 }
 
 /// The id of the NCC a change works on; one listing when it was created in the same pass.
 async fn resolve(client: &DatabricksClient, ncc: &NccRef) -> Result<String, ApiError> {
-    match &ncc.id {
-        Some(id) => Ok(id.clone()),
-        None => Ok(find_ncc(client, &ncc.name)
-            .await?
-            .network_connectivity_config_id),
-    }
+    ncc.resolve(client.list_network_connectivity_configs(), missing)
+        .await
 }
 
 /// Creates a rule; after a lost answer, a rule to the same target found on re-reading counts as
@@ -954,32 +790,28 @@ async fn create_rule(
         resource_id: resource_id.to_string(),
         group_id: group_id.to_string(),
     };
-    match client.create_private_endpoint_rule(ncc_id, &new).await {
-        Ok(_) => Ok(()),
-        Err(err) if may_have_committed(&err) => {
-            let found = client
-                .list_private_endpoint_rules(ncc_id)
-                .await
-                .is_ok_and(|rules| live_rule(&rules, resource_id, group_id).is_some());
-            if !found {
-                return Err(err);
-            }
-            tracing::info!(
-                ncc_id,
-                group_id,
-                "private endpoint rule create answered with an error, but the rule exists: not \
-                 creating it again"
-            );
-            Ok(())
-        }
-        Err(err) => Err(err),
+    let exists = async {
+        client
+            .list_private_endpoint_rules(ncc_id)
+            .await
+            .is_ok_and(|rules| live_rule(&rules, resource_id, group_id).is_some())
+    };
+    let created = create_once(client.create_private_endpoint_rule(ncc_id, &new), exists).await?;
+    if created == Created::FoundAfterError {
+        tracing::info!(
+            ncc_id,
+            group_id,
+            "private endpoint rule create answered with an error, but the rule exists: not \
+             creating it again"
+        );
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{AccountPolicy, PrivateEndpointRule};
+    use crate::api::{AccountPolicy, Management, PrivateEndpointRule};
     use crate::controls::ControlResult;
     use crate::controls::account::Cloud;
     use crate::controls::testing::{pass, render};
@@ -1060,6 +892,17 @@ mod tests {
         }
     }
 
+    /// NCC ncc-we (id n1, in westeurope) with `rules`, the other live NCCs after it.
+    fn ncc_we(
+        others: Vec<NetworkConnectivityConfiguration>,
+        rules: Vec<NccPrivateEndpointRule>,
+        workspaces: Vec<AccountWorkspace>,
+    ) -> ObservedNccs {
+        let mut nccs = vec![ncc("n1", "ncc-we", "westeurope")];
+        nccs.extend(others);
+        observed(nccs, vec![("n1", rules)], workspaces)
+    }
+
     fn evaluate(d: &DesiredNccs, o: &ObservedNccs) -> Vec<ControlResult> {
         render::<Nccs>(&Nccs::evaluate(d, o, &pass(Mode::Enforce)))
     }
@@ -1129,9 +972,9 @@ mod tests {
         for management in [Management::Additive, Management::Exclusive] {
             for state in [ConnectionState::Pending, ConnectionState::Init] {
                 let d = desired(management, vec![declared("ncc-we", "westeurope", &[7])]);
-                let o = observed(
-                    vec![ncc("n1", "ncc-we", "westeurope")],
-                    vec![("n1", vec![rule("r1", LAKE, "dfs", state)])],
+                let o = ncc_we(
+                    vec![],
+                    vec![rule("r1", LAKE, "dfs", state)],
                     vec![workspace(7, "westeurope", Some("n1"))],
                 );
                 let results = evaluate(&d, &o);
@@ -1149,13 +992,7 @@ mod tests {
 
     #[test]
     fn a_rejected_endpoint_is_recreated_only_under_exclusive() {
-        let live = |state| {
-            observed(
-                vec![ncc("n1", "ncc-we", "westeurope")],
-                vec![("n1", vec![rule("r1", LAKE, "dfs", state)])],
-                vec![],
-            )
-        };
+        let live = |state| ncc_we(vec![], vec![rule("r1", LAKE, "dfs", state)], vec![]);
         for state in [
             ConnectionState::Rejected,
             ConnectionState::Disconnected,
@@ -1207,11 +1044,7 @@ mod tests {
         );
         let mut gone = rule("r1", LAKE, "dfs", ConnectionState::Established);
         gone.deactivated = Some(true);
-        let o = observed(
-            vec![ncc("n1", "ncc-we", "westeurope")],
-            vec![("n1", vec![gone])],
-            vec![],
-        );
+        let o = ncc_we(vec![], vec![gone], vec![]);
         let results = evaluate(&d, &o);
         assert_eq!(
             result(&results, "ncc/ncc-we/rule/lake/dfs")
@@ -1231,19 +1064,13 @@ mod tests {
 
     #[test]
     fn additive_never_deletes_undeclared_nccs_or_rules() {
-        let o = observed(
+        let o = ncc_we(
+            vec![ncc("n2", "legacy", "westeurope")],
             vec![
-                ncc("n1", "ncc-we", "westeurope"),
-                ncc("n2", "legacy", "westeurope"),
+                rule("r1", LAKE, "dfs", ConnectionState::Established),
+                rule("r2", SQL, "sqlServer", ConnectionState::Established),
+                rule("r3", LAKE, "dfs", ConnectionState::Pending),
             ],
-            vec![(
-                "n1",
-                vec![
-                    rule("r1", LAKE, "dfs", ConnectionState::Established),
-                    rule("r2", SQL, "sqlServer", ConnectionState::Established),
-                    rule("r3", LAKE, "dfs", ConnectionState::Pending),
-                ],
-            )],
             vec![],
         );
         let additive = desired(
@@ -1326,15 +1153,9 @@ mod tests {
             Management::Additive,
             vec![declared("ncc-we", "westeurope", &[7, 8, 9])],
         );
-        let o = observed(
-            vec![
-                ncc("n1", "ncc-we", "westeurope"),
-                ncc("n2", "ncc-ne", "northeurope"),
-            ],
-            vec![(
-                "n1",
-                vec![rule("r1", LAKE, "dfs", ConnectionState::Established)],
-            )],
+        let o = ncc_we(
+            vec![ncc("n2", "ncc-ne", "northeurope")],
+            vec![rule("r1", LAKE, "dfs", ConnectionState::Established)],
             vec![
                 workspace(7, "northeurope", Some("n2")),
                 workspace(8, "West Europe", Some("n2")),

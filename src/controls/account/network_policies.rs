@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::ncc::{claimed_twice, claimed_twice_message, may_have_committed, not_in_account};
+use super::shared::{self, Binding, Common, claimed_twice, create_once, undeclared_finding};
 use super::{Account, AccountApis};
-use crate::api::{self, ControlState, Management, Mode, NetworkPolicy, WorkspaceId};
+use crate::api::{self, Mode, NetworkPolicy, WorkspaceId};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
     AccountNetworkPolicy, DEFAULT_NETWORK_POLICY, EnforcementMode, InternetDestination,
@@ -120,23 +120,23 @@ impl fmt::Display for Egress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyValue {
     Policy(Egress),
-    Absent,
-    /// The policy a workspace follows (`default-policy` when none is set).
-    BoundTo(String),
-    Names(Vec<String>),
-    LeftAlone,
+    /// Absent, the policy a workspace follows (`default-policy` when none is set, so never
+    /// `None`), undeclared policies.
+    Common(Common),
 }
 
 impl fmt::Display for PolicyValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PolicyValue::Policy(egress) => egress.fmt(f),
-            PolicyValue::Absent => f.write_str("absent"),
-            PolicyValue::BoundTo(policy) => f.write_str(policy),
-            PolicyValue::Names(names) if names.is_empty() => f.write_str("none"),
-            PolicyValue::Names(names) => f.write_str(&names.join(", ")),
-            PolicyValue::LeftAlone => f.write_str("left alone"),
+            PolicyValue::Common(common) => common.render(f, DEFAULT_NETWORK_POLICY),
         }
+    }
+}
+
+impl From<Common> for PolicyValue {
+    fn from(common: Common) -> Self {
+        PolicyValue::Common(common)
     }
 }
 
@@ -265,35 +265,21 @@ fn with_declared(mut base: AccountNetworkPolicy, declared: &NetworkPolicy) -> Ac
     base
 }
 
-fn live_policy<'a>(
-    policies: &'a [AccountNetworkPolicy],
-    name: &str,
-) -> Option<&'a AccountNetworkPolicy> {
-    policies
-        .iter()
-        .find(|p| p.network_policy_id.as_deref() == Some(name))
-}
-
+/// Undeclared policies but the built-in `default-policy`, which is never reported.
 fn undeclared<'a>(desired: &DesiredPolicies, policies: &'a [AccountNetworkPolicy]) -> Vec<&'a str> {
-    policies
-        .iter()
-        .filter_map(|p| p.network_policy_id.as_deref())
-        .filter(|id| *id != DEFAULT_NETWORK_POLICY)
-        .filter(|id| !desired.policies.iter().any(|d| d.name == *id))
+    shared::undeclared(policies, &desired.policies)
+        .map(|(_, name)| name)
+        .filter(|name| *name != DEFAULT_NETWORK_POLICY)
         .collect()
 }
 
 fn controls(desired: &DesiredPolicies) -> Vec<PolicyControl> {
-    let mut all = Vec::new();
-    for policy in &desired.policies {
-        all.push(PolicyControl::Policy(policy.name.clone()));
-        all.extend(policy.workspaces.iter().map(|w| PolicyControl::Workspace {
-            policy: policy.name.clone(),
-            workspace: *w,
-        }));
-    }
-    all.push(PolicyControl::Undeclared);
-    all
+    let own = |policy: &NetworkPolicy| vec![PolicyControl::Policy(policy.name.clone())];
+    let workspace = |policy: &NetworkPolicy, workspace| PolicyControl::Workspace {
+        policy: policy.name.clone(),
+        workspace,
+    };
+    shared::controls(&desired.policies, own, workspace, PolicyControl::Undeclared)
 }
 
 type PolicyFinding = Finding<PolicyControl, PolicyValue>;
@@ -308,32 +294,59 @@ fn evaluate_binding(
         policy: policy.name.clone(),
         workspace: id,
     };
-    let want = PolicyValue::BoundTo(policy.name.clone());
-    let blocked = |why: String| {
-        Finding::compare(control.clone(), want.clone(), PolicyValue::Absent).held(
-            ControlState::Failed,
-            Reason::RemediationBlocked,
-            why,
-        )
-    };
-    if let Some(names) = claimed.get(&id) {
-        return blocked(claimed_twice_message("network policy", id, names));
+    let binding = Binding::new(control, &policy.name, id);
+    if let Err(finding) = binding.unclaimed(claimed, "network policy") {
+        return finding;
     }
     match observed.bindings.get(&id) {
         None => Finding::read_failed(
-            control,
+            binding.control,
             &ReadError::not_read(format!("the network option of workspace {id}")),
         ),
-        Some(Err(error)) if error.status == Some(404) => blocked(not_in_account(id)),
-        Some(Err(error)) => Finding::read_failed(control, error),
+        Some(Err(error)) if error.status == Some(404) => binding.not_in_account(),
+        Some(Err(error)) => Finding::read_failed(binding.control, error),
         Some(Ok(option)) => {
             let bound = option
                 .network_policy_id
                 .clone()
                 .unwrap_or_else(|| DEFAULT_NETWORK_POLICY.to_string());
-            Finding::compare(control, want, PolicyValue::BoundTo(bound))
+            let observed = Common::BoundTo(Some(bound)).into();
+            Finding::compare(binding.control, binding.want, observed)
         }
     }
+}
+
+fn evaluate_policies(
+    desired: &DesiredPolicies,
+    observed: &ObservedPolicies,
+    policies: &[AccountNetworkPolicy],
+) -> Vec<PolicyFinding> {
+    let claimed = claimed_twice(&desired.policies);
+    let mut findings = Vec::new();
+    for declared in &desired.policies {
+        let live = shared::live(policies, &declared.name).map_or(Common::Absent.into(), |p| {
+            PolicyValue::Policy(live_egress(p))
+        });
+        findings.push(Finding::compare(
+            PolicyControl::Policy(declared.name.clone()),
+            PolicyValue::Policy(declared_egress(declared)),
+            live,
+        ));
+        for id in &declared.workspaces {
+            findings.push(evaluate_binding(declared, *id, observed, &claimed));
+        }
+    }
+    let names = undeclared(desired, policies)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    findings.push(undeclared_finding(
+        PolicyControl::Undeclared,
+        "network policies",
+        names,
+        desired.exclusive,
+    ));
+    findings
 }
 
 impl Family for NetworkPolicies {
@@ -349,7 +362,7 @@ impl Family for NetworkPolicies {
         let policies = account.policy.network_policies.clone()?;
         Some(DesiredPolicies {
             policies,
-            exclusive: account.policy.management == Some(Management::Exclusive),
+            exclusive: shared::exclusive(account),
             mode: pass.mode,
         })
     }
@@ -381,63 +394,12 @@ impl Family for NetworkPolicies {
         observed: &ObservedPolicies,
         _pass: &Pass,
     ) -> Vec<PolicyFinding> {
-        let policies = match &observed.policies {
-            Ok(policies) => policies,
-            Err(error) => {
-                return controls(desired)
-                    .into_iter()
-                    .map(|c| Finding::read_failed(c, error).with_references(REFERENCES))
-                    .collect();
-            }
-        };
-        let claimed = claimed_twice(
-            desired
-                .policies
-                .iter()
-                .map(|p| (p.name.as_str(), p.workspaces.as_slice())),
-        );
-        let mut findings = Vec::new();
-        for declared in &desired.policies {
-            let live = live_policy(policies, &declared.name)
-                .map_or(PolicyValue::Absent, |p| PolicyValue::Policy(live_egress(p)));
-            findings.push(Finding::compare(
-                PolicyControl::Policy(declared.name.clone()),
-                PolicyValue::Policy(declared_egress(declared)),
-                live,
-            ));
-            for id in &declared.workspaces {
-                findings.push(evaluate_binding(declared, *id, observed, &claimed));
-            }
-        }
-        let names: Vec<String> = undeclared(desired, policies)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        findings.push(if desired.exclusive {
-            Finding::compare(
-                PolicyControl::Undeclared,
-                PolicyValue::Names(Vec::new()),
-                PolicyValue::Names(names),
-            )
-        } else {
-            let which = if names.is_empty() {
-                "none exist".to_string()
-            } else {
-                names.join(", ")
-            };
-            Finding::compare(
-                PolicyControl::Undeclared,
-                PolicyValue::LeftAlone,
-                PolicyValue::LeftAlone,
-            )
-            .with_note(format!(
-                "Additive management: undeclared network policies are never deleted ({which})"
-            ))
-        });
-        findings
-            .into_iter()
-            .map(|f| f.with_references(REFERENCES))
-            .collect()
+        shared::over_listing(
+            &observed.policies,
+            || controls(desired),
+            |policies| evaluate_policies(desired, observed, policies),
+            |_| REFERENCES,
+        )
     }
 
     fn plan(
@@ -457,10 +419,10 @@ impl Family for NetworkPolicies {
             };
             match control {
                 PolicyControl::Policy(name) => {
-                    let Some(declared) = desired.policies.iter().find(|p| &p.name == name) else {
+                    let Some(declared) = shared::declared(&desired.policies, name) else {
                         continue;
                     };
-                    let change = match live_policy(policies, name) {
+                    let change = match shared::live(policies, name) {
                         None => PolicyChange::Create {
                             name: name.clone(),
                             body: with_declared(AccountNetworkPolicy::default(), declared),
@@ -506,27 +468,19 @@ impl Family for NetworkPolicies {
                 "default-policy is built in and is never deleted",
             ));
         }
-        (!desired.exclusive).then(|| {
-            Blocked::new(
-                Reason::AdditiveManagement,
-                "network policies are never deleted under Additive management",
-            )
-        })
+        shared::additive_guard(true, desired.exclusive, "network policies")
     }
 
     async fn execute(change: &PolicyChange, apis: &AccountApis) -> Result<(), ApiError> {
         let client = &apis.databricks;
         match change {
-            PolicyChange::Create { name, body } => match client.create_network_policy(body).await {
-                Ok(_) => Ok(()),
+            PolicyChange::Create { name, body } => {
                 // After a lost answer, a policy of that id on re-reading counts as created.
-                Err(err) if may_have_committed(&err) => match client.get_network_policy(name).await
-                {
-                    Ok(_) => Ok(()),
-                    Err(_) => Err(err),
-                },
-                Err(err) => Err(err),
-            },
+                let exists = async { client.get_network_policy(name).await.is_ok() };
+                create_once(client.create_network_policy(body), exists)
+                    .await
+                    .map(drop)
+            }
             PolicyChange::Update { name, body } => {
                 client.update_network_policy(name, body).await.map(drop)
             }
@@ -577,7 +531,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::AccountPolicy;
+    use crate::api::{AccountPolicy, ControlState, Management};
     use crate::controls::ControlResult;
     use crate::controls::account::Cloud;
     use crate::controls::testing::{pass, render};

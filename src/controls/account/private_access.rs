@@ -11,17 +11,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::ncc::{
-    account_workspace, claimed_twice, claimed_twice_message, may_have_committed, not_in_account,
-    same_region,
+use super::shared::{
+    self, AccountWorkspaces, Binding, Common, ObjectRef, claimed_twice, create_once,
+    read_account_workspaces, same_region, undeclared_finding,
 };
 use super::{Account, AccountApis, Cloud};
-use crate::api::{self, ControlState, Management, Mode, WorkspaceId};
+use crate::api::{self, ControlState, Mode, WorkspaceId};
+use crate::clients::ApiError;
 use crate::clients::databricks::{
-    AccountWorkspace, PrivateAccessLevel, PrivateAccessSettings, PrivateAccessSettingsBody,
-    WorkspaceUpdate,
+    PrivateAccessLevel, PrivateAccessSettings, PrivateAccessSettingsBody, WorkspaceUpdate,
 };
-use crate::clients::{ApiError, DatabricksClient};
 use crate::controls::{Blocked, Effect, Family, Finding, Pass, Planned, ReadError, Reason, Step};
 
 const REFERENCES: &[&str] = &[
@@ -47,7 +46,7 @@ pub struct DesiredAccess {
 pub struct ObservedAccess {
     pub settings: Result<Vec<PrivateAccessSettings>, ReadError>,
     /// `None`: no declared object binds a workspace, so the workspaces were not read.
-    pub workspaces: Option<Result<Vec<AccountWorkspace>, ReadError>>,
+    pub workspaces: AccountWorkspaces,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,34 +92,27 @@ impl fmt::Display for Shape {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessValue {
     Settings(Shape),
-    Absent,
-    /// The settings a workspace uses: their name, or their id when none of that id is known.
-    BoundTo(Option<String>),
-    Names(Vec<String>),
-    LeftAlone,
+    /// Absent, the settings a workspace uses, undeclared settings.
+    Common(Common),
 }
 
 impl fmt::Display for AccessValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AccessValue::Settings(shape) => shape.fmt(f),
-            AccessValue::Absent => f.write_str("absent"),
-            AccessValue::BoundTo(Some(name)) => f.write_str(name),
-            AccessValue::BoundTo(None) => f.write_str("no private access settings"),
-            AccessValue::Names(names) if names.is_empty() => f.write_str("none"),
-            AccessValue::Names(names) => f.write_str(&names.join(", ")),
-            AccessValue::LeftAlone => f.write_str("left alone"),
+            AccessValue::Common(common) => common.render(f, "no private access settings"),
         }
     }
 }
 
-/// Settings a change works on: their id when they existed at plan time, else their name (they
-/// are created earlier in the same pass; the id is looked up when the change runs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsRef {
-    pub name: String,
-    pub id: Option<String>,
+impl From<Common> for AccessValue {
+    fn from(common: Common) -> Self {
+        AccessValue::Common(common)
+    }
 }
+
+/// Settings a change works on (created earlier in the same pass when their id is `None`).
+pub type SettingsRef = ObjectRef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessChange {
@@ -184,26 +176,13 @@ fn body(declared: &api::PrivateAccessSettings) -> PrivateAccessSettingsBody {
     }
 }
 
-fn live_settings<'a>(
-    settings: &'a [PrivateAccessSettings],
-    name: &str,
-) -> Option<&'a PrivateAccessSettings> {
-    settings
-        .iter()
-        .find(|s| s.private_access_settings_name == name)
-}
-
 fn controls(desired: &DesiredAccess) -> Vec<AccessControl> {
-    let mut all = Vec::new();
-    for s in &desired.settings {
-        all.push(AccessControl::Settings(s.name.clone()));
-        all.extend(s.workspaces.iter().map(|w| AccessControl::Workspace {
-            settings: s.name.clone(),
-            workspace: *w,
-        }));
-    }
-    all.push(AccessControl::Undeclared);
-    all
+    let own = |s: &api::PrivateAccessSettings| vec![AccessControl::Settings(s.name.clone())];
+    let workspace = |s: &api::PrivateAccessSettings, workspace| AccessControl::Workspace {
+        settings: s.name.clone(),
+        workspace,
+    };
+    shared::controls(&desired.settings, own, workspace, AccessControl::Undeclared)
 }
 
 type AccessFinding = Finding<AccessControl, AccessValue>;
@@ -214,8 +193,8 @@ fn evaluate_settings(
 ) -> AccessFinding {
     let control = AccessControl::Settings(declared.name.clone());
     let want = declared_shape(declared);
-    let Some(live) = live_settings(settings, &declared.name) else {
-        return Finding::compare(control, AccessValue::Settings(want), AccessValue::Absent);
+    let Some(live) = shared::live(settings, &declared.name) else {
+        return Finding::compare(control, AccessValue::Settings(want), Common::Absent.into());
     };
     let have = live_shape(live);
     if !same_region(&have.region, &want.region) {
@@ -259,65 +238,51 @@ fn evaluate_binding(
         settings: declared.name.clone(),
         workspace: id,
     };
-    let want = AccessValue::BoundTo(Some(declared.name.clone()));
-    let blocked = |why: String| {
-        Finding::compare(control.clone(), want.clone(), AccessValue::Absent).held(
-            ControlState::Failed,
-            Reason::RemediationBlocked,
-            why,
-        )
-    };
-    if let Some(names) = claimed.get(&id) {
-        return blocked(claimed_twice_message(
-            "private access settings object",
-            id,
-            names,
-        ));
+    let binding = Binding::new(control, &declared.name, id);
+    if let Err(finding) = binding.unclaimed(claimed, "private access settings object") {
+        return finding;
     }
-    let workspaces = match &observed.workspaces {
-        Some(Ok(workspaces)) => workspaces,
-        Some(Err(error)) => return Finding::read_failed(control, error),
-        None => {
-            return Finding::read_failed(control, &ReadError::not_read("the account's workspaces"));
-        }
-    };
-    let Some(workspace) = account_workspace(workspaces, id) else {
-        return blocked(not_in_account(id));
-    };
-    if let Some(region) = workspace.region()
-        && !same_region(region, &declared.region)
-    {
-        return blocked(format!(
+    let other_region = |region: &str| {
+        format!(
             "workspace {id} is in {region} but private access settings {} are for {}: a \
              workspace uses only settings of its own region",
             declared.name, declared.region
-        ));
-    }
-    let live = live_settings(settings, &declared.name);
+        )
+    };
+    let workspaces = observed.workspaces.as_ref();
+    let workspace = match binding.account_workspace(workspaces, &declared.region, other_region) {
+        Ok(workspace) => workspace,
+        Err(finding) => return finding,
+    };
     let bound = workspace.private_access_settings_id.as_deref();
-    let bound_name = bound.map(|b| {
-        settings
-            .iter()
-            .find(|s| s.private_access_settings_id == b)
-            .map_or_else(|| b.to_string(), |s| s.private_access_settings_name.clone())
-    });
-    let compliant = live.is_some_and(|l| Some(l.private_access_settings_id.as_str()) == bound);
-    Finding::judged(control, compliant, want, AccessValue::BoundTo(bound_name))
+    binding.judge(settings, &declared.name, bound)
 }
 
-fn undeclared<'a>(
+fn evaluate_all(
     desired: &DesiredAccess,
-    settings: &'a [PrivateAccessSettings],
-) -> Vec<&'a PrivateAccessSettings> {
-    settings
-        .iter()
-        .filter(|s| {
-            !desired
-                .settings
-                .iter()
-                .any(|d| d.name == s.private_access_settings_name)
-        })
-        .collect()
+    observed: &ObservedAccess,
+    settings: &[PrivateAccessSettings],
+) -> Vec<AccessFinding> {
+    let claimed = claimed_twice(&desired.settings);
+    let mut findings = Vec::new();
+    for declared in &desired.settings {
+        findings.push(evaluate_settings(declared, settings));
+        for id in &declared.workspaces {
+            findings.push(evaluate_binding(
+                declared, *id, observed, settings, &claimed,
+            ));
+        }
+    }
+    let names = shared::undeclared(settings, &desired.settings)
+        .map(|(_, name)| name.to_string())
+        .collect();
+    findings.push(undeclared_finding(
+        AccessControl::Undeclared,
+        "private access settings",
+        names,
+        desired.exclusive,
+    ));
+    findings
 }
 
 impl Family for PrivateAccess {
@@ -333,7 +298,7 @@ impl Family for PrivateAccess {
         let settings = account.policy.private_access_settings.clone()?;
         Some(DesiredAccess {
             settings,
-            exclusive: account.policy.management == Some(Management::Exclusive),
+            exclusive: shared::exclusive(account),
             mode: pass.mode,
             applies: matches!(account.cloud, Cloud::Aws | Cloud::Unknown),
         })
@@ -349,19 +314,7 @@ impl Family for PrivateAccess {
             };
         }
         let client = &apis.databricks;
-        let binds = desired.settings.iter().any(|s| !s.workspaces.is_empty());
-        let workspaces = async {
-            if binds {
-                Some(
-                    client
-                        .list_account_workspaces()
-                        .await
-                        .map_err(ReadError::from),
-                )
-            } else {
-                None
-            }
-        };
+        let workspaces = read_account_workspaces(client, shared::binds(&desired.settings));
         let (settings, workspaces) =
             futures::join!(client.list_private_access_settings(), workspaces);
         ObservedAccess {
@@ -388,60 +341,12 @@ impl Family for PrivateAccess {
                 })
                 .collect();
         }
-        let settings = match &observed.settings {
-            Ok(settings) => settings,
-            Err(error) => {
-                return controls(desired)
-                    .into_iter()
-                    .map(|c| Finding::read_failed(c, error).with_references(REFERENCES))
-                    .collect();
-            }
-        };
-        let claimed = claimed_twice(
-            desired
-                .settings
-                .iter()
-                .map(|s| (s.name.as_str(), s.workspaces.as_slice())),
-        );
-        let mut findings = Vec::new();
-        for declared in &desired.settings {
-            findings.push(evaluate_settings(declared, settings));
-            for id in &declared.workspaces {
-                findings.push(evaluate_binding(
-                    declared, *id, observed, settings, &claimed,
-                ));
-            }
-        }
-        let names: Vec<String> = undeclared(desired, settings)
-            .into_iter()
-            .map(|s| s.private_access_settings_name.clone())
-            .collect();
-        findings.push(if desired.exclusive {
-            Finding::compare(
-                AccessControl::Undeclared,
-                AccessValue::Names(Vec::new()),
-                AccessValue::Names(names),
-            )
-        } else {
-            let which = if names.is_empty() {
-                "none exist".to_string()
-            } else {
-                names.join(", ")
-            };
-            Finding::compare(
-                AccessControl::Undeclared,
-                AccessValue::LeftAlone,
-                AccessValue::LeftAlone,
-            )
-            .with_note(format!(
-                "Additive management: undeclared private access settings are never deleted \
-                 ({which})"
-            ))
-        });
-        findings
-            .into_iter()
-            .map(|f| f.with_references(REFERENCES))
-            .collect()
+        shared::over_listing(
+            &observed.settings,
+            || controls(desired),
+            |settings| evaluate_all(desired, observed, settings),
+            |_| REFERENCES,
+        )
     }
 
     fn plan(
@@ -466,13 +371,12 @@ impl Family for PrivateAccess {
             let mut push = |step, change| {
                 actions.push(Planned::one(control.clone(), step, desired.mode, change));
             };
-            let declared_named = |name: &str| desired.settings.iter().find(|s| s.name == name);
             match control {
                 AccessControl::Settings(name) => {
-                    let Some(declared) = declared_named(name) else {
+                    let Some(declared) = shared::declared(&desired.settings, name) else {
                         continue;
                     };
-                    let change = match live_settings(settings, name) {
+                    let change = match shared::live(settings, name) {
                         None => AccessChange::Create(body(declared)),
                         Some(live) => AccessChange::Replace {
                             id: live.private_access_settings_id.clone(),
@@ -487,11 +391,11 @@ impl Family for PrivateAccess {
                     settings: name,
                     workspace,
                 } => {
-                    let Some(declared) = declared_named(name) else {
+                    let Some(declared) = shared::declared(&desired.settings, name) else {
                         continue;
                     };
                     // Public before the change: no settings, or settings that allow it.
-                    let was_public = account_workspace(workspaces, *workspace)
+                    let was_public = shared::account_workspace(workspaces, *workspace)
                         .and_then(|w| w.private_access_settings_id.as_deref())
                         .and_then(|id| settings.iter().find(|s| s.private_access_settings_id == id))
                         .is_none_or(|s| live_shape(s).public_access_enabled);
@@ -499,22 +403,18 @@ impl Family for PrivateAccess {
                         Step::Network,
                         AccessChange::Bind {
                             workspace: *workspace,
-                            settings: SettingsRef {
-                                name: name.clone(),
-                                id: live_settings(settings, name)
-                                    .map(|s| s.private_access_settings_id.clone()),
-                            },
+                            settings: ObjectRef::to(settings, name),
                             closes_public_access: was_public && !declared.public_access_enabled,
                         },
                     );
                 }
                 AccessControl::Undeclared if desired.exclusive => {
-                    for live in undeclared(desired, settings) {
+                    for (live, name) in shared::undeclared(settings, &desired.settings) {
                         push(
                             Step::Revoke,
                             AccessChange::Delete {
                                 id: live.private_access_settings_id.clone(),
-                                name: live.private_access_settings_name.clone(),
+                                name: name.to_string(),
                             },
                         );
                     }
@@ -526,29 +426,23 @@ impl Family for PrivateAccess {
     }
 
     fn guard(desired: &DesiredAccess, change: &AccessChange) -> Option<Blocked> {
-        (matches!(change, AccessChange::Delete { .. }) && !desired.exclusive).then(|| {
-            Blocked::new(
-                Reason::AdditiveManagement,
-                "private access settings are never deleted under Additive management",
-            )
-        })
+        let deletes = matches!(change, AccessChange::Delete { .. });
+        shared::additive_guard(deletes, desired.exclusive, "private access settings")
     }
 
     async fn execute(change: &AccessChange, apis: &AccountApis) -> Result<(), ApiError> {
         let client = &apis.databricks;
         match change {
             AccessChange::Create(body) => {
-                match client.create_private_access_settings(body).await {
-                    Ok(_) => Ok(()),
-                    // After a lost answer, settings of that name on re-reading count as created.
-                    Err(err) if may_have_committed(&err) => {
-                        match find(client, &body.private_access_settings_name).await {
-                            Ok(_) => Ok(()),
-                            Err(_) => Err(err),
-                        }
-                    }
-                    Err(err) => Err(err),
-                }
+                // After a lost answer, settings of that name on re-reading count as created.
+                let name = &body.private_access_settings_name;
+                let exists = async {
+                    let listing = client.list_private_access_settings();
+                    shared::find(listing, name, missing).await.is_ok()
+                };
+                create_once(client.create_private_access_settings(body), exists)
+                    .await
+                    .map(drop)
             }
             AccessChange::Replace { id, body, .. } => {
                 client.replace_private_access_settings(id, body).await
@@ -559,14 +453,9 @@ impl Family for PrivateAccess {
                 settings,
                 ..
             } => {
-                let id = match &settings.id {
-                    Some(id) => id.clone(),
-                    None => {
-                        find(client, &settings.name)
-                            .await?
-                            .private_access_settings_id
-                    }
-                };
+                let id = settings
+                    .resolve(client.list_private_access_settings(), missing)
+                    .await?;
                 let update = WorkspaceUpdate {
                     private_access_settings_id: Some(id),
                     ..Default::default()
@@ -636,18 +525,8 @@ impl Family for PrivateAccess {
     }
 }
 
-/// The live settings of that name.
-async fn find(client: &DatabricksClient, name: &str) -> Result<PrivateAccessSettings, ApiError> {
-    client
-        .list_private_access_settings()
-        .await?
-        .into_iter()
-        .find(|s| s.private_access_settings_name == name)
-        .ok_or_else(|| {
-            ApiError::InvalidRequest(format!(
-                "private access settings {name} do not exist (was their creation refused?)"
-            ))
-        })
+fn missing(name: &str) -> String {
+    format!("private access settings {name} do not exist (was their creation refused?)")
 }
 
 #[cfg(test)]
@@ -655,7 +534,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::AccountPolicy;
+    use crate::api::{AccountPolicy, Management};
+    use crate::clients::databricks::AccountWorkspace;
     use crate::controls::ControlResult;
     use crate::controls::testing::{pass, render};
 
