@@ -38,14 +38,16 @@ pub struct Remediation {
     pub outcome: Outcome,
 }
 
-/// Executes the allowed Enforce-mode actions in order. After an access change fails, the access
-/// changes after it are not attempted: the guard judged them on a state that now will not exist.
+/// Executes the allowed Enforce-mode actions in order. After an access change does not run
+/// (failed, blocked, or waiting for approval), the access changes after it are not attempted:
+/// the guard judged them on a state that now will not exist.
 pub async fn apply<A: Sync>(
     stages: &[Box<dyn Stage<A>>],
     apis: &A,
     guarded: &[Guarded],
 ) -> Vec<Remediation> {
-    let mut access_failed = false;
+    // Why the first access change that did not run did not, once one did not.
+    let mut access_stopped: Option<&'static str> = None;
     let mut done = Vec::new();
     for (index, g) in guarded
         .iter()
@@ -59,12 +61,14 @@ pub async fn apply<A: Sync>(
                 reason: blocked.reason,
                 message: blocked.message.clone(),
             }
-        } else if access_failed && action.touches_access() {
+        } else if let Some(why) = access_stopped.filter(|_| action.touches_access()) {
             Outcome::Blocked {
                 reason: Reason::DependsOnFailedAction,
-                message: "an earlier IP access change failed; not attempted so that no \
-                          intermediate state locks anybody out"
-                    .into(),
+                message: format!(
+                    "an earlier IP access change {why}; not attempted, since the guard judged \
+                     this change on the state after that one and no intermediate state may lock \
+                     anybody out"
+                ),
             }
         } else {
             match stages[action.stage].execute(action.index, apis).await {
@@ -76,8 +80,16 @@ pub async fn apply<A: Sync>(
                 Err(e) => Outcome::Failed(e.to_string()),
             }
         };
-        if outcome != Outcome::Applied && action.touches_access() {
-            access_failed = true;
+        if access_stopped.is_none() && action.touches_access() {
+            access_stopped = match &outcome {
+                Outcome::Applied => None,
+                Outcome::Failed(_) => Some("failed"),
+                Outcome::Blocked {
+                    reason: Reason::ApprovalRequired,
+                    ..
+                } => Some("waits for approval"),
+                Outcome::Blocked { .. } => Some("was blocked"),
+            };
         }
         match &outcome {
             Outcome::Applied => {

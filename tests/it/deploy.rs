@@ -266,6 +266,8 @@ fn can_i(user: &str, args: &[&str]) -> bool {
 
 /// The permissions the controller needs, and nothing the safety rules forbid.
 fn assert_least_privilege(sa: &str, lease_namespace: &str, elsewhere: &str) {
+    // kubectl resolves a resource name through discovery: the report kinds must be served.
+    crate::governance_e2e::install_report_crds();
     let allowed: &[&[&str]] = &[
         &[
             "patch",
@@ -310,6 +312,27 @@ fn assert_least_privilege(sa: &str, lease_namespace: &str, elsewhere: &str) {
             "-n",
             elsewhere,
         ],
+        &[
+            "patch",
+            "databricksaccounts.brickwarden.io",
+            "--subresource=status",
+            "-n",
+            elsewhere,
+        ],
+        &[
+            "list",
+            "databricksaccounts.brickwarden.io",
+            "--all-namespaces",
+        ],
+        &[
+            "watch",
+            "databricksaccounts.brickwarden.io",
+            "--all-namespaces",
+        ],
+        &["get", "databricksaccounts.brickwarden.io", "-n", elsewhere],
+        &["create", "policyreports.wgpolicyk8s.io", "-n", elsewhere],
+        &["patch", "policyreports.wgpolicyk8s.io", "-n", elsewhere],
+        &["patch", "reports.openreports.io", "-n", elsewhere],
         &["get", "securitybaselines.brickwarden.io"],
         &["list", "securitybaselines.brickwarden.io"],
         &["watch", "securitybaselines.brickwarden.io"],
@@ -338,6 +361,13 @@ fn assert_least_privilege(sa: &str, lease_namespace: &str, elsewhere: &str) {
         &["list", "leases.coordination.k8s.io", "-n", lease_namespace],
     ];
     let denied: &[&[&str]] = &[
+        &[
+            "delete",
+            "databricksaccounts.brickwarden.io",
+            "-n",
+            elsewhere,
+        ],
+        &["delete", "policyreports.wgpolicyk8s.io", "-n", elsewhere],
         &["create", "secrets", "-n", elsewhere],
         &["update", "secrets", "-n", elsewhere],
         &["patch", "secrets", "-n", elsewhere],
@@ -1058,8 +1088,9 @@ fn deploy_manifests_pass_server_side_dry_run() {
     );
     assert_no_warnings("deploy/Kustomization", &err);
     let objs = objects(&out);
-    assert_eq!(find(&objs, "CustomResourceDefinition").len(), 2);
-    assert_eq!(objs.len(), 11, "{:?}", kinds(&objs));
+    // DatabricksWorkspace, DatabricksAccount, SecurityBaseline.
+    assert_eq!(find(&objs, "CustomResourceDefinition").len(), 3);
+    assert_eq!(objs.len(), 12, "{:?}", kinds(&objs));
 
     // The built-in baselines are valid SecurityBaselines.
     let names: Vec<String> = deployed_baselines()
