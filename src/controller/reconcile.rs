@@ -30,7 +30,7 @@ use crate::api::{
 use crate::clients::ClientOptions;
 use crate::controls::WorkspaceApis;
 use crate::controls::account::AccountApis;
-use crate::engine::{self, Reach, credentials};
+use crate::engine::{self, Reach, Subject, credentials};
 use crate::metrics::Metrics;
 
 const FIELD_MANAGER: &str = "brickwarden";
@@ -136,7 +136,12 @@ impl Context {
             return;
         }
         let kind = key.dyntype.kind.as_str();
-        info!(namespace = ?key.namespace, name = %key.name, kind, "deleted: no longer managed");
+        let noun = if kind == DatabricksAccount::kind(&()) {
+            DatabricksAccount::NOUN
+        } else {
+            DatabricksWorkspace::NOUN
+        };
+        info!(namespace = ?key.namespace, name = %key.name, "{noun} deleted: no longer managed");
         if kind == DatabricksAccount::kind(&()) {
             forget_clients(&self.account_clients, key);
         } else {
@@ -437,7 +442,7 @@ async fn not_ready<K: Posture>(
     why: NotReady,
 ) -> Result<Action, Error> {
     let (namespace, name) = (ws.namespace().unwrap_or_default(), ws.name_any());
-    warn!(reason = why.reason, message = %why.message, kind = K::NOUN, "not ready");
+    warn!(reason = why.reason, message = %why.message, "{} not ready", K::NOUN);
     write_status(
         api,
         &name,

@@ -764,16 +764,18 @@ fn leader_election_hands_over() {
     let follower = 1 - leader;
 
     // Only the leader is the leader in metrics; the follower is ready (electing).
-    let (_, leader_metrics) = wait_for(
+    // A pass is timed when it ends, after its status (and report) writes: wait for both.
+    wait_for(
         Duration::from_secs(30),
-        "leader metrics",
+        "leader metrics with a timed pass",
         || diag(&replicas),
         || {
-            env.get(&replicas[leader].url("/metrics"))
-                .filter(|(_, m)| m.contains("brickwarden_leader 1"))
+            env.get(&replicas[leader].url("/metrics")).filter(|(_, m)| {
+                m.contains("brickwarden_leader 1")
+                    && m.contains("brickwarden_reconcile_duration_seconds")
+            })
         },
     );
-    assert!(leader_metrics.contains("brickwarden_reconcile_duration_seconds"));
     let (status, follower_metrics) = env
         .get(&replicas[follower].url("/metrics"))
         .expect("follower /metrics");
