@@ -18,7 +18,7 @@
 //! "to default (ON)"; turning it on while the lists would block the caller is refused with
 //! `400 INVALID_STATE`, as `enableIpAccessLists` is on a workspace.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use axum::Json;
@@ -32,11 +32,10 @@ use crate::app::App;
 use crate::databricks::Body;
 use crate::databricks::ip_access_lists::allowed_with;
 use crate::databricks::settings::{
-    COMPLIANCE_STANDARDS, PatchRequest, SettingDesc, apply_mask, check_etag_of, etag_of,
-    expect_bool, one_of,
+    COMPLIANCE_STANDARDS, PatchRequest, Records, SettingDesc, expect_bool, lookup_in, masked_value,
+    one_of, render_in, reset_in, seed, write_in,
 };
 use crate::errors::ApiError;
-use crate::state::SettingRecord;
 
 pub const ACCT_IP_ACL_ENABLE: &str = "acct_ip_acl_enable";
 pub const DISABLE_LEGACY_FEATURES: &str = "disable_legacy_features";
@@ -82,41 +81,12 @@ pub fn default_value(setting_type: &str) -> Value {
     }
 }
 
-pub fn initial_settings() -> BTreeMap<String, SettingRecord> {
-    SETTINGS
-        .iter()
-        .map(|d| {
-            let record = SettingRecord {
-                value: default_value(d.setting_type),
-                version: 1,
-                written: false,
-            };
-            (d.setting_type.to_string(), record)
-        })
-        .collect()
-}
-
-fn record<'a>(account: &'a Account, d: &SettingDesc) -> &'a SettingRecord {
-    account
-        .settings
-        .get(d.setting_type)
-        .expect("every served setting is seeded")
-}
-
-pub fn etag(account: &Account, d: &SettingDesc) -> String {
-    etag_of(
-        &account.account_id,
-        d.setting_type,
-        record(account, d).version,
-    )
+pub fn initial_settings() -> Records {
+    seed(SETTINGS, default_value)
 }
 
 pub fn render(account: &Account, d: &SettingDesc) -> Value {
-    json!({
-        d.field: record(account, d).value,
-        "etag": etag(account, d),
-        "setting_name": "default",
-    })
+    render_in(&account.settings, &account.account_id, d)
 }
 
 pub fn ip_access_lists_enabled(account: &Account) -> bool {
@@ -124,31 +94,6 @@ pub fn ip_access_lists_enabled(account: &Account) -> bool {
         .settings
         .get(ACCT_IP_ACL_ENABLE)
         .is_some_and(|r| r.value["value"] == true)
-}
-
-fn lookup(setting_type: &str, name: &str) -> Result<&'static SettingDesc, ApiError> {
-    let d = SETTINGS
-        .iter()
-        .find(|d| d.setting_type == setting_type)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "Setting type {setting_type} does not exist or is not supported"
-            ))
-        })?;
-    if name != "default" {
-        return Err(ApiError::not_found(format!(
-            "Setting {setting_type}/{name} does not exist: the only name is 'default'"
-        )));
-    }
-    Ok(d)
-}
-
-fn write(account: &mut Account, setting_type: &str, value: Value) {
-    if let Some(r) = account.settings.get_mut(setting_type) {
-        r.value = value;
-        r.version += 1;
-        r.written = true;
-    }
 }
 
 fn validate(
@@ -203,7 +148,7 @@ fn validate(
 }
 
 pub fn get(account: &Account, setting_type: &str, name: &str) -> Result<Value, ApiError> {
-    Ok(render(account, lookup(setting_type, name)?))
+    Ok(render(account, lookup_in(SETTINGS, setting_type, name)?))
 }
 
 pub fn patch(
@@ -213,25 +158,10 @@ pub fn patch(
     req: PatchRequest,
     ip: IpAddr,
 ) -> Result<Value, ApiError> {
-    let d = lookup(setting_type, name)?;
-    let setting = req
-        .setting
-        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: setting"))?;
-    if !setting.is_object() {
-        return Err(ApiError::invalid_parameter("setting must be an object"));
-    }
-    check_etag_of(
-        record(account, d),
-        &etag(account, d),
-        d.setting_type,
-        setting["etag"].as_str(),
-    )?;
-    let mask = req
-        .field_mask
-        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: field_mask"))?;
-    let next = apply_mask(&record(account, d).value, d, &setting, &mask)?;
+    let d = lookup_in(SETTINGS, setting_type, name)?;
+    let next = masked_value(&account.settings, &account.account_id, d, req)?;
     let next = validate(account, d, next, ip)?;
-    write(account, d.setting_type, next);
+    write_in(&mut account.settings, d.setting_type, next);
     Ok(render(account, d))
 }
 
@@ -241,24 +171,19 @@ pub fn delete(
     name: &str,
     etag_param: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let d = lookup(setting_type, name)?;
-    if !d.deletable {
-        return Err(ApiError::method_not_allowed(
-            "DELETE",
-            &format!(
-                "/api/2.0/accounts/{}/settings/types/{setting_type}/names/{name}",
-                account.account_id
-            ),
-        ));
-    }
-    check_etag_of(
-        record(account, d),
-        &etag(account, d),
-        d.setting_type,
+    let d = lookup_in(SETTINGS, setting_type, name)?;
+    let path = format!(
+        "/api/2.0/accounts/{}/settings/types/{setting_type}/names/{name}",
+        account.account_id
+    );
+    reset_in(
+        &mut account.settings,
+        &account.account_id,
+        d,
         etag_param,
-    )?;
-    write(account, d.setting_type, default_value(d.setting_type));
-    Ok(json!({"etag": etag(account, d)}))
+        default_value,
+        &path,
+    )
 }
 
 #[derive(Deserialize)]

@@ -140,8 +140,21 @@ pub fn default_value(setting_type: &str) -> Value {
     }
 }
 
-pub fn initial_settings() -> BTreeMap<String, SettingRecord> {
-    SETTINGS
+pub fn initial_settings() -> Records {
+    seed(SETTINGS, default_value)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The settings of one scope: a workspace's (here) or an account's (`crate::account::settings`).
+// Each has its own table of types, default values and etag scope (its id); records, etags,
+// GET, the common checks of PATCH and DELETE work the same for both.
+
+/// A scope's settings by type.
+pub type Records = BTreeMap<String, SettingRecord>;
+
+/// Every type of `table` at its default value, never written.
+pub fn seed(table: &[SettingDesc], default_value: fn(&str) -> Value) -> Records {
+    table
         .iter()
         .map(|d| {
             let record = SettingRecord {
@@ -154,19 +167,117 @@ pub fn initial_settings() -> BTreeMap<String, SettingRecord> {
         .collect()
 }
 
-fn record<'a>(ws: &'a Workspace, d: &SettingDesc) -> &'a SettingRecord {
-    ws.settings
+pub fn record_in<'a>(records: &'a Records, d: &SettingDesc) -> &'a SettingRecord {
+    records
         .get(d.setting_type)
         .expect("every served setting is seeded")
 }
 
+/// The current etag of a setting of scope `scope`: changes on every write.
+pub fn etag_in(records: &Records, scope: &str, d: &SettingDesc) -> String {
+    etag_of(scope, d.setting_type, record_in(records, d).version)
+}
+
+/// The setting object as GET returns it.
+pub fn render_in(records: &Records, scope: &str, d: &SettingDesc) -> Value {
+    json!({
+        d.field: record_in(records, d).value,
+        "etag": etag_in(records, scope, d),
+        "setting_name": "default",
+    })
+}
+
+pub fn write_in(records: &mut Records, setting_type: &str, value: Value) {
+    if let Some(r) = records.get_mut(setting_type) {
+        r.value = value;
+        r.version += 1;
+        r.written = true;
+    }
+}
+
+/// The type `setting_type` of `table` under its only name, `default`.
+pub fn lookup_in(
+    table: &'static [SettingDesc],
+    setting_type: &str,
+    name: &str,
+) -> Result<&'static SettingDesc, ApiError> {
+    let d = table
+        .iter()
+        .find(|d| d.setting_type == setting_type)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Setting type {setting_type} does not exist or is not supported"
+            ))
+        })?;
+    if name != "default" {
+        return Err(ApiError::not_found(format!(
+            "Setting {setting_type}/{name} does not exist: the only name is 'default'"
+        )));
+    }
+    Ok(d)
+}
+
+/// What a PATCH asks for, before the scope's own validation: the request is well-formed, its
+/// etag current, and its field mask applied to the stored value.
+pub fn masked_value(
+    records: &Records,
+    scope: &str,
+    d: &SettingDesc,
+    req: PatchRequest,
+) -> Result<Value, ApiError> {
+    let setting = req
+        .setting
+        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: setting"))?;
+    if !setting.is_object() {
+        return Err(ApiError::invalid_parameter("setting must be an object"));
+    }
+    let record = record_in(records, d);
+    check_etag_of(
+        record,
+        &etag_in(records, scope, d),
+        d.setting_type,
+        setting["etag"].as_str(),
+    )?;
+    let mask = req
+        .field_mask
+        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: field_mask"))?;
+    apply_mask(&record.value, d, &setting, &mask)
+}
+
+/// DELETE: back to the default value, where the real API has a DELETE (`path` names the
+/// refused request otherwise).
+pub fn reset_in(
+    records: &mut Records,
+    scope: &str,
+    d: &SettingDesc,
+    etag_param: Option<&str>,
+    default_value: fn(&str) -> Value,
+    path: &str,
+) -> Result<Value, ApiError> {
+    if !d.deletable {
+        return Err(ApiError::method_not_allowed("DELETE", path));
+    }
+    check_etag_of(
+        record_in(records, d),
+        &etag_in(records, scope, d),
+        d.setting_type,
+        etag_param,
+    )?;
+    write_in(records, d.setting_type, default_value(d.setting_type));
+    Ok(json!({"etag": etag_in(records, scope, d)}))
+}
+
+fn scope(ws: &Workspace) -> String {
+    ws.workspace_id.to_string()
+}
+
+fn record<'a>(ws: &'a Workspace, d: &SettingDesc) -> &'a SettingRecord {
+    record_in(&ws.settings, d)
+}
+
 /// The current etag of a setting: changes on every write.
 pub fn etag(ws: &Workspace, d: &SettingDesc) -> String {
-    etag_of(
-        &ws.workspace_id.to_string(),
-        d.setting_type,
-        record(ws, d).version,
-    )
+    etag_in(&ws.settings, &scope(ws), d)
 }
 
 /// The etag of version `version` of a setting of scope `scope` (a workspace or account id).
@@ -177,11 +288,7 @@ pub fn etag_of(scope: &str, setting_type: &str, version: u64) -> String {
 
 /// The setting object as GET returns it.
 pub fn render(ws: &Workspace, d: &SettingDesc) -> Value {
-    json!({
-        d.field: record(ws, d).value,
-        "etag": etag(ws, d),
-        "setting_name": "default",
-    })
+    render_in(&ws.settings, &scope(ws), d)
 }
 
 /// Whether `restrict_workspace_admins` is `RESTRICT_TOKENS_AND_JOB_RUN_AS`.
@@ -195,32 +302,6 @@ fn is_on(ws: &Workspace, setting_type: &str, key: &str) -> bool {
     ws.settings
         .get(setting_type)
         .is_some_and(|r| r.value[key].as_bool() == Some(true))
-}
-
-fn write(ws: &mut Workspace, setting_type: &str, value: Value) {
-    if let Some(r) = ws.settings.get_mut(setting_type) {
-        r.value = value;
-        r.version += 1;
-        r.written = true;
-    }
-}
-
-fn lookup(setting_type: &str, name: &str) -> Result<&'static SettingDesc, ApiError> {
-    let d = desc(setting_type).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "Setting type {setting_type} does not exist or is not supported"
-        ))
-    })?;
-    if name != "default" {
-        return Err(ApiError::not_found(format!(
-            "Setting {setting_type}/{name} does not exist: the only name is 'default'"
-        )));
-    }
-    Ok(d)
-}
-
-fn check_etag(ws: &Workspace, d: &SettingDesc, given: Option<&str>) -> Result<(), ApiError> {
-    check_etag_of(record(ws, d), &etag(ws, d), d.setting_type, given)
 }
 
 /// The etag rules of every settings write (workspace or account): see the module docs.
@@ -401,8 +482,8 @@ fn validate(ws: &Workspace, d: &SettingDesc, mut next: Value) -> Result<Value, A
 /// What turning the compliance security profile on forces.
 fn enforce_compliance_profile(ws: &mut Workspace) {
     if !is_on(ws, ENHANCED_SECURITY_MONITORING, "is_enabled") {
-        write(
-            ws,
+        write_in(
+            &mut ws.settings,
             ENHANCED_SECURITY_MONITORING,
             json!({"is_enabled": true}),
         );
@@ -412,7 +493,7 @@ fn enforce_compliance_profile(ws: &mut Workspace) {
         acu["enabled"] = json!(true);
         acu["can_toggle"] = json!(false);
         acu["enablement_details"]["forced_for_compliance_mode"] = json!(true);
-        write(ws, AUTOMATIC_CLUSTER_UPDATE, acu);
+        write_in(&mut ws.settings, AUTOMATIC_CLUSTER_UPDATE, acu);
     }
 }
 
@@ -424,7 +505,7 @@ pub struct PatchRequest {
 }
 
 pub fn get(ws: &Workspace, setting_type: &str, name: &str) -> Result<Value, ApiError> {
-    let d = lookup(setting_type, name)?;
+    let d = lookup_in(SETTINGS, setting_type, name)?;
     Ok(render(ws, d))
 }
 
@@ -434,20 +515,10 @@ pub fn patch(
     name: &str,
     req: PatchRequest,
 ) -> Result<Value, ApiError> {
-    let d = lookup(setting_type, name)?;
-    let setting = req
-        .setting
-        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: setting"))?;
-    if !setting.is_object() {
-        return Err(ApiError::invalid_parameter("setting must be an object"));
-    }
-    check_etag(ws, d, setting["etag"].as_str())?;
-    let mask = req
-        .field_mask
-        .ok_or_else(|| ApiError::invalid_parameter("Missing required field: field_mask"))?;
-    let next = apply_mask(&record(ws, d).value, d, &setting, &mask)?;
+    let d = lookup_in(SETTINGS, setting_type, name)?;
+    let next = masked_value(&ws.settings, &scope(ws), d, req)?;
     let next = validate(ws, d, next)?;
-    write(ws, d.setting_type, next);
+    write_in(&mut ws.settings, d.setting_type, next);
     if d.setting_type == COMPLIANCE_SECURITY_PROFILE
         && is_on(ws, COMPLIANCE_SECURITY_PROFILE, "is_enabled")
     {
@@ -462,16 +533,16 @@ pub fn delete(
     name: &str,
     etag_param: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let d = lookup(setting_type, name)?;
-    if !d.deletable {
-        return Err(ApiError::method_not_allowed(
-            "DELETE",
-            &format!("/api/2.0/settings/types/{setting_type}/names/{name}"),
-        ));
-    }
-    check_etag(ws, d, etag_param)?;
-    write(ws, d.setting_type, default_value(d.setting_type));
-    Ok(json!({"etag": etag(ws, d)}))
+    let d = lookup_in(SETTINGS, setting_type, name)?;
+    let scope = scope(ws);
+    reset_in(
+        &mut ws.settings,
+        &scope,
+        d,
+        etag_param,
+        default_value,
+        &format!("/api/2.0/settings/types/{setting_type}/names/{name}"),
+    )
 }
 
 #[derive(Deserialize)]
