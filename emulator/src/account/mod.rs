@@ -475,39 +475,11 @@ async fn oidc_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let grant = form
-        .get("grant_type")
-        .map(String::as_str)
-        .unwrap_or_default();
-    if grant != "client_credentials" {
-        return OAuthError::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            format!("grant_type '{grant}' is not supported; use client_credentials"),
-        )
-        .into_response();
-    }
-    let (client_id, secret) = match auth::basic(&headers) {
-        Some(creds) => creds,
-        None => (
-            form.get("client_id").cloned().unwrap_or_default(),
-            form.get("client_secret").cloned().unwrap_or_default(),
-        ),
-    };
-    if client_id.is_empty() || secret != app.config().client_secret {
-        return OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        )
-        .into_response();
-    }
-    let scope = form
-        .get("scope")
-        .cloned()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "all-apis".to_string());
+    let (client_id, scope) =
+        match crate::databricks::identity::client_credentials(&app, &headers, &body) {
+            Ok(granted) => granted,
+            Err(refused) => return refused.into_response(),
+        };
     let lifetime = app.config().token_lifetime;
     let issuer = format!("{}/oidc/accounts/{}", account_base(&app), p.account_id);
     let token = {
@@ -524,13 +496,7 @@ async fn oidc_token(
             lifetime,
         )
     };
-    Json(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": lifetime.as_secs(),
-        "scope": scope,
-    }))
-    .into_response()
+    crate::databricks::identity::token_response(&token, lifetime, &scope)
 }
 
 /// A fresh id, as the account API's ids are (UUIDs).

@@ -66,40 +66,10 @@ pub async fn oidc_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(&body).into_owned().collect();
-    let grant = form
-        .get("grant_type")
-        .map(String::as_str)
-        .unwrap_or_default();
-    if grant != "client_credentials" {
-        return OAuthError::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            format!("grant_type '{grant}' is not supported; use client_credentials"),
-        )
-        .into_response();
-    }
-    let (client_id, secret) = match auth::basic(&headers) {
-        Some(creds) => creds,
-        None => (
-            form.get("client_id").cloned().unwrap_or_default(),
-            form.get("client_secret").cloned().unwrap_or_default(),
-        ),
+    let (client_id, scope) = match client_credentials(&app, &headers, &body) {
+        Ok(granted) => granted,
+        Err(refused) => return refused.into_response(),
     };
-    if client_id.is_empty() || secret != app.config().client_secret {
-        return OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-        )
-        .into_response();
-    }
-    let scope = form
-        .get("scope")
-        .cloned()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "all-apis".to_string());
     let lifetime = app.config().token_lifetime;
     let issuer = format!("{}/oidc", app.request_base(&p.ws, via.as_deref()));
     let token = {
@@ -120,6 +90,56 @@ pub async fn oidc_token(
             lifetime,
         )
     };
+    token_response(&token, lifetime, &scope)
+}
+
+/// A Databricks OAuth M2M token request (a workspace's `/oidc/v1/token` or an account's
+/// `/oidc/accounts/{id}/v1/token`): `grant_type=client_credentials` with the configured secret,
+/// in HTTP Basic (databricks-sdk-py `ClientCredentials(use_header=True)`) or in the form. The
+/// client id and the granted scope (`all-apis` unless asked otherwise), or the OAuth error to
+/// answer.
+pub fn client_credentials(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, String), OAuthError> {
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body).into_owned().collect();
+    let grant = form
+        .get("grant_type")
+        .map(String::as_str)
+        .unwrap_or_default();
+    if grant != "client_credentials" {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("grant_type '{grant}' is not supported; use client_credentials"),
+        ));
+    }
+    let (client_id, secret) = match auth::basic(headers) {
+        Some(creds) => creds,
+        None => (
+            form.get("client_id").cloned().unwrap_or_default(),
+            form.get("client_secret").cloned().unwrap_or_default(),
+        ),
+    };
+    if client_id.is_empty() || secret != app.config().client_secret {
+        return Err(OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        ));
+    }
+    let scope = form
+        .get("scope")
+        .cloned()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "all-apis".to_string());
+    Ok((client_id, scope))
+}
+
+/// The token endpoint's answer.
+pub fn token_response(token: &str, lifetime: std::time::Duration, scope: &str) -> Response {
     Json(json!({
         "access_token": token,
         "token_type": "Bearer",
