@@ -292,11 +292,6 @@ impl DatabricksAccountSpec {
 }
 
 impl AccountPolicy {
-    /// Merges `overrides` over `self` field by field, as [`super::Policy::merged_with`] does.
-    pub fn merged_with(&self, overrides: &AccountPolicy) -> AccountPolicy {
-        super::merge_patch(self, overrides)
-    }
-
     /// Every workspace id the policy binds to an NCC, a network policy or private access
     /// settings.
     pub fn bound_workspaces(&self) -> impl Iterator<Item = WorkspaceId> + '_ {

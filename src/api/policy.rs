@@ -383,10 +383,7 @@ impl Policy {
     reason = "policies are plain data: they serialize, and a merge patch of two serialized \
               policies (objects merge, values replace) deserializes as one"
 )]
-pub(super) fn merge_patch<T: Serialize + serde::de::DeserializeOwned>(
-    base: &T,
-    overrides: &T,
-) -> T {
+pub fn merge_patch<T: Serialize + serde::de::DeserializeOwned>(base: &T, overrides: &T) -> T {
     let mut merged = serde_json::to_value(base).expect("policy serializes");
     json_patch::merge(
         &mut merged,

@@ -129,13 +129,17 @@ pub struct Reach {
     pub private_network: bool,
 }
 
-/// Step 1: the workspace's policy over its baseline's, field by field.
-pub fn resolve(baseline: Option<&Policy>, workspace: Option<&Policy>) -> Policy {
-    match (baseline, workspace) {
-        (Some(b), Some(w)) => b.merged_with(w),
+/// Step 1: a resource's own policy over its baseline's, field by field (a workspace's
+/// [`Policy`] or an account's [`AccountPolicy`]).
+pub fn resolve<P>(baseline: Option<&P>, own: Option<&P>) -> P
+where
+    P: Clone + Default + serde::Serialize + serde::de::DeserializeOwned,
+{
+    match (baseline, own) {
+        (Some(b), Some(o)) => crate::api::merge_patch(b, o),
         (Some(b), None) => b.clone(),
-        (None, Some(w)) => w.clone(),
-        (None, None) => Policy::default(),
+        (None, Some(o)) => o.clone(),
+        (None, None) => P::default(),
     }
 }
 
@@ -166,15 +170,10 @@ pub fn target_for_account(
     reach: &Reach,
     now: jiff::Timestamp,
 ) -> Result<Target<AccountPolicy>, TargetError> {
-    let policy = match (
+    let policy = resolve(
         baseline.and_then(|b| b.account.as_ref()),
         spec.policy.as_ref(),
-    ) {
-        (Some(b), Some(a)) => b.merged_with(a),
-        (Some(b), None) => b.clone(),
-        (None, Some(a)) => a.clone(),
-        (None, None) => AccountPolicy::default(),
-    };
+    );
     let governance = Governance {
         mode: spec.mode,
         exceptions: &spec.exceptions,
@@ -192,30 +191,24 @@ struct Governance<'a> {
     approval: Option<&'a crate::api::ApprovalPolicy>,
 }
 
-/// A policy with its own break-glass ranges.
-pub trait BreakGlass {
-    fn break_glass(&self) -> Vec<String>;
+/// A policy with IP access lists, whose break-glass ranges no change may lock out.
+pub trait WithIpAccessLists {
+    fn ip_access_lists(&self) -> Option<&crate::api::IpAccessListsPolicy>;
 }
 
-impl BreakGlass for Policy {
-    fn break_glass(&self) -> Vec<String> {
-        self.ip_access_lists
-            .as_ref()
-            .and_then(|p| p.break_glass.clone())
-            .unwrap_or_default()
+impl WithIpAccessLists for Policy {
+    fn ip_access_lists(&self) -> Option<&crate::api::IpAccessListsPolicy> {
+        self.ip_access_lists.as_ref()
     }
 }
 
-impl BreakGlass for AccountPolicy {
-    fn break_glass(&self) -> Vec<String> {
-        self.ip_access_lists
-            .as_ref()
-            .and_then(|p| p.break_glass.clone())
-            .unwrap_or_default()
+impl WithIpAccessLists for AccountPolicy {
+    fn ip_access_lists(&self) -> Option<&crate::api::IpAccessListsPolicy> {
+        self.ip_access_lists.as_ref()
     }
 }
 
-fn governed<P: BreakGlass>(
+fn governed<P: WithIpAccessLists>(
     policy: P,
     spec: Governance,
     baseline: Option<&crate::api::SecurityBaselineSpec>,
@@ -244,7 +237,10 @@ fn governed<P: BreakGlass>(
             far.expires.0
         )));
     }
-    let break_glass = policy.break_glass();
+    let break_glass = policy
+        .ip_access_lists()
+        .and_then(|p| p.break_glass.clone())
+        .unwrap_or_default();
     let windows = spec
         .maintenance_windows
         .iter()

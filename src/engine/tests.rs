@@ -379,7 +379,7 @@ fn resolve_prefers_the_workspace_over_its_baseline() {
         (conf.export_notebook, conf.web_terminal),
         (Some(false), Some(true))
     );
-    assert_eq!(resolve(None, None), Policy::default());
+    assert_eq!(resolve::<Policy>(None, None), Policy::default());
 }
 
 #[test]
