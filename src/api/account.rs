@@ -7,8 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ApprovalPolicy, DatabricksWorkspaceStatus, Exception, IpAccessListsPolicy, MaintenanceWindow,
-    Management, Mode, WorkspaceAuth,
+    DatabricksWorkspaceStatus, Governance, IpAccessListsPolicy, Management, Mode, WorkspaceAuth,
 };
 
 /// An account's status has the shape of a workspace's: conditions, per-control results,
@@ -54,29 +53,8 @@ pub struct DatabricksAccountSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub baseline_ref: Option<String>,
-    /// Enforce remediates drift; Audit only reports it. `ipAccessLists` and `settings` may
-    /// override it with their own `mode`.
-    #[serde(default)]
-    pub mode: Mode,
-    /// How often the account is re-read, e.g. `10m`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$')").message("resyncInterval must be a duration such as 30s, 5m or 1h"))]
-    pub resync_interval: Option<String>,
-    /// Stops all reads and writes while true (as does the annotation
-    /// `brickwarden.io/suspend: "true"`).
-    #[serde(default)]
-    pub suspend: bool,
-    /// Accepted risks, each with a reason and an expiry.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
-    pub exceptions: Vec<Exception>,
-    /// Whether destructive changes wait for a person's approval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approval: Option<ApprovalPolicy>,
-    /// When Enforce mode may write; none declared: whenever drift is found.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 16))]
-    pub maintenance_windows: Vec<MaintenanceWindow>,
+    #[serde(flatten)]
+    pub governance: Governance,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<AccountPolicy>,
 }
@@ -269,26 +247,6 @@ pub struct PrivateAccessSettings {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 500), inner(range(min = 1)), extend("x-kubernetes-list-type" = "set"))]
     pub workspaces: Vec<WorkspaceId>,
-}
-
-impl DatabricksAccount {
-    /// Suspended through `spec.suspend` or the `brickwarden.io/suspend: "true"` annotation.
-    pub fn is_suspended(&self) -> bool {
-        self.spec.suspend
-            || self
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(super::SUSPEND_ANNOTATION))
-                .is_some_and(|v| v == "true")
-    }
-}
-
-impl DatabricksAccountSpec {
-    /// `resyncInterval` parsed; the schema has already checked its syntax.
-    pub fn resync_interval(&self) -> std::time::Duration {
-        super::parse_resync(self.resync_interval.as_deref())
-    }
 }
 
 impl AccountPolicy {

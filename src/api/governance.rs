@@ -5,6 +5,63 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
+use super::Mode;
+
+// What every managed resource's spec holds besides where it is and what it must look like:
+// how brickwarden treats it (mode, resync, suspend) and the governance of its changes.
+// Flattened into the spec, so the fields stand at `spec.mode`, `spec.exceptions`, ... (A `//`
+// comment: schemars would make a doc comment the description of every spec it is flattened into.)
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Governance {
+    /// Enforce remediates drift; Audit only reports it. A policy family with a `mode` of its
+    /// own overrides it.
+    #[serde(default)]
+    pub mode: Mode,
+    /// How often the resource is re-read, e.g. `5m`, `1h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$')").message("resyncInterval must be a duration such as 30s, 5m or 1h"))]
+    pub resync_interval: Option<String>,
+    /// Stops all reads and writes while true (the annotation `brickwarden.io/suspend: "true"`
+    /// does the same).
+    #[serde(default)]
+    pub suspend: bool,
+    /// Accepted risks, each with a reason and an expiry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub exceptions: Vec<Exception>,
+    /// Whether destructive changes wait for a person's approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalPolicy>,
+    /// When Enforce mode may write; none declared: whenever drift is found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub maintenance_windows: Vec<MaintenanceWindow>,
+}
+
+impl Governance {
+    /// Suspended through `spec.suspend` or the `brickwarden.io/suspend: "true"` annotation.
+    pub fn suspends(&self, metadata: &kube::api::ObjectMeta) -> bool {
+        self.suspend
+            || metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(super::SUSPEND_ANNOTATION))
+                .is_some_and(|v| v == "true")
+    }
+
+    /// `resyncInterval` parsed; the schema has already checked its syntax. Absent or zero:
+    /// the default.
+    pub fn resync_interval(&self) -> std::time::Duration {
+        self.resync_interval
+            .as_deref()
+            .and_then(|s| s.parse::<kube::core::Duration>().ok())
+            .map(std::time::Duration::from)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(super::DEFAULT_RESYNC_INTERVAL)
+    }
+}
+
 /// An accepted risk: the matched controls are reported `Excepted` (with this reason, approver and
 /// expiry), never remediated and not counted in the score, until `expires`. After it the
 /// exception is ignored everywhere and the controls are judged again.

@@ -199,7 +199,7 @@ mod tests {
             panic!("kind")
         };
         assert_eq!(
-            ws.spec.resync_interval(),
+            ws.spec.governance.resync_interval(),
             std::time::Duration::from_secs(300)
         );
     }

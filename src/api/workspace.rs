@@ -4,9 +4,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ApprovalPolicy, Exception, MaintenanceWindow, Mode, Policy, status::DatabricksWorkspaceStatus,
-};
+use super::{Governance, Policy, status::DatabricksWorkspaceStatus};
 
 /// The annotation that suspends a workspace like `spec.suspend: true` does.
 pub const SUSPEND_ANNOTATION: &str = "brickwarden.io/suspend";
@@ -63,28 +61,8 @@ pub struct DatabricksWorkspaceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub workspace_id: Option<i64>,
-    /// Enforce remediates drift; Audit only reports it. Each policy family may override it.
-    #[serde(default)]
-    pub mode: Mode,
-    /// How often a workspace is re-read, e.g. `5m`, `1h`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$')").message("resyncInterval must be a duration such as 30s, 5m or 1h"))]
-    pub resync_interval: Option<String>,
-    /// Stops all reads and writes while true (the annotation `brickwarden.io/suspend: "true"`
-    /// does the same).
-    #[serde(default)]
-    pub suspend: bool,
-    /// Accepted risks, each with a reason and an expiry.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
-    pub exceptions: Vec<Exception>,
-    /// Whether destructive changes wait for a person's approval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approval: Option<ApprovalPolicy>,
-    /// When Enforce mode may write; none declared: whenever drift is found.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 16))]
-    pub maintenance_windows: Vec<MaintenanceWindow>,
+    #[serde(flatten)]
+    pub governance: Governance,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Policy>,
 }
@@ -181,19 +159,6 @@ impl WorkspaceAuth {
     }
 }
 
-impl DatabricksWorkspace {
-    /// Suspended through `spec.suspend` or the `brickwarden.io/suspend: "true"` annotation.
-    pub fn is_suspended(&self) -> bool {
-        self.spec.suspend
-            || self
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(SUSPEND_ANNOTATION))
-                .is_some_and(|v| v == "true")
-    }
-}
-
 impl DatabricksWorkspaceSpec {
     /// `workspaceId`, else the id an Azure host carries (`adb-<id>.<n>.azuredatabricks.net`).
     pub fn workspace_id(&self) -> Option<i64> {
@@ -203,20 +168,6 @@ impl DatabricksWorkspaceSpec {
             label.strip_prefix("adb-")?.parse().ok()
         })
     }
-
-    /// `resyncInterval` parsed; the schema has already checked its syntax.
-    pub fn resync_interval(&self) -> std::time::Duration {
-        parse_resync(self.resync_interval.as_deref())
-    }
-}
-
-/// A `resyncInterval` as the schema admits it; absent or zero: the default.
-pub(super) fn parse_resync(interval: Option<&str>) -> std::time::Duration {
-    interval
-        .and_then(|s| s.parse::<kube::core::Duration>().ok())
-        .map(std::time::Duration::from)
-        .filter(|d| !d.is_zero())
-        .unwrap_or(DEFAULT_RESYNC_INTERVAL)
 }
 
 #[cfg(test)]
@@ -237,12 +188,11 @@ mod tests {
                 baseline_ref: None,
                 account_ref: None,
                 workspace_id: None,
-                mode: Mode::Enforce,
-                resync_interval: resync.map(str::to_string),
-                exceptions: Vec::new(),
-                maintenance_windows: Vec::new(),
-                approval: None,
-                suspend,
+                governance: Governance {
+                    resync_interval: resync.map(str::to_string),
+                    suspend,
+                    ..Governance::default()
+                },
                 policy: None,
             },
         );
@@ -255,10 +205,11 @@ mod tests {
 
     #[test]
     fn suspended_by_spec_or_annotation() {
-        assert!(!workspace(false, None, None).is_suspended());
-        assert!(workspace(true, None, None).is_suspended());
-        assert!(workspace(false, Some("true"), None).is_suspended());
-        assert!(!workspace(false, Some("false"), None).is_suspended());
+        let suspended = |ws: DatabricksWorkspace| ws.spec.governance.suspends(&ws.metadata);
+        assert!(!suspended(workspace(false, None, None)));
+        assert!(suspended(workspace(true, None, None)));
+        assert!(suspended(workspace(false, Some("true"), None)));
+        assert!(!suspended(workspace(false, Some("false"), None)));
     }
 
     #[test]
@@ -283,7 +234,7 @@ mod tests {
 
     #[test]
     fn resync_interval_parses_with_a_default() {
-        let interval = |s| workspace(false, None, s).spec.resync_interval();
+        let interval = |s| workspace(false, None, s).spec.governance.resync_interval();
         assert_eq!(interval(None), DEFAULT_RESYNC_INTERVAL);
         assert_eq!(interval(Some("30s")), std::time::Duration::from_secs(30));
         assert_eq!(

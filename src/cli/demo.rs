@@ -103,11 +103,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for account in &inputs.accounts {
         let (before, after) =
             reconcile_twice(account, &inputs, &config, &options, &arm_url).await?;
-        show(Shown::of(account, &account.spec.mode), &before, &after);
+        show(
+            Shown::of(account, &account.spec.governance.mode),
+            &before,
+            &after,
+        );
     }
     for ws in &inputs.workspaces {
         let (before, after) = reconcile_twice(ws, &inputs, &config, &options, &arm_url).await?;
-        show(Shown::of(ws, &ws.spec.mode), &before, &after);
+        show(Shown::of(ws, &ws.spec.governance.mode), &before, &after);
     }
     let writes = emulator
         .requests()

@@ -282,12 +282,15 @@ enum Exchange {
         /// The account whose token endpoint to use; `None`: the workspace's.
         account_id: Option<String>,
     },
-    Entra {
-        tenant_id: String,
-        client_id: String,
-        scope: String,
-        secret: EntraSecret,
-    },
+    Entra(EntraExchange),
+}
+
+/// A client-credentials exchange with Entra ID, for `scope`.
+struct EntraExchange {
+    tenant_id: String,
+    client_id: String,
+    scope: String,
+    secret: EntraSecret,
 }
 
 enum EntraSecret {
@@ -327,16 +330,11 @@ impl fmt::Debug for TokenProvider {
             Exchange::DatabricksOAuth { client_id, .. } => d
                 .field("client_id", client_id)
                 .field("client_secret", &Redacted),
-            Exchange::Entra {
-                tenant_id,
-                client_id,
-                scope,
-                secret,
-            } => {
-                d.field("tenant_id", tenant_id)
-                    .field("client_id", client_id)
-                    .field("scope", scope);
-                match secret {
+            Exchange::Entra(entra) => {
+                d.field("tenant_id", &entra.tenant_id)
+                    .field("client_id", &entra.client_id)
+                    .field("scope", &entra.scope);
+                match &entra.secret {
                     EntraSecret::ClientSecret(_) => d.field("client_secret", &Redacted),
                     EntraSecret::FederatedTokenFile(p) => d.field("token_file", p),
                 }
@@ -407,12 +405,12 @@ impl TokenProvider {
         };
         Ok(Self {
             http: HttpClient::new(SERVICE_ENTRA, authority_host, http, Authorizer::None)?,
-            exchange: Exchange::Entra {
+            exchange: Exchange::Entra(EntraExchange {
                 tenant_id: tenant_id.clone(),
                 client_id: client_id.clone(),
                 scope,
                 secret,
-            },
+            }),
             state: Default::default(),
         })
     }
@@ -510,19 +508,14 @@ impl TokenProvider {
                     .retry_unsafe();
                 Ok((spec, Some(client_secret.clone())))
             }
-            Exchange::Entra {
-                tenant_id,
-                client_id,
-                scope,
-                secret,
-            } => {
-                let endpoint = Endpoint::new("/{tenant}/oauth2/v2.0/token", &[tenant_id]);
+            Exchange::Entra(entra) => {
+                let endpoint = Endpoint::new("/{tenant}/oauth2/v2.0/token", &[&entra.tenant_id]);
                 let base = [
                     ("grant_type", "client_credentials"),
-                    ("client_id", client_id.as_str()),
-                    ("scope", scope.as_str()),
+                    ("client_id", entra.client_id.as_str()),
+                    ("scope", entra.scope.as_str()),
                 ];
-                let (spec, secret) = match secret {
+                let (spec, secret) = match &entra.secret {
                     EntraSecret::ClientSecret(s) => {
                         let mut form = base.to_vec();
                         form.push(("client_secret", s.expose_secret()));

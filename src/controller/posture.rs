@@ -35,8 +35,6 @@ pub trait Posture:
     fn metrics_name(name: &str) -> String;
 
     fn status(&self) -> Option<&DatabricksWorkspaceStatus>;
-    fn is_suspended(&self) -> bool;
-    fn resync_interval(&self) -> Duration;
     /// Whatever its clients are built from beyond host, auth and secret.
     fn hash_connection(&self, hasher: &mut impl Hasher);
 
@@ -47,6 +45,14 @@ pub trait Posture:
     fn governed_by(&self) -> Option<(&str, Option<i64>)> {
         None
     }
+
+    fn is_suspended(&self) -> bool {
+        self.governance().suspends(self.meta())
+    }
+
+    fn resync_interval(&self) -> Duration {
+        self.governance().resync_interval()
+    }
 }
 
 impl Posture for DatabricksWorkspace {
@@ -56,14 +62,6 @@ impl Posture for DatabricksWorkspace {
 
     fn status(&self) -> Option<&DatabricksWorkspaceStatus> {
         self.status.as_ref()
-    }
-
-    fn is_suspended(&self) -> bool {
-        DatabricksWorkspace::is_suspended(self)
-    }
-
-    fn resync_interval(&self) -> Duration {
-        self.spec.resync_interval()
     }
 
     fn hash_connection(&self, hasher: &mut impl Hasher) {
@@ -87,14 +85,6 @@ impl Posture for DatabricksAccount {
 
     fn status(&self) -> Option<&DatabricksWorkspaceStatus> {
         self.status.as_ref()
-    }
-
-    fn is_suspended(&self) -> bool {
-        DatabricksAccount::is_suspended(self)
-    }
-
-    fn resync_interval(&self) -> Duration {
-        self.spec.resync_interval()
     }
 
     fn hash_connection(&self, hasher: &mut impl Hasher) {

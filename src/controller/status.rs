@@ -591,13 +591,11 @@ mod tests {
             ("a", ControlState::Failed),
             ("b", ControlState::NotApplicable),
         ]);
-        r.controls[0].error = Some(crate::controls::ReadError {
-            status: None,
-            error_code: None,
-            unauthenticated: false,
-            needs_premium: false,
-            message: "connection refused".into(),
-        });
+        r.controls[0].error = Some(crate::controls::ReadError::new(
+            None,
+            None,
+            "connection refused",
+        ));
         r.controls[0].message = Some("connection refused".into());
         let status = reconciled(None, None, &r, at(1));
         let ready = find(&status, READY);
@@ -607,13 +605,14 @@ mod tests {
         );
         assert!(ready.message.contains("connection refused"));
 
-        r.controls[0].error = Some(crate::controls::ReadError {
-            status: Some(401),
-            error_code: Some("UNAUTHENTICATED".into()),
-            unauthenticated: true,
-            needs_premium: false,
-            message: "databricks /api/2.0/workspace-conf: 401 UNAUTHENTICATED".into(),
-        });
+        r.controls[0].error = Some(
+            crate::controls::ReadError::new(
+                Some(401),
+                Some("UNAUTHENTICATED"),
+                "databricks /api/2.0/workspace-conf: 401 UNAUTHENTICATED",
+            )
+            .unauthenticated(),
+        );
         let status = reconciled(None, None, &r, at(1));
         assert_eq!(find(&status, READY).reason, "AuthenticationFailed");
     }
@@ -796,13 +795,8 @@ mod tests {
 
         // A pass whose every read is refused is Ready=False and Stalled alike.
         let mut refused = report(&[("a", ControlState::Failed)]);
-        refused.controls[0].error = Some(crate::controls::ReadError {
-            status: Some(401),
-            error_code: None,
-            unauthenticated: true,
-            needs_premium: false,
-            message: "401".into(),
-        });
+        refused.controls[0].error =
+            Some(crate::controls::ReadError::new(Some(401), None, "401").unauthenticated());
         let status = reconciled(None, Some(1), &refused, at(1));
         assert_eq!(
             find(&status, STALLED).reason,

@@ -1148,73 +1148,54 @@ mod tests {
             S,
             bool,
         );
+        let accounts = json!([{"category": "accounts", "enabled": true}]);
+        let all_logs = json!([{"categoryGroup": "allLogs", "enabled": true}]);
+        let jobs_off = json!([{"category": "accounts", "enabled": true}, {"category": "jobs", "enabled": false}]);
+        let clusters = json!([{"category": "clusters", "enabled": true}]);
+        let live = |la: &str, logs: &Value| Some(diagnostic(la, logs.clone()));
         let table: Vec<Case> = vec![
             (vec!["accounts"], Some(LA), None, S::Drifted, true),
             (vec!["accounts"], None, None, S::Drifted, false),
             (
                 vec!["accounts"],
                 Some(LA),
-                Some(diagnostic(
-                    LA,
-                    json!([{"category": "accounts", "enabled": true}]),
-                )),
+                live(LA, &accounts),
                 S::Compliant,
                 false,
             ),
             (
                 vec!["accounts", "jobs"],
                 Some(LA),
-                Some(diagnostic(
-                    LA,
-                    json!([{"categoryGroup": "allLogs", "enabled": true}]),
-                )),
+                live(LA, &all_logs),
                 S::Compliant,
                 false,
             ),
             (
                 vec!["accounts", "jobs"],
                 Some(LA),
-                Some(diagnostic(
-                    LA,
-                    json!([{"category": "accounts", "enabled": true}, {"category": "jobs", "enabled": false}]),
-                )),
+                live(LA, &jobs_off),
                 S::Drifted,
                 true,
             ),
             (
                 vec!["accounts"],
                 Some(LA),
-                Some(diagnostic(
-                    other_la,
-                    json!([{"category": "accounts", "enabled": true}]),
-                )),
+                live(other_la, &accounts),
                 S::Drifted,
                 true,
             ),
             (
                 vec!["accounts"],
                 None,
-                Some(diagnostic(
-                    other_la,
-                    json!([{"category": "accounts", "enabled": true}]),
-                )),
+                live(other_la, &accounts),
                 S::Compliant,
                 false,
             ),
-            (
-                vec![],
-                Some(LA),
-                Some(diagnostic(LA, json!([]))),
-                S::Drifted,
-                true,
-            ),
+            (vec![], Some(LA), live(LA, &json!([])), S::Drifted, true),
             (
                 vec!["accounts"],
                 None,
-                Some(diagnostic(
-                    other_la,
-                    json!([{"category": "clusters", "enabled": true}]),
-                )),
+                live(other_la, &clusters),
                 S::Drifted,
                 false,
             ),
@@ -1241,13 +1222,7 @@ mod tests {
 
     #[test]
     fn read_failures() {
-        let error = ReadError {
-            status: Some(403),
-            error_code: Some("AuthorizationFailed".into()),
-            unauthenticated: true,
-            needs_premium: false,
-            message: "no".into(),
-        };
+        let error = ReadError::new(Some(403), Some("AuthorizationFailed"), "no").unauthenticated();
         let observed = Some(AzureRead::Read(Box::new(ArmRead {
             workspace: Err(error.clone()),
             diagnostic_setting: Some(Ok(None)),

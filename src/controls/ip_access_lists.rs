@@ -14,7 +14,7 @@ use super::access::{address_set, networks};
 use super::family::{AccessList, Blocked, Effect, Fact, Family, Finding, Pass, Planned, Step};
 use super::result::{ReadError, Reason};
 use super::workspace_conf::ConfControl;
-use super::{Workspace, WorkspaceApis};
+use super::{Scope, Workspace, WorkspaceScope};
 use crate::api::{self, IpAccessListsPolicy, Management, Mode};
 use crate::clients::databricks::{
     IpAccessList, ListType, NewIpAccessList, ReplaceIpAccessList, UpdateIpAccessList,
@@ -130,18 +130,12 @@ fn declared_value(list: &api::IpAccessList) -> IpValue {
 /// One change to the lists.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IpChange {
-    Create {
-        label: String,
-        list_type: ListType,
-        addresses: Vec<String>,
-        enabled: bool,
-    },
+    /// A declared list that does not exist, with every field it must have.
+    Create(ReplaceIpAccessList),
+    /// A live list whose every field is set to the declared ones.
     Replace {
         list_id: String,
-        label: String,
-        list_type: ListType,
-        addresses: Vec<String>,
-        enabled: bool,
+        list: ReplaceIpAccessList,
     },
     Delete {
         list_id: String,
@@ -188,38 +182,26 @@ fn only_widens(old: &IpAccessList, new: &api::IpAccessList) -> bool {
 
 /// Whose lists an [`IpAccessListsFamily`] manages: where the policy is, through which client,
 /// and the prefix of its control ids.
-pub trait ListsScope: Send + Sync + 'static {
-    type Policy: Sync;
-    type Apis: Sync;
+pub trait ListsScope: Scope {
     /// `ipAccessLists` or `account/ipAccessLists`.
     const FAMILY: &'static str;
     /// The documents and SAT checks the lists' controls come from.
     const REFERENCES: &'static [&'static str];
     fn policy(policy: &Self::Policy) -> Option<&IpAccessListsPolicy>;
-    fn client(apis: &Self::Apis) -> &DatabricksClient;
 }
 
 /// The IP access lists of a workspace or an account.
 pub struct IpAccessListsFamily<S>(PhantomData<S>);
 
 /// A workspace's IP access lists.
-pub type IpAccessLists = IpAccessListsFamily<WorkspaceLists>;
+pub type IpAccessLists = IpAccessListsFamily<WorkspaceScope>;
 
-/// The scope of a workspace's lists.
-pub struct WorkspaceLists;
-
-impl ListsScope for WorkspaceLists {
-    type Policy = Workspace;
-    type Apis = WorkspaceApis;
+impl ListsScope for WorkspaceScope {
     const FAMILY: &'static str = "ipAccessLists";
     const REFERENCES: &'static [&'static str] = REFERENCES;
 
     fn policy(workspace: &Workspace) -> Option<&IpAccessListsPolicy> {
         workspace.policy.ip_access_lists.as_ref()
-    }
-
-    fn client(apis: &WorkspaceApis) -> &DatabricksClient {
-        &apis.databricks
     }
 }
 
@@ -283,7 +265,7 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
     }
 
     async fn observe(_: &DesiredLists, apis: &S::Apis) -> Self::Observed {
-        Ok(S::client(apis).list_ip_access_lists().await?)
+        Ok(S::databricks(apis).list_ip_access_lists().await?)
     }
 
     fn evaluate(
@@ -367,35 +349,26 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
                     else {
                         continue;
                     };
-                    let list_type = api_list_type(declared.list_type);
-                    let (step, change) = match find(lists, label) {
-                        None => (
-                            if list_type == ListType::Allow {
-                                Step::WidenAccess
-                            } else {
-                                Step::NarrowAccess
-                            },
-                            IpChange::Create {
-                                label: label.clone(),
-                                list_type,
-                                addresses: declared.addresses.clone(),
-                                enabled: declared.enabled,
-                            },
-                        ),
+                    let list = ReplaceIpAccessList {
+                        label: label.clone(),
+                        list_type: api_list_type(declared.list_type),
+                        ip_addresses: declared.addresses.clone(),
+                        enabled: declared.enabled,
+                    };
+                    let (widens, change) = match find(lists, label) {
+                        None => (list.list_type == ListType::Allow, IpChange::Create(list)),
                         Some(live) => (
-                            if only_widens(live, declared) {
-                                Step::WidenAccess
-                            } else {
-                                Step::NarrowAccess
-                            },
+                            only_widens(live, declared),
                             IpChange::Replace {
                                 list_id: live.list_id.clone(),
-                                label: label.clone(),
-                                list_type,
-                                addresses: declared.addresses.clone(),
-                                enabled: declared.enabled,
+                                list,
                             },
                         ),
+                    };
+                    let step = if widens {
+                        Step::WidenAccess
+                    } else {
+                        Step::NarrowAccess
                     };
                     actions.push(planned(finding.control.clone(), step, change));
                 }
@@ -432,18 +405,14 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
     }
 
     async fn execute(change: &IpChange, apis: &S::Apis) -> Result<(), ApiError> {
-        let client = S::client(apis);
+        let client = S::databricks(apis);
         match change {
-            IpChange::Create {
-                label,
-                list_type,
-                addresses,
-                enabled,
-            } => {
+            IpChange::Create(list) => {
+                // POST takes no `enabled`: a list is created enabled and disabled after.
                 let new = NewIpAccessList {
-                    label: label.clone(),
-                    list_type: *list_type,
-                    ip_addresses: addresses.clone(),
+                    label: list.label.clone(),
+                    list_type: list.list_type,
+                    ip_addresses: list.ip_addresses.clone(),
                 };
                 let created = match client.create_ip_access_list(&new).await {
                     Ok(created) => created,
@@ -452,7 +421,7 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
                     }
                     Err(err) => return Err(err),
                 };
-                if !enabled {
+                if !list.enabled {
                     let disable = UpdateIpAccessList {
                         enabled: Some(false),
                         ..Default::default()
@@ -463,20 +432,8 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
                 }
                 Ok(())
             }
-            IpChange::Replace {
-                list_id,
-                label,
-                list_type,
-                addresses,
-                enabled,
-            } => {
-                let body = ReplaceIpAccessList {
-                    label: label.clone(),
-                    list_type: *list_type,
-                    ip_addresses: addresses.clone(),
-                    enabled: *enabled,
-                };
-                client.replace_ip_access_list(list_id, &body).await
+            IpChange::Replace { list_id, list } => {
+                client.replace_ip_access_list(list_id, list).await
             }
             IpChange::Delete { list_id, .. } => client.delete_ip_access_list(list_id).await,
         }
@@ -490,63 +447,36 @@ impl<S: ListsScope> Family for IpAccessListsFamily<S> {
     }
 
     fn describe(change: &IpChange) -> String {
-        let shape = |list_type: &ListType, addresses: &[String], enabled: &bool| {
+        let shape = |list: &ReplaceIpAccessList| {
             format!(
-                "{} [{}]{}",
-                list_type_str(*list_type),
-                addresses.join(", "),
-                if *enabled { "" } else { " (disabled)" }
+                "{} {} [{}]{}",
+                list.label,
+                list_type_str(list.list_type),
+                list.ip_addresses.join(", "),
+                if list.enabled { "" } else { " (disabled)" }
             )
         };
         match change {
-            IpChange::Create {
-                label,
-                list_type,
-                addresses,
-                enabled,
-            } => format!(
-                "POST ip-access-list {label} {}",
-                shape(list_type, addresses, enabled)
-            ),
-            IpChange::Replace {
-                label,
-                list_type,
-                addresses,
-                enabled,
-                ..
-            } => format!(
-                "PUT ip-access-list {label} {}",
-                shape(list_type, addresses, enabled)
-            ),
+            IpChange::Create(list) => format!("POST ip-access-list {}", shape(list)),
+            IpChange::Replace { list, .. } => format!("PUT ip-access-list {}", shape(list)),
             IpChange::Delete { label, .. } => format!("DELETE ip-access-list {label}"),
         }
     }
 
+    /// A created list is keyed by its label, a replaced one by its id, so the guard can tell
+    /// the live list a change replaces.
     fn effects(change: &IpChange) -> Vec<Effect> {
+        let puts = |key: &str, list: &ReplaceIpAccessList| {
+            vec![Effect::PutsIpAccessList(AccessList {
+                key: key.to_string(),
+                list_type: list.list_type,
+                enabled: list.enabled,
+                addresses: networks(&list.ip_addresses),
+            })]
+        };
         match change {
-            IpChange::Create {
-                label,
-                list_type,
-                addresses,
-                enabled,
-            } => vec![Effect::PutsIpAccessList(AccessList {
-                key: label.clone(),
-                list_type: *list_type,
-                enabled: *enabled,
-                addresses: networks(addresses),
-            })],
-            IpChange::Replace {
-                list_id,
-                list_type,
-                addresses,
-                enabled,
-                ..
-            } => vec![Effect::PutsIpAccessList(AccessList {
-                key: list_id.clone(),
-                list_type: *list_type,
-                enabled: *enabled,
-                addresses: networks(addresses),
-            })],
+            IpChange::Create(list) => puts(&list.label, list),
+            IpChange::Replace { list_id, list } => puts(list_id, list),
             IpChange::Delete { list_id, .. } => vec![
                 Effect::DeletesIpAccessList {
                     key: list_id.clone(),
@@ -786,13 +716,7 @@ mod tests {
             Management::Exclusive,
             vec![declared("vpn", api::ListType::Allow, &["10.0.0.0/8"])],
         );
-        let error = Err(ReadError {
-            status: Some(500),
-            error_code: None,
-            unauthenticated: false,
-            needs_premium: false,
-            message: "boom".into(),
-        });
+        let error = Err(ReadError::new(Some(500), None, "boom"));
         let results = evaluate(&d, &error);
         assert!(results.iter().all(|r| r.state == ControlState::Failed));
         assert!(plan(&d, &error).is_empty());

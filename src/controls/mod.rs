@@ -45,6 +45,26 @@ impl Workspace {
     }
 }
 
+/// Whose API a family written for both kinds works on (IP access lists and settings): a
+/// workspace's or an account's policy, through its Databricks client.
+pub trait Scope: Send + Sync + 'static {
+    type Policy: Sync;
+    type Apis: Sync;
+    fn databricks(apis: &Self::Apis) -> &DatabricksClient;
+}
+
+/// A workspace as the scope of the families it shares with accounts.
+pub struct WorkspaceScope;
+
+impl Scope for WorkspaceScope {
+    type Policy = Workspace;
+    type Apis = WorkspaceApis;
+
+    fn databricks(apis: &WorkspaceApis) -> &DatabricksClient {
+        &apis.databricks
+    }
+}
+
 /// Where a workspace's families read and write: its Databricks API and, when it has an
 /// `azureResourceId` and an Entra ID identity, its ARM resource.
 #[derive(Debug, Clone)]

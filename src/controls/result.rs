@@ -78,15 +78,29 @@ pub struct ReadError {
 }
 
 impl ReadError {
-    /// A part of the family's state that the family did not read although it should have.
-    pub fn not_read(what: impl std::fmt::Display) -> ReadError {
+    /// A read that failed with `status` and `error_code`, neither for the caller's identity
+    /// nor for the pricing tier.
+    pub fn new(status: Option<u16>, error_code: Option<&str>, message: impl Into<String>) -> Self {
         ReadError {
-            status: None,
-            error_code: None,
+            status,
+            error_code: error_code.map(str::to_string),
             unauthenticated: false,
             needs_premium: false,
-            message: format!("{what} was not read"),
+            message: message.into(),
         }
+    }
+
+    /// The same read failure, refused for the caller's identity.
+    pub fn unauthenticated(self) -> Self {
+        ReadError {
+            unauthenticated: true,
+            ..self
+        }
+    }
+
+    /// A part of the family's state that the family did not read although it should have.
+    pub fn not_read(what: impl std::fmt::Display) -> ReadError {
+        ReadError::new(None, None, format!("{what} was not read"))
     }
 }
 

@@ -570,13 +570,7 @@ mod tests {
             scope("etl", None, &[("a", S::Read)]),
             scope("ml", None, &[("a", S::Read)]),
         ];
-        let error = ReadError {
-            status: Some(500),
-            error_code: None,
-            unauthenticated: false,
-            needs_premium: false,
-            message: "boom".into(),
-        };
+        let error = ReadError::new(Some(500), None, "boom");
         // The scope list failed: every scope control fails.
         let results = evaluate(&policy, &Some(Err(error.clone())));
         assert!(

@@ -12,10 +12,9 @@ use std::marker::PhantomData;
 
 use super::family::{Effect, Fact, Family, Finding, Pass, Planned, Step};
 use super::result::{ReadError, Reason};
-use super::{Workspace, WorkspaceApis};
+use super::{Scope, Workspace, WorkspaceScope};
 use crate::api::{ControlState, Mode, SettingsPolicy};
 use crate::clients::ApiError;
-use crate::clients::DatabricksClient;
 use crate::clients::databricks::{
     PERSONAL_COMPUTE_OFF, PERSONAL_COMPUTE_ON, RESTRICT_ADMINS_OFF, RESTRICT_ADMINS_ON, Setting,
     SettingType, SettingValue,
@@ -267,11 +266,8 @@ impl DesiredSettings {
 
 /// Whose settings a [`SettingsFamily`] manages: which of the policy's settings, through which
 /// client (a workspace's, or an account's that puts `/accounts/{id}` in the path).
-pub trait SettingsScope: Send + Sync + 'static {
-    type Policy: Sync;
-    type Apis: Sync;
+pub trait SettingsScope: Scope {
     fn desired(policy: &Self::Policy, pass: &Pass) -> Option<DesiredSettings>;
-    fn client(apis: &Self::Apis) -> &DatabricksClient;
 }
 
 /// The settings API of a workspace or an account: one GET per declared setting, one
@@ -279,15 +275,9 @@ pub trait SettingsScope: Send + Sync + 'static {
 pub struct SettingsFamily<S>(PhantomData<S>);
 
 /// A workspace's settings.
-pub type Settings = SettingsFamily<WorkspaceSettings>;
+pub type Settings = SettingsFamily<WorkspaceScope>;
 
-/// The scope of a workspace's settings.
-pub struct WorkspaceSettings;
-
-impl SettingsScope for WorkspaceSettings {
-    type Policy = Workspace;
-    type Apis = WorkspaceApis;
-
+impl SettingsScope for WorkspaceScope {
     /// On a workspace with an ARM resource the three [`IN_ARM_ON_AZURE`] settings belong to
     /// the azure family; on an Azure workspace without one they are reported not applicable.
     fn desired(workspace: &Workspace, pass: &Pass) -> Option<DesiredSettings> {
@@ -310,10 +300,6 @@ impl SettingsScope for WorkspaceSettings {
             modes: Vec::new(),
         })
     }
-
-    fn client(apis: &WorkspaceApis) -> &DatabricksClient {
-        &apis.databricks
-    }
 }
 
 impl<S: SettingsScope> Family for SettingsFamily<S> {
@@ -331,7 +317,7 @@ impl<S: SettingsScope> Family for SettingsFamily<S> {
 
     /// One GET per declared setting, all at once.
     async fn observe(desired: &DesiredSettings, apis: &S::Apis) -> SettingsRead {
-        let client = S::client(apis);
+        let client = S::databricks(apis);
         let reads = desired.controls.iter().map(|c| async move {
             let read = client
                 .get_setting(c.setting_type)
@@ -400,7 +386,7 @@ impl<S: SettingsScope> Family for SettingsFamily<S> {
     }
 
     async fn execute(change: &SettingChange, apis: &S::Apis) -> Result<(), ApiError> {
-        S::client(apis)
+        S::databricks(apis)
             .switch_setting(&change.read, change.on)
             .await
     }
@@ -673,13 +659,7 @@ mod tests {
             mode: Some(Mode::Audit),
             ..Default::default()
         };
-        let error = ReadError {
-            status: Some(403),
-            error_code: Some("PERMISSION_DENIED".into()),
-            unauthenticated: false,
-            needs_premium: false,
-            message: "no".into(),
-        };
+        let error = ReadError::new(Some(403), Some("PERMISSION_DENIED"), "no");
         let read = Some(BTreeMap::from([
             (SettingType::RestrictWorkspaceAdmins, Err(error)),
             (

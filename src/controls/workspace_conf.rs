@@ -288,16 +288,14 @@ impl Family for WorkspaceConf {
                     Err(error) => Finding::read_failed(c.clone(), error),
                     Ok(read) if read.refused.contains_key(&c.key) => Finding::read_failed(
                         c.clone(),
-                        &ReadError {
-                            status: Some(400),
-                            error_code: None,
-                            unauthenticated: false,
-                            needs_premium: false,
-                            message: format!(
+                        &ReadError::new(
+                            Some(400),
+                            None,
+                            format!(
                                 "workspace-conf refused key {} (unknown or retired): {}",
                                 c.key, read.refused[&c.key]
                             ),
-                        },
+                        ),
                     ),
                     // The key is missing from the answer: the API did not accept it.
                     Ok(read) => match read.values.get(&c.key) {
@@ -586,13 +584,7 @@ mod tests {
 
     #[test]
     fn read_failure_fails_every_conf_control() {
-        let error = ReadError {
-            status: Some(403),
-            error_code: Some("PERMISSION_DENIED".into()),
-            unauthenticated: false,
-            needs_premium: false,
-            message: "no".into(),
-        };
+        let error = ReadError::new(Some(403), Some("PERMISSION_DENIED"), "no");
         let results = results(&desired(Mode::Enforce), &Err(error));
         assert!(results.iter().all(|r| r.state == ControlState::Failed));
         assert!(results.iter().all(|r| r.error.is_some()));

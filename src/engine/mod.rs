@@ -23,7 +23,9 @@ pub use self::apply::{Outcome, Remediation, apply};
 pub use self::conclude::conclude;
 pub use self::stage::{Action, Overrule, Stage};
 pub use self::subject::Subject;
-use crate::api::{AccountPolicy, ControlState, Exception, Mode, Policy, Summary};
+use crate::api::{
+    AccountPolicy, ControlState, Exception, Mode, Policy, SecurityBaselineSpec, Summary,
+};
 use crate::controls::account::{
     Account, AccountApis, AccountIpAccessLists, AccountSettings, Cloud,
 };
@@ -143,83 +145,53 @@ where
     }
 }
 
-/// Builds the pass's target from a workspace spec and its baseline (pure). The protected
-/// addresses are the policy's break-glass ranges plus the controller's own egress; the
-/// exceptions are the baseline's and the workspace's, none more than a year ahead of `now`.
-pub fn target_for(
-    spec: &crate::api::DatabricksWorkspaceSpec,
-    baseline: Option<&crate::api::SecurityBaselineSpec>,
-    reach: &Reach,
-    now: jiff::Timestamp,
-) -> Result<Target, TargetError> {
-    let policy = resolve(baseline.map(|b| &b.policy), spec.policy.as_ref());
-    let governance = Governance {
-        mode: spec.mode,
-        exceptions: &spec.exceptions,
-        maintenance_windows: &spec.maintenance_windows,
-        approval: spec.approval.as_ref(),
-    };
-    governed(policy, governance, baseline, reach, now)
-}
-
-/// Builds the pass's target of an account from its spec and its baseline's `account` section,
-/// as [`target_for`] does for a workspace.
-pub fn target_for_account(
-    spec: &crate::api::DatabricksAccountSpec,
-    baseline: Option<&crate::api::SecurityBaselineSpec>,
-    reach: &Reach,
-    now: jiff::Timestamp,
-) -> Result<Target<AccountPolicy>, TargetError> {
-    let policy = resolve(
-        baseline.and_then(|b| b.account.as_ref()),
-        spec.policy.as_ref(),
-    );
-    let governance = Governance {
-        mode: spec.mode,
-        exceptions: &spec.exceptions,
-        maintenance_windows: &spec.maintenance_windows,
-        approval: spec.approval.as_ref(),
-    };
-    governed(policy, governance, baseline, reach, now)
-}
-
-/// The governance fields every resource kind's spec has.
-struct Governance<'a> {
-    mode: Mode,
-    exceptions: &'a [Exception],
-    maintenance_windows: &'a [crate::api::MaintenanceWindow],
-    approval: Option<&'a crate::api::ApprovalPolicy>,
-}
-
-/// A policy with IP access lists, whose break-glass ranges no change may lock out.
-pub trait WithIpAccessLists {
+/// A resource kind's policy: what a baseline says of it, and the IP access lists whose
+/// break-glass ranges no change may lock out.
+pub trait KindPolicy:
+    Clone + Default + serde::Serialize + serde::de::DeserializeOwned + Send + Sync
+{
+    /// Its section of a `SecurityBaseline`.
+    fn in_baseline(baseline: &SecurityBaselineSpec) -> Option<&Self>;
     fn ip_access_lists(&self) -> Option<&crate::api::IpAccessListsPolicy>;
 }
 
-impl WithIpAccessLists for Policy {
+impl KindPolicy for Policy {
+    fn in_baseline(baseline: &SecurityBaselineSpec) -> Option<&Self> {
+        Some(&baseline.policy)
+    }
+
     fn ip_access_lists(&self) -> Option<&crate::api::IpAccessListsPolicy> {
         self.ip_access_lists.as_ref()
     }
 }
 
-impl WithIpAccessLists for AccountPolicy {
+impl KindPolicy for AccountPolicy {
+    fn in_baseline(baseline: &SecurityBaselineSpec) -> Option<&Self> {
+        baseline.account.as_ref()
+    }
+
     fn ip_access_lists(&self) -> Option<&crate::api::IpAccessListsPolicy> {
         self.ip_access_lists.as_ref()
     }
 }
 
-fn governed<P: WithIpAccessLists>(
-    policy: P,
-    spec: Governance,
-    baseline: Option<&crate::api::SecurityBaselineSpec>,
+/// Builds the pass's target from a resource's own policy and governance and its baseline
+/// (pure). The protected addresses are the policy's break-glass ranges plus the controller's
+/// own egress; the exceptions are the baseline's and the resource's, none more than a year
+/// ahead of `now`.
+pub fn target_for<P: KindPolicy>(
+    own: Option<&P>,
+    governance: &crate::api::Governance,
+    baseline: Option<&SecurityBaselineSpec>,
     reach: &Reach,
     now: jiff::Timestamp,
 ) -> Result<Target<P>, TargetError> {
+    let policy = resolve(baseline.and_then(P::in_baseline), own);
     let exceptions: Vec<Exception> = baseline
         .map(|b| b.exceptions.as_slice())
         .unwrap_or_default()
         .iter()
-        .chain(spec.exceptions)
+        .chain(&governance.exceptions)
         .cloned()
         .collect();
     if let Some(far) = exceptions
@@ -241,7 +213,7 @@ fn governed<P: WithIpAccessLists>(
         .ip_access_lists()
         .and_then(|p| p.break_glass.clone())
         .unwrap_or_default();
-    let windows = spec
+    let windows = governance
         .maintenance_windows
         .iter()
         .map(window::Schedule::parse)
@@ -252,13 +224,14 @@ fn governed<P: WithIpAccessLists>(
     protected.extend_from_slice(&reach.egress);
     Ok(Target {
         policy,
-        mode: spec.mode,
+        mode: governance.mode,
         protected_addresses: protected,
         private_network: reach.private_network,
         exceptions,
         windows,
-        approval_required: spec
+        approval_required: governance
             .approval
+            .as_ref()
             .is_some_and(|a| a.destructive == crate::api::DestructiveApproval::Required),
         approved_digest: None,
     })

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::rules::{self, Context, LockoutGuard, Verdict};
 use super::stage::Action;
 use crate::api::{self, IpAccessListsPolicy, Management, Mode, Policy};
-use crate::clients::databricks::{IpAccessList, ListType};
+use crate::clients::databricks::{IpAccessList, ListType, ReplaceIpAccessList};
 use crate::controls::access::{AccessState, address_set, parse_address};
 use crate::controls::ip_access_lists::{IpAccessLists, IpChange};
 use crate::controls::{Effect, Fact, Family, Pass, Workspace};
@@ -97,34 +97,23 @@ fn live() -> impl Strategy<Value = Vec<IpAccessList>> {
 /// What the API does with a change, on the in-memory list of lists.
 fn simulate(lists: &mut Vec<IpAccessList>, change: &IpChange, next_id: &mut usize) {
     match change {
-        IpChange::Create {
-            label,
-            list_type,
-            addresses,
-            enabled,
-        } => {
+        IpChange::Create(list) => {
             *next_id += 1;
             lists.push(IpAccessList {
                 list_id: format!("new-{next_id}"),
-                label: label.clone(),
-                list_type: *list_type,
-                ip_addresses: addresses.clone(),
-                enabled: Some(*enabled),
+                label: list.label.clone(),
+                list_type: list.list_type,
+                ip_addresses: list.ip_addresses.clone(),
+                enabled: Some(list.enabled),
                 ..Default::default()
             });
         }
-        IpChange::Replace {
-            list_id,
-            label,
-            list_type,
-            addresses,
-            enabled,
-        } => {
-            if let Some(list) = lists.iter_mut().find(|l| &l.list_id == list_id) {
-                list.label = label.clone();
-                list.list_type = *list_type;
-                list.ip_addresses = addresses.clone();
-                list.enabled = Some(*enabled);
+        IpChange::Replace { list_id, list } => {
+            if let Some(live) = lists.iter_mut().find(|l| &l.list_id == list_id) {
+                live.label = list.label.clone();
+                live.list_type = list.list_type;
+                live.ip_addresses = list.ip_addresses.clone();
+                live.enabled = Some(list.enabled);
             }
         }
         IpChange::Delete { list_id, .. } => lists.retain(|l| &l.list_id != list_id),
@@ -211,14 +200,17 @@ proptest! {
             .into_iter()
             .map(|(kind, label, allow, addresses)| {
                 let list_type = if allow { ListType::Allow } else { ListType::Block };
+                let list = |enabled| ReplaceIpAccessList {
+                    label: label.into(),
+                    list_type,
+                    ip_addresses: addresses.clone(),
+                    enabled,
+                };
                 let change = match kind {
-                    0 => IpChange::Create { label: label.into(), list_type, addresses, enabled: true },
+                    0 => IpChange::Create(list(true)),
                     1 if !lists.is_empty() => IpChange::Replace {
                         list_id: lists[0].list_id.clone(),
-                        label: label.into(),
-                        list_type,
-                        addresses,
-                        enabled: allow,
+                        list: list(allow),
                     },
                     2 if !lists.is_empty() => IpChange::Delete {
                         list_id: lists[lists.len() - 1].list_id.clone(),

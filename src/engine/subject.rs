@@ -7,17 +7,17 @@ use std::future::Future;
 use url::Url;
 
 use super::credentials::{self, CredentialError};
-use super::{Apply, Reach, Report, Target, TargetError};
+use super::{Apply, KindPolicy, Reach, Report, Target, TargetError};
 use crate::api::{
-    AccountPolicy, DatabricksAccount, DatabricksWorkspace, Policy, SecurityBaselineSpec,
-    WorkspaceAuth,
+    AccountPolicy, DatabricksAccount, DatabricksWorkspace, Governance, Policy,
+    SecurityBaselineSpec, WorkspaceAuth,
 };
 use crate::clients::{ClientOptions, Credential};
 use crate::controls::WorkspaceApis;
 use crate::controls::account::AccountApis;
 
 pub trait Subject: Send + Sync {
-    type Policy: Send + Sync;
+    type Policy: KindPolicy;
     type Apis: Clone + Send + Sync;
 
     /// What logs and messages call it: `workspace` or `account`.
@@ -27,14 +27,9 @@ pub trait Subject: Send + Sync {
     fn host(&self) -> &str;
     fn auth(&self) -> &WorkspaceAuth;
     fn baseline_ref(&self) -> Option<&str>;
-
-    /// Step 1: the resolved policy over `baseline` and the governance of the pass.
-    fn target(
-        &self,
-        baseline: Option<&SecurityBaselineSpec>,
-        reach: &Reach,
-        now: jiff::Timestamp,
-    ) -> Result<Target<Self::Policy>, TargetError>;
+    fn governance(&self) -> &Governance;
+    /// Its own policy, over its baseline's.
+    fn policy(&self) -> Option<&Self::Policy>;
 
     fn connect(
         &self,
@@ -49,6 +44,16 @@ pub trait Subject: Send + Sync {
         apis: &Self::Apis,
         apply: Apply,
     ) -> impl Future<Output = Report> + Send;
+
+    /// Step 1: the resolved policy over `baseline` and the governance of the pass.
+    fn target(
+        &self,
+        baseline: Option<&SecurityBaselineSpec>,
+        reach: &Reach,
+        now: jiff::Timestamp,
+    ) -> Result<Target<Self::Policy>, TargetError> {
+        super::target_for(self.policy(), self.governance(), baseline, reach, now)
+    }
 }
 
 impl Subject for DatabricksWorkspace {
@@ -68,13 +73,12 @@ impl Subject for DatabricksWorkspace {
         self.spec.baseline_ref.as_deref()
     }
 
-    fn target(
-        &self,
-        baseline: Option<&SecurityBaselineSpec>,
-        reach: &Reach,
-        now: jiff::Timestamp,
-    ) -> Result<Target<Policy>, TargetError> {
-        super::target_for(&self.spec, baseline, reach, now)
+    fn governance(&self) -> &Governance {
+        &self.spec.governance
+    }
+
+    fn policy(&self) -> Option<&Policy> {
+        self.spec.policy.as_ref()
     }
 
     fn connect(
@@ -108,13 +112,12 @@ impl Subject for DatabricksAccount {
         self.spec.baseline_ref.as_deref()
     }
 
-    fn target(
-        &self,
-        baseline: Option<&SecurityBaselineSpec>,
-        reach: &Reach,
-        now: jiff::Timestamp,
-    ) -> Result<Target<AccountPolicy>, TargetError> {
-        super::target_for_account(&self.spec, baseline, reach, now)
+    fn governance(&self) -> &Governance {
+        &self.spec.governance
+    }
+
+    fn policy(&self) -> Option<&AccountPolicy> {
+        self.spec.policy.as_ref()
     }
 
     /// The account API needs no ARM.

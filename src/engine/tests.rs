@@ -520,11 +520,20 @@ fn exceptions_are_taken_from_the_baseline_and_refused_beyond_a_year() {
     }))
     .unwrap();
     let soon = now + jiff::SignedDuration::from_hours(24);
-    let target = target_for(&spec(soon), Some(&baseline), &Reach::default(), now).unwrap();
+    let target_for = |spec: crate::api::DatabricksWorkspaceSpec, baseline| {
+        target_for(
+            spec.policy.as_ref(),
+            &spec.governance,
+            baseline,
+            &Reach::default(),
+            now,
+        )
+    };
+    let target = target_for(spec(soon), Some(&baseline)).unwrap();
     assert_eq!(target.exceptions.len(), 2);
     assert_eq!(target.next_expiry(now), Some(soon));
     let far = now + jiff::SignedDuration::from_hours(367 * 24);
-    let error = target_for(&spec(far), None, &Reach::default(), now).unwrap_err();
+    let error = target_for(spec(far), None).unwrap_err();
     assert_eq!(error.reason(), "ExceptionTooLong");
     assert!(error.to_string().contains("tokens/*"), "{error}");
 }

@@ -100,7 +100,9 @@ impl Families for Harness {
             egress: Vec::new(),
             private_network: true,
         };
-        let target = engine::target_for(&spec, None, &reach, jiff::Timestamp::now()).unwrap();
+        let (policy, governance) = (spec.policy.as_ref(), &spec.governance);
+        let target =
+            engine::target_for(policy, governance, None, &reach, jiff::Timestamp::now()).unwrap();
         (target, connections)
     }
 }

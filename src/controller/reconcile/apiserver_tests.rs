@@ -176,6 +176,34 @@ impl ApiServer {
         status
     }
 
+    /// The end of a reconcile of `ws` that is not ready for `reason`: a `Ready=False` status,
+    /// a Warning event, a requeue after [`NOT_READY_REQUEUE`] and no request more. Returns the
+    /// status and the event.
+    async fn not_ready(
+        mut self,
+        ws: &DatabricksWorkspace,
+        (ctx, task): (Arc<Context>, tokio::task::JoinHandle<Result<Action, Error>>),
+        reason: &str,
+    ) -> (Value, Value) {
+        let status = self.status_patch(ws).await;
+        assert_eq!(status["observedGeneration"], 7);
+        let ready = ready(&status);
+        assert_eq!(ready["status"], "False");
+        assert_eq!(ready["reason"], reason);
+        assert_eq!(ready["observedGeneration"], 7);
+        let event = self.event(ws).await;
+        assert_eq!(event["type"], "Warning");
+        assert_eq!(event["reason"], reason);
+        assert_eq!(event["action"], "Reconcile");
+        assert_eq!(
+            finished(task).await.unwrap(),
+            Action::requeue(NOT_READY_REQUEUE)
+        );
+        drop(ctx);
+        self.expect_no_more().await;
+        (status, event)
+    }
+
     /// One Event created for workspace `ws`, answered 201. Returns the Event.
     async fn event(&mut self, ws: &DatabricksWorkspace) -> Value {
         let request = self.expect(Method::POST, EVENTS).await;
@@ -318,31 +346,14 @@ async fn missing_secret_is_not_ready_with_status_event_and_requeue() {
         "ws-auth",
     )
     .await;
-    let status = api.status_patch(&ws).await;
-    assert_eq!(status["observedGeneration"], 7);
+    let (status, event) = api.not_ready(&ws, (ctx, task), "SecretNotFound").await;
     assert!(status["lastReconcileTime"].is_string());
-    let ready = ready(&status);
-    assert_eq!(ready["status"], "False");
-    assert_eq!(ready["reason"], "SecretNotFound");
-    assert_eq!(ready["observedGeneration"], 7);
-    let message = ready["message"].as_str().unwrap();
+    let message = ready(&status)["message"].as_str().unwrap();
     assert!(
         message.contains("data-platform/ws-auth") && message.contains("\"token\""),
         "the message names the Secret and its key: {message}"
     );
-
-    let event = api.event(&ws).await;
-    assert_eq!(event["type"], "Warning");
-    assert_eq!(event["reason"], "SecretNotFound");
-    assert_eq!(event["action"], "Reconcile");
     assert_eq!(event["note"], message);
-
-    assert_eq!(
-        finished(task).await.unwrap(),
-        Action::requeue(NOT_READY_REQUEUE)
-    );
-    drop(ctx);
-    api.expect_no_more().await;
 
     let ws_labels = ["namespace=\"data-platform\"", "workspace=\"analytics\""];
     assert_eq!(
@@ -399,28 +410,14 @@ async fn missing_baseline_is_not_ready_before_the_secret_is_read() {
     )
     .await;
     // No Secret read: the next request is the status.
-    let status = api.status_patch(&ws).await;
-    assert_eq!(status["observedGeneration"], 7);
-    let ready = ready(&status);
-    assert_eq!(ready["status"], "False");
-    assert_eq!(ready["reason"], "BaselineNotFound");
+    let (status, event) = api.not_ready(&ws, (ctx, task), "BaselineNotFound").await;
     assert!(
-        ready["message"]
+        ready(&status)["message"]
             .as_str()
             .unwrap()
             .contains("SecurityBaseline \"highly-secure\" does not exist")
     );
-    let event = api.event(&ws).await;
-    assert_eq!(event["type"], "Warning");
-    assert_eq!(event["reason"], "BaselineNotFound");
     assert!(event["note"].as_str().unwrap().contains("highly-secure"));
-
-    assert_eq!(
-        finished(task).await.unwrap(),
-        Action::requeue(NOT_READY_REQUEUE)
-    );
-    drop(ctx);
-    api.expect_no_more().await;
 }
 
 #[tokio::test]
@@ -452,15 +449,7 @@ async fn secret_without_the_key_is_not_ready_after_the_baseline_is_read() {
     )
     .await
     .respond(StatusCode::OK, &secret);
-    let status = api.status_patch(&ws).await;
-    assert_eq!(ready(&status)["reason"], "SecretKeyMissing");
-    assert_eq!(api.event(&ws).await["reason"], "SecretKeyMissing");
-    assert_eq!(
-        finished(task).await.unwrap(),
-        Action::requeue(NOT_READY_REQUEUE)
-    );
-    drop(ctx);
-    api.expect_no_more().await;
+    api.not_ready(&ws, (ctx, task), "SecretKeyMissing").await;
 }
 
 /// A local port that counts as the workspace host: a suspended workspace must never connect.

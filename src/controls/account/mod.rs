@@ -10,9 +10,9 @@ pub mod network_policies;
 pub mod private_access;
 mod shared;
 
-use super::Pass;
 use super::ip_access_lists::ListsScope;
 use super::settings::{DesiredSettings, SettingControl, SettingsScope};
+use super::{Pass, Scope};
 use crate::api::{AccountPolicy, IpAccessListsPolicy, PersonalCompute};
 use crate::clients::DatabricksClient;
 use crate::clients::databricks::SettingType;
@@ -57,12 +57,19 @@ pub struct AccountApis {
     pub databricks: DatabricksClient,
 }
 
-/// The scope of an account's IP access lists.
-pub struct AccountLists;
+/// An account as the scope of the families it shares with workspaces.
+pub struct AccountScope;
 
-impl ListsScope for AccountLists {
+impl Scope for AccountScope {
     type Policy = Account;
     type Apis = AccountApis;
+
+    fn databricks(apis: &AccountApis) -> &DatabricksClient {
+        &apis.databricks
+    }
+}
+
+impl ListsScope for AccountScope {
     const FAMILY: &'static str = "account/ipAccessLists";
     /// SAT (security-analysis-tool d4355dc, `configs/security_best_practices.csv`) checks the
     /// account console's lists as NS-8 and NS-13, not as the workspace's NS-5.
@@ -75,23 +82,14 @@ impl ListsScope for AccountLists {
     fn policy(account: &Account) -> Option<&IpAccessListsPolicy> {
         account.policy.ip_access_lists.as_ref()
     }
-
-    fn client(apis: &AccountApis) -> &DatabricksClient {
-        &apis.databricks
-    }
 }
 
 /// An account's IP access lists.
-pub type AccountIpAccessLists = super::ip_access_lists::IpAccessListsFamily<AccountLists>;
+pub type AccountIpAccessLists = super::ip_access_lists::IpAccessListsFamily<AccountScope>;
 
-/// The scope of an account's settings, including `acct_ip_acl_enable` (the switch of the
-/// account's IP access lists, declared as `ipAccessLists.enabled` and following its mode).
-pub struct AccountSettingsScope;
-
-impl SettingsScope for AccountSettingsScope {
-    type Policy = Account;
-    type Apis = AccountApis;
-
+/// An account's settings include `acct_ip_acl_enable` (the switch of the account's IP access
+/// lists, declared as `ipAccessLists.enabled` and following its mode).
+impl SettingsScope for AccountScope {
     fn desired(account: &Account, pass: &Pass) -> Option<DesiredSettings> {
         let policy = &account.policy;
         let lists = policy.ip_access_lists.as_ref();
@@ -135,14 +133,10 @@ impl SettingsScope for AccountSettingsScope {
             modes: vec![(SettingType::AccountIpAccessLists, lists_mode)],
         })
     }
-
-    fn client(apis: &AccountApis) -> &DatabricksClient {
-        &apis.databricks
-    }
 }
 
 /// An account's settings.
-pub type AccountSettings = super::settings::SettingsFamily<AccountSettingsScope>;
+pub type AccountSettings = super::settings::SettingsFamily<AccountScope>;
 
 #[cfg(test)]
 mod tests {

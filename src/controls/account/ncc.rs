@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::shared::{
-    self, AccountWorkspaces, Binding, Common, Created, ObjectRef, claimed_twice, create_once,
-    read_account_workspaces, same_region, undeclared_finding,
+    self, AccountWorkspaces, Binding, Common, Created, DeclaredObjects, ObjectRef, claimed_twice,
+    create_once, read_account_workspaces, same_region, undeclared_finding,
 };
 use super::{Account, AccountApis};
-use crate::api::{ControlState, Mode, NetworkConnectivityConfig, WorkspaceId};
+use crate::api::{ControlState, NetworkConnectivityConfig, WorkspaceId};
 use crate::clients::databricks::{
     AccountWorkspace, ConnectionState, NccPrivateEndpointRule, NetworkConnectivityConfiguration,
     NewNetworkConnectivityConfig, NewPrivateEndpointRule, WorkspaceUpdate,
@@ -38,14 +38,9 @@ const RULE_REFERENCES: &[&str] = &[
 /// The NCC family.
 pub struct Nccs;
 
-/// The declared NCCs, management and mode resolved.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredNccs {
-    pub nccs: Vec<NetworkConnectivityConfig>,
-    /// Undeclared NCCs and rules are deleted (management: Exclusive).
-    pub exclusive: bool,
-    pub mode: Mode,
-}
+/// The declared NCCs, management and mode resolved (`exclusive` also deletes undeclared
+/// rules).
+pub type DesiredNccs = DeclaredObjects<NetworkConnectivityConfig>;
 
 /// What the family read: the NCCs, the rules of every declared NCC that exists (by NCC id) and,
 /// when a binding is declared, the account's workspaces.
@@ -262,7 +257,7 @@ fn controls(desired: &DesiredNccs) -> Vec<NccControl> {
         ncc: ncc.name.clone(),
         workspace,
     };
-    shared::controls(&desired.nccs, own, workspace, NccControl::Undeclared)
+    shared::controls(&desired.declared, own, workspace, NccControl::Undeclared)
 }
 
 fn references(control: &NccControl) -> &'static [&'static str] {
@@ -426,13 +421,13 @@ fn evaluate_nccs(
     observed: &ObservedNccs,
     nccs: &[NetworkConnectivityConfiguration],
 ) -> Vec<NccFinding> {
-    let claimed = claimed_twice(&desired.nccs);
+    let claimed = claimed_twice(&desired.declared);
     let mut findings: Vec<NccFinding> = desired
-        .nccs
+        .declared
         .iter()
         .flat_map(|declared| evaluate_ncc(declared, desired, observed, nccs, &claimed))
         .collect();
-    let undeclared = shared::undeclared(nccs, &desired.nccs)
+    let undeclared = shared::undeclared(nccs, &desired.declared)
         .map(|(_, name)| name.to_string())
         .collect();
     findings.push(undeclared_finding(
@@ -454,19 +449,18 @@ impl Family for Nccs {
     type Change = NccChange;
 
     fn desired(account: &Account, pass: &Pass) -> Option<DesiredNccs> {
-        let nccs = account.policy.network_connectivity_configs.clone()?;
-        Some(DesiredNccs {
-            nccs,
-            exclusive: shared::exclusive(account),
-            mode: pass.mode,
-        })
+        DeclaredObjects::of(
+            account.policy.network_connectivity_configs.as_ref(),
+            account,
+            pass,
+        )
     }
 
     /// One listing of the NCCs, one of the rules of each declared NCC that exists, and one of
     /// the account's workspaces when a binding is declared.
     async fn observe(desired: &DesiredNccs, apis: &AccountApis) -> ObservedNccs {
         let client = &apis.databricks;
-        let workspaces = read_account_workspaces(client, shared::binds(&desired.nccs));
+        let workspaces = read_account_workspaces(client, shared::binds(&desired.declared));
         let nccs_and_rules = async {
             let nccs = client
                 .list_network_connectivity_configs()
@@ -475,7 +469,7 @@ impl Family for Nccs {
             let mut rules = BTreeMap::new();
             if let Ok(nccs) = &nccs {
                 let ids: Vec<String> = desired
-                    .nccs
+                    .declared
                     .iter()
                     .filter_map(|d| shared::live(nccs, &d.name))
                     .map(|n| n.network_connectivity_config_id.clone())
@@ -533,7 +527,7 @@ impl Family for Nccs {
             let control = &finding.control;
             match control {
                 NccControl::Ncc(name) => {
-                    let Some(declared) = shared::declared(&desired.nccs, name) else {
+                    let Some(declared) = shared::declared(&desired.declared, name) else {
                         continue;
                     };
                     if shared::live(nccs, name).is_none() {
@@ -584,7 +578,7 @@ impl Family for Nccs {
                 }
                 NccControl::UndeclaredRules(name) if desired.exclusive => {
                     let (Some(declared), Some(live)) = (
-                        shared::declared(&desired.nccs, name),
+                        shared::declared(&desired.declared, name),
                         shared::live(nccs, name),
                     ) else {
                         continue;
@@ -606,7 +600,7 @@ impl Family for Nccs {
                     }
                 }
                 NccControl::Undeclared if desired.exclusive => {
-                    for (live, name) in shared::undeclared(nccs, &desired.nccs) {
+                    for (live, name) in shared::undeclared(nccs, &desired.declared) {
                         let change = NccChange::DeleteNcc {
                             id: live.network_connectivity_config_id.clone(),
                             name: name.to_string(),
@@ -811,6 +805,7 @@ async fn create_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Mode;
     use crate::api::{AccountPolicy, Management, PrivateEndpointRule};
     use crate::controls::ControlResult;
     use crate::controls::account::Cloud;

@@ -11,9 +11,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::shared::{self, Binding, Common, claimed_twice, create_once, undeclared_finding};
+use super::shared::{
+    self, Binding, Common, DeclaredObjects, claimed_twice, create_once, undeclared_finding,
+};
 use super::{Account, AccountApis};
-use crate::api::{self, Mode, NetworkPolicy, WorkspaceId};
+use crate::api::{self, NetworkPolicy, WorkspaceId};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
     AccountNetworkPolicy, DEFAULT_NETWORK_POLICY, EnforcementMode, InternetDestination,
@@ -32,13 +34,8 @@ const REFERENCES: &[&str] = &[
 /// The network policies family.
 pub struct NetworkPolicies;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredPolicies {
-    pub policies: Vec<NetworkPolicy>,
-    /// Undeclared policies are deleted (management: Exclusive).
-    pub exclusive: bool,
-    pub mode: Mode,
-}
+/// The declared network policies, management and mode resolved.
+pub type DesiredPolicies = DeclaredObjects<NetworkPolicy>;
 
 /// The account's policies and the network option of every workspace a declared policy binds.
 #[derive(Debug, Clone, PartialEq)]
@@ -267,7 +264,7 @@ fn with_declared(mut base: AccountNetworkPolicy, declared: &NetworkPolicy) -> Ac
 
 /// Undeclared policies but the built-in `default-policy`, which is never reported.
 fn undeclared<'a>(desired: &DesiredPolicies, policies: &'a [AccountNetworkPolicy]) -> Vec<&'a str> {
-    shared::undeclared(policies, &desired.policies)
+    shared::undeclared(policies, &desired.declared)
         .map(|(_, name)| name)
         .filter(|name| *name != DEFAULT_NETWORK_POLICY)
         .collect()
@@ -279,7 +276,7 @@ fn controls(desired: &DesiredPolicies) -> Vec<PolicyControl> {
         policy: policy.name.clone(),
         workspace,
     };
-    shared::controls(&desired.policies, own, workspace, PolicyControl::Undeclared)
+    shared::controls(&desired.declared, own, workspace, PolicyControl::Undeclared)
 }
 
 type PolicyFinding = Finding<PolicyControl, PolicyValue>;
@@ -321,9 +318,9 @@ fn evaluate_policies(
     observed: &ObservedPolicies,
     policies: &[AccountNetworkPolicy],
 ) -> Vec<PolicyFinding> {
-    let claimed = claimed_twice(&desired.policies);
+    let claimed = claimed_twice(&desired.declared);
     let mut findings = Vec::new();
-    for declared in &desired.policies {
+    for declared in &desired.declared {
         let live = shared::live(policies, &declared.name).map_or(Common::Absent.into(), |p| {
             PolicyValue::Policy(live_egress(p))
         });
@@ -359,19 +356,14 @@ impl Family for NetworkPolicies {
     type Change = PolicyChange;
 
     fn desired(account: &Account, pass: &Pass) -> Option<DesiredPolicies> {
-        let policies = account.policy.network_policies.clone()?;
-        Some(DesiredPolicies {
-            policies,
-            exclusive: shared::exclusive(account),
-            mode: pass.mode,
-        })
+        DeclaredObjects::of(account.policy.network_policies.as_ref(), account, pass)
     }
 
     /// One listing of the policies and one read of each bound workspace's network option.
     async fn observe(desired: &DesiredPolicies, apis: &AccountApis) -> ObservedPolicies {
         let client = &apis.databricks;
         let ids: BTreeSet<WorkspaceId> = desired
-            .policies
+            .declared
             .iter()
             .flat_map(|p| p.workspaces.iter().copied())
             .collect();
@@ -419,7 +411,7 @@ impl Family for NetworkPolicies {
             };
             match control {
                 PolicyControl::Policy(name) => {
-                    let Some(declared) = shared::declared(&desired.policies, name) else {
+                    let Some(declared) = shared::declared(&desired.declared, name) else {
                         continue;
                     };
                     let change = match shared::live(policies, name) {
@@ -531,6 +523,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::Mode;
     use crate::api::{AccountPolicy, ControlState, Management};
     use crate::controls::ControlResult;
     use crate::controls::account::Cloud;
@@ -757,13 +750,7 @@ mod tests {
     #[test]
     fn a_workspace_outside_the_account_fails_with_its_id() {
         let d = desired(Management::Additive, restricted());
-        let not_found = ReadError {
-            status: Some(404),
-            error_code: Some("NOT_FOUND".into()),
-            unauthenticated: false,
-            needs_premium: false,
-            message: "not found".into(),
-        };
+        let not_found = ReadError::new(Some(404), Some("NOT_FOUND"), "not found");
         let o = observed(vec![], vec![(7, Err(not_found))]);
         let results = evaluate(&d, &o);
         assert_eq!(results[1].state, ControlState::Failed);

@@ -12,11 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::shared::{
-    self, AccountWorkspaces, Binding, Common, ObjectRef, claimed_twice, create_once,
-    read_account_workspaces, same_region, undeclared_finding,
+    self, AccountWorkspaces, Binding, Common, DeclaredObjects, ObjectRef, claimed_twice,
+    create_once, read_account_workspaces, same_region, undeclared_finding,
 };
 use super::{Account, AccountApis, Cloud};
-use crate::api::{self, ControlState, Mode, WorkspaceId};
+use crate::api::{self, ControlState, WorkspaceId};
 use crate::clients::ApiError;
 use crate::clients::databricks::{
     PrivateAccessLevel, PrivateAccessSettings, PrivateAccessSettingsBody, WorkspaceUpdate,
@@ -34,10 +34,7 @@ pub struct PrivateAccess;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredAccess {
-    pub settings: Vec<api::PrivateAccessSettings>,
-    /// Undeclared settings are deleted (management: Exclusive).
-    pub exclusive: bool,
-    pub mode: Mode,
+    pub settings: DeclaredObjects<api::PrivateAccessSettings>,
     /// `false` on Azure and GCP: every control is NotApplicable and nothing is read.
     pub applies: bool,
 }
@@ -182,7 +179,12 @@ fn controls(desired: &DesiredAccess) -> Vec<AccessControl> {
         settings: s.name.clone(),
         workspace,
     };
-    shared::controls(&desired.settings, own, workspace, AccessControl::Undeclared)
+    shared::controls(
+        &desired.settings.declared,
+        own,
+        workspace,
+        AccessControl::Undeclared,
+    )
 }
 
 type AccessFinding = Finding<AccessControl, AccessValue>;
@@ -263,9 +265,9 @@ fn evaluate_all(
     observed: &ObservedAccess,
     settings: &[PrivateAccessSettings],
 ) -> Vec<AccessFinding> {
-    let claimed = claimed_twice(&desired.settings);
+    let claimed = claimed_twice(&desired.settings.declared);
     let mut findings = Vec::new();
-    for declared in &desired.settings {
+    for declared in &desired.settings.declared {
         findings.push(evaluate_settings(declared, settings));
         for id in &declared.workspaces {
             findings.push(evaluate_binding(
@@ -273,14 +275,14 @@ fn evaluate_all(
             ));
         }
     }
-    let names = shared::undeclared(settings, &desired.settings)
+    let names = shared::undeclared(settings, &desired.settings.declared)
         .map(|(_, name)| name.to_string())
         .collect();
     findings.push(undeclared_finding(
         AccessControl::Undeclared,
         "private access settings",
         names,
-        desired.exclusive,
+        desired.settings.exclusive,
     ));
     findings
 }
@@ -295,11 +297,9 @@ impl Family for PrivateAccess {
     type Change = AccessChange;
 
     fn desired(account: &Account, pass: &Pass) -> Option<DesiredAccess> {
-        let settings = account.policy.private_access_settings.clone()?;
+        let settings = account.policy.private_access_settings.as_ref();
         Some(DesiredAccess {
-            settings,
-            exclusive: shared::exclusive(account),
-            mode: pass.mode,
+            settings: DeclaredObjects::of(settings, account, pass)?,
             applies: matches!(account.cloud, Cloud::Aws | Cloud::Unknown),
         })
     }
@@ -314,7 +314,7 @@ impl Family for PrivateAccess {
             };
         }
         let client = &apis.databricks;
-        let workspaces = read_account_workspaces(client, shared::binds(&desired.settings));
+        let workspaces = read_account_workspaces(client, shared::binds(&desired.settings.declared));
         let (settings, workspaces) =
             futures::join!(client.list_private_access_settings(), workspaces);
         ObservedAccess {
@@ -369,11 +369,16 @@ impl Family for PrivateAccess {
         for finding in drifted.iter().filter(|f| f.reason.is_none()) {
             let control = &finding.control;
             let mut push = |step, change| {
-                actions.push(Planned::one(control.clone(), step, desired.mode, change));
+                actions.push(Planned::one(
+                    control.clone(),
+                    step,
+                    desired.settings.mode,
+                    change,
+                ));
             };
             match control {
                 AccessControl::Settings(name) => {
-                    let Some(declared) = shared::declared(&desired.settings, name) else {
+                    let Some(declared) = shared::declared(&desired.settings.declared, name) else {
                         continue;
                     };
                     let change = match shared::live(settings, name) {
@@ -391,7 +396,7 @@ impl Family for PrivateAccess {
                     settings: name,
                     workspace,
                 } => {
-                    let Some(declared) = shared::declared(&desired.settings, name) else {
+                    let Some(declared) = shared::declared(&desired.settings.declared, name) else {
                         continue;
                     };
                     // Public before the change: no settings, or settings that allow it.
@@ -408,8 +413,8 @@ impl Family for PrivateAccess {
                         },
                     );
                 }
-                AccessControl::Undeclared if desired.exclusive => {
-                    for (live, name) in shared::undeclared(settings, &desired.settings) {
+                AccessControl::Undeclared if desired.settings.exclusive => {
+                    for (live, name) in shared::undeclared(settings, &desired.settings.declared) {
                         push(
                             Step::Revoke,
                             AccessChange::Delete {
@@ -427,7 +432,11 @@ impl Family for PrivateAccess {
 
     fn guard(desired: &DesiredAccess, change: &AccessChange) -> Option<Blocked> {
         let deletes = matches!(change, AccessChange::Delete { .. });
-        shared::additive_guard(deletes, desired.exclusive, "private access settings")
+        shared::additive_guard(
+            deletes,
+            desired.settings.exclusive,
+            "private access settings",
+        )
     }
 
     async fn execute(change: &AccessChange, apis: &AccountApis) -> Result<(), ApiError> {
@@ -534,6 +543,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::Mode;
     use crate::api::{AccountPolicy, Management};
     use crate::clients::databricks::AccountWorkspace;
     use crate::controls::ControlResult;

@@ -9,13 +9,13 @@ use std::future::Future;
 
 use super::Account;
 use crate::api::{
-    self, ControlState, Management, NetworkConnectivityConfig, NetworkPolicy, WorkspaceId,
+    self, ControlState, Management, Mode, NetworkConnectivityConfig, NetworkPolicy, WorkspaceId,
 };
 use crate::clients::databricks::{
     AccountNetworkPolicy, AccountWorkspace, NetworkConnectivityConfiguration, PrivateAccessSettings,
 };
 use crate::clients::{ApiError, DatabricksClient};
-use crate::controls::{Blocked, Finding, ReadError, Reason};
+use crate::controls::{Blocked, Finding, Pass, ReadError, Reason};
 
 /// Regions compared as the APIs spell them in different places (`westeurope`, `West Europe`).
 pub(super) fn same_region(a: &str, b: &str) -> bool {
@@ -28,9 +28,25 @@ pub(super) fn same_region(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Whether undeclared objects are deleted.
-pub(super) fn exclusive(account: &Account) -> bool {
-    account.policy.management == Some(Management::Exclusive)
+/// What one of these families is to make true: its declared objects, whether undeclared
+/// ones are deleted, and the mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredObjects<D> {
+    pub declared: Vec<D>,
+    /// Undeclared objects are deleted (management: Exclusive).
+    pub exclusive: bool,
+    pub mode: Mode,
+}
+
+impl<D: Clone> DeclaredObjects<D> {
+    /// `None` when the policy has no such list: the family is not managed.
+    pub(super) fn of(declared: Option<&Vec<D>>, account: &Account, pass: &Pass) -> Option<Self> {
+        Some(DeclaredObjects {
+            declared: declared?.clone(),
+            exclusive: account.policy.management == Some(Management::Exclusive),
+            mode: pass.mode,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
