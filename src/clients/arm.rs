@@ -9,6 +9,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
@@ -109,9 +110,16 @@ pub struct ArmWorkspace {
     pub raw: Value,
 }
 
+/// The string at a JSON pointer of an ARM resource.
+fn text_at(raw: &Value, pointer: &str) -> Option<String> {
+    raw.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 impl ArmWorkspace {
     pub fn from_raw(raw: Value) -> Self {
-        let s = |p: &str| raw.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let s = |p: &str| text_at(&raw, p);
         let b = |p: &str| raw.pointer(p).and_then(Value::as_bool);
         Self {
             id: s("/id"),
@@ -309,10 +317,12 @@ pub fn diagnostic_setting_body(
 pub const ALL_LOGS: &str = "allLogs";
 
 /// One log category of a diagnostic setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DiagnosticLog {
     pub category: Option<String>,
     pub category_group: Option<String>,
+    #[serde(default)]
     pub enabled: bool,
 }
 
@@ -331,23 +341,15 @@ pub struct DiagnosticSetting {
 
 impl DiagnosticSetting {
     pub fn from_raw(raw: Value) -> Self {
-        let s = |p: &str| raw.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let s = |p: &str| text_at(&raw, p);
+        // A log entry that does not parse counts as no entry: the control then reports the
+        // category missing rather than failing the read.
         let logs = raw
             .pointer("/properties/logs")
             .and_then(Value::as_array)
             .map(|logs| {
                 logs.iter()
-                    .map(|l| DiagnosticLog {
-                        category: l
-                            .get("category")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        category_group: l
-                            .get("categoryGroup")
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        enabled: l.get("enabled").and_then(Value::as_bool).unwrap_or(false),
-                    })
+                    .filter_map(|l| DiagnosticLog::deserialize(l).ok())
                     .collect()
             })
             .unwrap_or_default();

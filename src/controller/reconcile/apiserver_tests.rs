@@ -176,15 +176,25 @@ impl ApiServer {
         status
     }
 
+    /// The GET of the workspace's Secret `ws-auth`, answered with `secret`.
+    async fn serve_secret(&mut self, secret: &Value) {
+        self.expect(
+            Method::GET,
+            &format!("/api/v1/namespaces/{NS}/secrets/ws-auth"),
+        )
+        .await
+        .respond(StatusCode::OK, secret);
+    }
+
     /// The end of a reconcile of `ws` that is not ready for `reason`: a `Ready=False` status,
     /// a Warning event, a requeue after [`NOT_READY_REQUEUE`] and no request more. Returns the
-    /// status and the event.
+    /// status, the event and every request body.
     async fn not_ready(
         mut self,
         ws: &DatabricksWorkspace,
         (ctx, task): (Arc<Context>, tokio::task::JoinHandle<Result<Action, Error>>),
         reason: &str,
-    ) -> (Value, Value) {
+    ) -> (Value, Value, Vec<String>) {
         let status = self.status_patch(ws).await;
         assert_eq!(status["observedGeneration"], 7);
         let ready = ready(&status);
@@ -200,8 +210,8 @@ impl ApiServer {
             Action::requeue(NOT_READY_REQUEUE)
         );
         drop(ctx);
-        self.expect_no_more().await;
-        (status, event)
+        let bodies = self.expect_no_more().await;
+        (status, event, bodies)
     }
 
     /// One Event created for workspace `ws`, answered 201. Returns the Event.
@@ -346,7 +356,7 @@ async fn missing_secret_is_not_ready_with_status_event_and_requeue() {
         "ws-auth",
     )
     .await;
-    let (status, event) = api.not_ready(&ws, (ctx, task), "SecretNotFound").await;
+    let (status, event, _) = api.not_ready(&ws, (ctx, task), "SecretNotFound").await;
     assert!(status["lastReconcileTime"].is_string());
     let message = ready(&status)["message"].as_str().unwrap();
     assert!(
@@ -410,7 +420,7 @@ async fn missing_baseline_is_not_ready_before_the_secret_is_read() {
     )
     .await;
     // No Secret read: the next request is the status.
-    let (status, event) = api.not_ready(&ws, (ctx, task), "BaselineNotFound").await;
+    let (status, event, _) = api.not_ready(&ws, (ctx, task), "BaselineNotFound").await;
     assert!(
         ready(&status)["message"]
             .as_str()
@@ -443,12 +453,7 @@ async fn secret_without_the_key_is_not_ready_after_the_baseline_is_read() {
     );
     let mut secret = secret_with_token();
     secret["data"] = json!({"other": "eA=="});
-    api.expect(
-        Method::GET,
-        "/api/v1/namespaces/data-platform/secrets/ws-auth",
-    )
-    .await
-    .respond(StatusCode::OK, &secret);
+    api.serve_secret(&secret).await;
     api.not_ready(&ws, (ctx, task), "SecretKeyMissing").await;
 }
 
@@ -522,12 +527,7 @@ async fn unreachable_workspace_is_read_failed_and_the_token_never_reaches_the_ap
     let ws = workspace("analytics", json!({}), pat_spec("http://127.0.0.1:1"));
     let task = spawn_reconcile(&ws, &ctx);
 
-    api.expect(
-        Method::GET,
-        "/api/v1/namespaces/data-platform/secrets/ws-auth",
-    )
-    .await
-    .respond(StatusCode::OK, &secret_with_token());
+    api.serve_secret(&secret_with_token()).await;
     let status = api.status_patch(&ws).await;
     api.no_report_crds().await;
     assert_eq!(status["observedGeneration"], 7);
@@ -579,21 +579,9 @@ async fn secret_values_stay_out_of_not_ready_status_and_events() {
         }),
     );
     let task = spawn_reconcile(&ws, &ctx);
-    api.expect(
-        Method::GET,
-        "/api/v1/namespaces/data-platform/secrets/ws-auth",
-    )
-    .await
-    .respond(StatusCode::OK, &secret_with_token());
-    let status = api.status_patch(&ws).await;
-    assert_eq!(ready(&status)["reason"], "InvalidSpec");
-    assert_eq!(api.event(&ws).await["reason"], "InvalidSpec");
-    assert_eq!(
-        finished(task).await.unwrap(),
-        Action::requeue(NOT_READY_REQUEUE)
-    );
-    drop(ctx);
-    assert_no_secret(&api.expect_no_more().await);
+    api.serve_secret(&secret_with_token()).await;
+    let (_, _, bodies) = api.not_ready(&ws, (ctx, task), "InvalidSpec").await;
+    assert_no_secret(&bodies);
 }
 
 /// The seconds of a requeue action.
@@ -690,12 +678,7 @@ async fn the_token_goes_to_the_workspace_host_only() {
     let (ctx, _metrics, mut api) = context();
     let ws = workspace("analytics", json!({}), pat_spec(&host));
     let task = spawn_reconcile(&ws, &ctx);
-    api.expect(
-        Method::GET,
-        "/api/v1/namespaces/data-platform/secrets/ws-auth",
-    )
-    .await
-    .respond(StatusCode::OK, &secret_with_token());
+    api.serve_secret(&secret_with_token()).await;
     let head = tokio::time::timeout(WAIT, databricks)
         .await
         .expect("no request reached the workspace host")
