@@ -5,9 +5,13 @@
 //! * Entra ID / OAuth token endpoints: `{"error": "...", "error_description": "...", ...}`.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+/// What a Databricks API handler answers: a JSON body, or the error envelope.
+pub type Reply = Result<Json<Value>, ApiError>;
 
 /// A Databricks REST API error (`{error_code, message, details?}`).
 #[derive(Debug, Clone)]
@@ -235,6 +239,16 @@ impl IntoResponse for ApiError {
         add_retry_after(&mut response, self.retry_after);
         response
     }
+}
+
+/// The fallback of the routers: a path no API serves.
+pub async fn not_found(method: Method, request: Request) -> Response {
+    ApiError::endpoint_not_found(method.as_str(), request.uri().path()).into_response()
+}
+
+/// The fallback of the routers for a known path used with the wrong method.
+pub async fn method_not_allowed(method: Method, request: Request) -> Response {
+    ApiError::method_not_allowed(method.as_str(), request.uri().path()).into_response()
 }
 
 /// An Azure Resource Manager error (`{"error": {"code", "message"}}`).

@@ -22,20 +22,18 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
-use serde::Deserialize;
+use axum::extract::{Extension, Path, Query};
 use serde_json::{Value, json};
 
-use super::{Account, AccountCaller, with_account};
+use super::{Account, AccountCaller, InAccount};
 use crate::access;
-use crate::app::App;
 use crate::databricks::Body;
 use crate::databricks::ip_access_lists::allowed_with;
 use crate::databricks::settings::{
-    COMPLIANCE_STANDARDS, PatchRequest, Records, SettingDesc, expect_bool, lookup_in, masked_value,
-    one_of, render_in, reset_in, seed, write_in,
+    PatchRequest, Records, SettingDesc, SettingPath, compliance_standards, expect_bool, lookup_in,
+    masked_value, one_of, render_in, reset_in, seed, write_in,
 };
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 
 pub const ACCT_IP_ACL_ENABLE: &str = "acct_ip_acl_enable";
 pub const DISABLE_LEGACY_FEATURES: &str = "disable_legacy_features";
@@ -124,19 +122,7 @@ fn validate(
         CSP_ENABLEMENT => {
             let on = expect_bool(&next, "is_enforced", d.field)?;
             next["is_enforced"] = json!(on);
-            match &next["compliance_standards"] {
-                Value::Null => next["compliance_standards"] = json!([]),
-                Value::Array(items) => {
-                    for item in items {
-                        one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
-                    }
-                }
-                other => {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Invalid value {other} for compliance_standards: expected a list"
-                    )));
-                }
-            }
+            compliance_standards(&mut next)?;
         }
         ESM_ENABLEMENT => {
             let on = expect_bool(&next, "is_enforced", d.field)?;
@@ -186,40 +172,27 @@ pub fn delete(
     )
 }
 
-#[derive(Deserialize)]
-pub struct SettingPath {
-    account_id: String,
-    setting_type: String,
-    name: String,
-}
-
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<SettingPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        get(&world.account, &p.setting_type, &p.name).map(Json)
-    })
+pub async fn get_handler(account: InAccount, Path(p): Path<SettingPath>) -> Reply {
+    account.run(|world| get(&world.account, &p.setting_type, &p.name).map(Json))
 }
 
 pub async fn patch_handler(
-    State(app): State<App>,
+    account: InAccount,
     Extension(caller): Extension<AccountCaller>,
     Path(p): Path<SettingPath>,
     Body(req): Body<PatchRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        patch(&mut world.account, &p.setting_type, &p.name, req, caller.ip).map(Json)
-    })
+) -> Reply {
+    account
+        .run(|world| patch(&mut world.account, &p.setting_type, &p.name, req, caller.ip).map(Json))
 }
 
 pub async fn delete_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<SettingPath>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let etag_param = query.get("etag").cloned();
-    with_account(&app, &p.account_id, |world| {
+    account.run(|world| {
         delete(
             &mut world.account,
             &p.setting_type,

@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::with_ws;
+use super::InWorkspace;
 use crate::app::{App, ViaOwnHost};
 use crate::auth;
-use crate::errors::{ApiError, OAuthError};
-use crate::state::{Audience, Caller, PrincipalKind};
+use crate::errors::{ApiError, OAuthError, Reply};
+use crate::state::{Audience, PrincipalKind};
 
 #[derive(Deserialize)]
 pub struct WsPath {
@@ -150,12 +150,9 @@ pub fn token_response(token: &str, lifetime: std::time::Duration, scope: &str) -
 }
 
 /// `GET /api/2.0/preview/scim/v2/Me`.
-pub async fn scim_me(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |_| {
-        let p = &caller.principal;
+pub async fn scim_me(call: InWorkspace) -> Reply {
+    call.run(|_| {
+        let p = &call.caller.principal;
         let groups: Vec<Value> = p
             .groups
             .iter()

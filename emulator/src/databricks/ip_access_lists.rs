@@ -7,15 +7,15 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
+use axum::extract::Path;
+use axum::http::Method;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Body, with_ws};
+use super::{Body, InWorkspace};
 use crate::access::{self, ListType, ListView};
-use crate::app::App;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 use crate::state::{Caller, IpAccessList, Workspace, now_ms};
 
 #[derive(Debug, Default, Deserialize)]
@@ -26,9 +26,10 @@ pub struct ListRequest {
     pub enabled: Option<bool>,
 }
 
+/// The `{list_id}` of a workspace's or the account's list path.
 #[derive(Deserialize)]
 pub struct ListIdPath {
-    list_id: String,
+    pub list_id: String,
 }
 
 fn views(lists: &[IpAccessList]) -> Vec<ListView<'_>> {
@@ -263,67 +264,38 @@ pub fn delete_in(
     Ok(())
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        Ok(Json(json!({"ip_access_lists": ws.ip_access_lists})))
-    })
+pub async fn list_handler(call: InWorkspace) -> Reply {
+    call.run(|ws| Ok(Json(json!({"ip_access_lists": ws.ip_access_lists}))))
 }
 
-pub async fn create_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        let list = create(ws, &caller, req)?;
+pub async fn create_handler(call: InWorkspace, Body(req): Body<ListRequest>) -> Reply {
+    call.run(|ws| {
+        let list = create(ws, &call.caller, req)?;
         Ok(Json(json!({"ip_access_list": list})))
     })
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<ListIdPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
+pub async fn get_handler(call: InWorkspace, Path(p): Path<ListIdPath>) -> Reply {
+    call.run(|ws| {
         let idx = find(ws, &p.list_id)?;
         Ok(Json(json!({"ip_access_list": ws.ip_access_lists[idx]})))
     })
 }
 
-pub async fn replace_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+/// PUT replaces a list (every field required), PATCH updates the fields given.
+pub async fn modify_handler(
+    call: InWorkspace,
+    method: Method,
     Path(p): Path<ListIdPath>,
     Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        modify(ws, &caller, &p.list_id, req, true)
-    })?;
+) -> Reply {
+    let replace = method == Method::PUT;
+    call.run(|ws| modify(ws, &call.caller, &p.list_id, req, replace))?;
     Ok(Json(json!({})))
 }
 
-pub async fn update_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<ListIdPath>,
-    Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        modify(ws, &caller, &p.list_id, req, false)
-    })?;
-    Ok(Json(json!({})))
-}
-
-pub async fn delete_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<ListIdPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| delete(ws, &caller, &p.list_id))?;
+pub async fn delete_handler(call: InWorkspace, Path(p): Path<ListIdPath>) -> Reply {
+    call.run(|ws| delete(ws, &call.caller, &p.list_id))?;
     Ok(Json(json!({})))
 }
 

@@ -15,14 +15,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Body, with_ws};
-use crate::app::App;
-use crate::errors::ApiError;
-use crate::state::{Caller, SettingRecord, Workspace, fnv64};
+use super::{Body, InWorkspace};
+use crate::errors::{ApiError, Reply};
+use crate::state::{SettingRecord, Workspace, fnv64};
 
 /// One settings type the emulator serves.
 #[derive(Debug)]
@@ -354,6 +353,22 @@ fn get_path<'a>(source: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(source, |v, p| v.get(*p))
 }
 
+/// The paths of a comma-separated field mask; an empty mask is refused, naming its query
+/// parameter `param`.
+pub fn mask_paths<'a>(mask: &'a str, param: &str) -> Result<Vec<&'a str>, ApiError> {
+    let paths: Vec<&str> = mask
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if paths.is_empty() {
+        return Err(ApiError::invalid_parameter(format!(
+            "{param} is required and must not be empty"
+        )));
+    }
+    Ok(paths)
+}
+
 /// Applies `field_mask` paths of `setting` onto the current message.
 pub fn apply_mask(
     current: &Value,
@@ -362,17 +377,7 @@ pub fn apply_mask(
     mask: &str,
 ) -> Result<Value, ApiError> {
     let mut next = current.clone();
-    let paths: Vec<&str> = mask
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if paths.is_empty() {
-        return Err(ApiError::invalid_parameter(
-            "field_mask is required and must not be empty",
-        ));
-    }
-    for path in paths {
+    for path in mask_paths(mask, "field_mask")? {
         if path == "*" || path == d.field {
             next = setting
                 .get(d.field)
@@ -409,6 +414,25 @@ pub fn one_of(value: &Value, allowed: &[&str], what: &str) -> Result<(), ApiErro
             "Invalid value {value} for {what}: must be one of {allowed:?}"
         ))),
     }
+}
+
+/// Checks `compliance_standards` of a compliance profile message (the workspace's or the
+/// account's); absent is an empty list.
+pub fn compliance_standards(next: &mut Value) -> Result<(), ApiError> {
+    match &next["compliance_standards"] {
+        Value::Null => next["compliance_standards"] = json!([]),
+        Value::Array(items) => {
+            for item in items {
+                one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
+            }
+        }
+        other => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid value {other} for compliance_standards: expected a list"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Validates `next` for setting `d` against the current state; may fix read-only fields.
@@ -449,19 +473,7 @@ fn validate(ws: &Workspace, d: &SettingDesc, mut next: Value) -> Result<Value, A
                     "The compliance security profile cannot be disabled once it has been enabled",
                 ));
             }
-            match &next["compliance_standards"] {
-                Value::Null => next["compliance_standards"] = json!([]),
-                Value::Array(items) => {
-                    for item in items {
-                        one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
-                    }
-                }
-                other => {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Invalid value {other} for compliance_standards: expected a list"
-                    )));
-                }
-            }
+            compliance_standards(&mut next)?;
         }
         ENHANCED_SECURITY_MONITORING => {
             let enabled = expect_bool(&next, "is_enabled", d.field)?;
@@ -545,43 +557,32 @@ pub fn delete(
     )
 }
 
+/// The `{setting_type}/names/{name}` of a workspace's or the account's setting path.
 #[derive(Deserialize)]
 pub struct SettingPath {
-    setting_type: String,
-    name: String,
+    pub setting_type: String,
+    pub name: String,
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<SettingPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        get(ws, &p.setting_type, &p.name).map(Json)
-    })
+pub async fn get_handler(call: InWorkspace, Path(p): Path<SettingPath>) -> Reply {
+    call.run(|ws| get(ws, &p.setting_type, &p.name).map(Json))
 }
 
 pub async fn patch_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Path(p): Path<SettingPath>,
     Body(req): Body<PatchRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        patch(ws, &p.setting_type, &p.name, req).map(Json)
-    })
+) -> Reply {
+    call.run(|ws| patch(ws, &p.setting_type, &p.name, req).map(Json))
 }
 
 pub async fn delete_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Path(p): Path<SettingPath>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let etag_param = query.get("etag").cloned();
-    with_ws(&app, &caller, |ws| {
-        delete(ws, &p.setting_type, &p.name, etag_param.as_deref()).map(Json)
-    })
+    call.run(|ws| delete(ws, &p.setting_type, &p.name, etag_param.as_deref()).map(Json))
 }
 
 #[cfg(test)]

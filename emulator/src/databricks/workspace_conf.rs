@@ -10,13 +10,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Extension, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{Body, with_ws};
+use super::{Body, InWorkspace};
 use crate::access;
-use crate::app::App;
 use crate::errors::ApiError;
 use crate::state::{Caller, Workspace};
 
@@ -186,20 +185,18 @@ pub fn patch(
 }
 
 pub async fn get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
     let keys = query.get("keys").cloned().unwrap_or_default();
-    with_ws(&app, &caller, |ws| get(ws, &keys).map(Json))
+    call.run(|ws| get(ws, &keys).map(Json))
 }
 
 pub async fn patch_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Body(body): Body<Map<String, Value>>,
 ) -> Result<StatusCode, ApiError> {
-    with_ws(&app, &caller, |ws| patch(ws, &caller, body))?;
+    call.run(|ws| patch(ws, &call.caller, body))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
