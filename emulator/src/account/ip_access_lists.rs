@@ -9,12 +9,20 @@ use axum::extract::{Extension, Path};
 use axum::http::Method;
 use serde_json::json;
 
-use super::{AccountCaller, InAccount};
+use super::{Account, AccountCaller, InAccount};
 use crate::databricks::Body;
-use crate::databricks::ip_access_lists::{
-    ListIdPath, ListRequest, create_in, delete_in, find_in, modify_in,
-};
+use crate::databricks::ip_access_lists::{ListIdPath, ListRequest, Write, find_in};
 use crate::errors::Reply;
+
+/// A write to the account's lists by `caller`.
+fn write<'a>(account: &'a mut Account, caller: &AccountCaller) -> Write<'a> {
+    Write {
+        enforced: account.ip_access_lists_enabled(),
+        lists: &mut account.ip_access_lists,
+        principal_id: caller.principal_id,
+        ip: caller.ip,
+    }
+}
 
 pub async fn list_handler(account: InAccount) -> Reply {
     account.run(|world| {
@@ -30,15 +38,7 @@ pub async fn create_handler(
     Body(req): Body<ListRequest>,
 ) -> Reply {
     account.run(|world| {
-        let account = &mut world.account;
-        let enforced = account.ip_access_lists_enabled();
-        let list = create_in(
-            &mut account.ip_access_lists,
-            enforced,
-            caller.principal_id,
-            caller.ip,
-            req,
-        )?;
+        let list = write(&mut world.account, &caller).create(req)?;
         Ok(Json(json!({"ip_access_list": list})))
     })
 }
@@ -59,19 +59,8 @@ pub async fn modify_handler(
     Path(p): Path<ListIdPath>,
     Body(req): Body<ListRequest>,
 ) -> Reply {
-    account.run(|world| {
-        let account = &mut world.account;
-        let enforced = account.ip_access_lists_enabled();
-        modify_in(
-            &mut account.ip_access_lists,
-            enforced,
-            caller.principal_id,
-            caller.ip,
-            &p.list_id,
-            req,
-            method == Method::PUT,
-        )
-    })?;
+    let replace = method == Method::PUT;
+    account.run(|world| write(&mut world.account, &caller).modify(&p.list_id, req, replace))?;
     Ok(Json(json!({})))
 }
 
@@ -80,15 +69,6 @@ pub async fn delete_handler(
     Extension(caller): Extension<AccountCaller>,
     Path(p): Path<ListIdPath>,
 ) -> Reply {
-    account.run(|world| {
-        let account = &mut world.account;
-        let enforced = account.ip_access_lists_enabled();
-        delete_in(
-            &mut account.ip_access_lists,
-            enforced,
-            caller.ip,
-            &p.list_id,
-        )
-    })?;
+    account.run(|world| write(&mut world.account, &caller).delete(&p.list_id))?;
     Ok(Json(json!({})))
 }

@@ -467,18 +467,7 @@ async fn oidc_discovery(State(app): State<App>, Path(p): Path<AccountPath>) -> R
             .into_response();
     }
     let oidc = format!("{}/oidc/accounts/{}", account_base(&app), p.account_id);
-    Json(json!({
-        "issuer": format!("{oidc}"),
-        "authorization_endpoint": format!("{oidc}/v1/authorize"),
-        "token_endpoint": format!("{oidc}/v1/token"),
-        "jwks_uri": format!("{oidc}/v1/keys"),
-        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
-        "response_types_supported": ["code"],
-        "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-    }))
-    .into_response()
+    Json(crate::databricks::identity::oidc_metadata(&oidc)).into_response()
 }
 
 /// `POST /oidc/accounts/{id}/v1/token`: client credentials (HTTP Basic, as databricks-sdk-py

@@ -206,6 +206,7 @@ pub async fn delete_handler(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::databricks::ip_access_lists::{Write, allow_list};
 
     fn req(setting: Value, mask: &str) -> PatchRequest {
         PatchRequest {
@@ -266,19 +267,13 @@ mod tests {
     #[test]
     fn enabling_the_lists_guards_against_lockout() {
         let mut a = Account::default();
-        crate::databricks::ip_access_lists::create_in(
-            &mut a.ip_access_lists,
-            false,
-            1,
-            LOCAL,
-            crate::databricks::ip_access_lists::ListRequest {
-                label: Some("corp".into()),
-                list_type: Some("ALLOW".into()),
-                ip_addresses: Some(vec!["10.0.0.0/8".into()]),
-                enabled: None,
-            },
-        )
-        .unwrap();
+        let lists = Write {
+            lists: &mut a.ip_access_lists,
+            enforced: false,
+            principal_id: 1,
+            ip: LOCAL,
+        };
+        lists.create(allow_list("corp", "10.0.0.0/8")).unwrap();
         let e = get(&a, ACCT_IP_ACL_ENABLE, "default").unwrap()["etag"].clone();
         let err = patch(
             &mut a,

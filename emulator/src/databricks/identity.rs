@@ -45,17 +45,23 @@ pub async fn oidc_discovery(
     via: Option<Extension<ViaOwnHost>>,
 ) -> Json<Value> {
     let base = app.request_base(&p.ws, via.as_deref());
-    Json(json!({
-        "issuer": format!("{base}/oidc"),
-        "authorization_endpoint": format!("{base}/oidc/v1/authorize"),
-        "token_endpoint": format!("{base}/oidc/v1/token"),
-        "jwks_uri": format!("{base}/oidc/v1/keys"),
+    Json(oidc_metadata(&format!("{base}/oidc")))
+}
+
+/// The OAuth authorization server metadata of the Databricks OIDC endpoint `oidc` (a
+/// workspace's `{host}/oidc` or an account's `{host}/oidc/accounts/{id}`).
+pub fn oidc_metadata(oidc: &str) -> Value {
+    json!({
+        "issuer": oidc,
+        "authorization_endpoint": format!("{oidc}/v1/authorize"),
+        "token_endpoint": format!("{oidc}/v1/token"),
+        "jwks_uri": format!("{oidc}/v1/keys"),
         "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-    }))
+    })
 }
 
 /// `POST /oidc/v1/token`: client credentials via HTTP Basic or the form.

@@ -130,138 +130,111 @@ pub fn find_in(lists: &[IpAccessList], list_id: &str) -> Result<usize, ApiError>
         })
 }
 
-pub fn create(
-    ws: &mut Workspace,
-    caller: &Caller,
-    req: ListRequest,
-) -> Result<IpAccessList, ApiError> {
-    let enforced = ws.ip_access_lists_enabled();
-    create_in(
-        &mut ws.ip_access_lists,
-        enforced,
-        caller.principal.id,
-        caller.ip,
-        req,
-    )
+/// A write to a set of lists (a workspace's or the account's, whose rules are the same) on
+/// behalf of `principal_id` calling from `ip`; `enforced`: whether the lists currently apply
+/// (lockout guard).
+pub struct Write<'a> {
+    pub lists: &'a mut Vec<IpAccessList>,
+    pub enforced: bool,
+    pub principal_id: u64,
+    pub ip: IpAddr,
 }
 
-/// Creates a list in `lists` (a workspace's or the account's) on behalf of `principal_id`
-/// calling from `ip`; `enforced`: whether the lists currently apply (lockout guard).
-pub fn create_in(
-    lists: &mut Vec<IpAccessList>,
-    enforced: bool,
-    principal_id: u64,
-    ip: IpAddr,
-    req: ListRequest,
-) -> Result<IpAccessList, ApiError> {
-    let label = validate_label(req.label.as_deref())?;
-    let list_type = validate_type(req.list_type.as_deref())?;
-    let ip_addresses = req.ip_addresses.unwrap_or_default();
-    validate_addresses(&ip_addresses)?;
-    check_unique(lists, list_type, &label, None)?;
-    let now = now_ms();
-    let list = IpAccessList {
-        list_id: uuid::Uuid::new_v4().to_string(),
-        label,
-        list_type,
-        address_count: ip_addresses.len(),
-        ip_addresses,
-        enabled: true,
-        created_at: now,
-        created_by: principal_id,
-        updated_at: now,
-        updated_by: principal_id,
-    };
-    let mut candidate = lists.clone();
-    candidate.push(list.clone());
-    check_lists(&candidate, enforced, ip)?;
-    *lists = candidate;
-    Ok(list)
-}
-
-/// PUT (`replace = true`: label, list_type and enabled required) or PATCH (partial).
-pub fn modify(
-    ws: &mut Workspace,
-    caller: &Caller,
-    list_id: &str,
-    req: ListRequest,
-    replace: bool,
-) -> Result<(), ApiError> {
-    let enforced = ws.ip_access_lists_enabled();
-    modify_in(
-        &mut ws.ip_access_lists,
-        enforced,
-        caller.principal.id,
-        caller.ip,
-        list_id,
-        req,
-        replace,
-    )
-}
-
-/// [`modify`] over any set of lists (see [`create_in`]).
-pub fn modify_in(
-    lists: &mut Vec<IpAccessList>,
-    enforced: bool,
-    principal_id: u64,
-    ip: IpAddr,
-    list_id: &str,
-    req: ListRequest,
-    replace: bool,
-) -> Result<(), ApiError> {
-    let idx = find_in(lists, list_id)?;
-    let mut list = lists[idx].clone();
-    if replace {
-        list.label = validate_label(req.label.as_deref())?;
-        list.list_type = validate_type(req.list_type.as_deref())?;
-        list.enabled = req
-            .enabled
-            .ok_or_else(|| ApiError::invalid_parameter("Missing required field: enabled"))?;
-        list.ip_addresses = req.ip_addresses.unwrap_or_default();
-    } else {
-        if req.label.is_some() {
-            list.label = validate_label(req.label.as_deref())?;
-        }
-        if req.list_type.is_some() {
-            list.list_type = validate_type(req.list_type.as_deref())?;
-        }
-        if let Some(enabled) = req.enabled {
-            list.enabled = enabled;
-        }
-        if let Some(addresses) = req.ip_addresses {
-            list.ip_addresses = addresses;
-        }
+impl Write<'_> {
+    pub fn create(self, req: ListRequest) -> Result<IpAccessList, ApiError> {
+        let label = validate_label(req.label.as_deref())?;
+        let list_type = validate_type(req.list_type.as_deref())?;
+        let ip_addresses = req.ip_addresses.unwrap_or_default();
+        validate_addresses(&ip_addresses)?;
+        check_unique(self.lists, list_type, &label, None)?;
+        let now = now_ms();
+        let list = IpAccessList {
+            list_id: uuid::Uuid::new_v4().to_string(),
+            label,
+            list_type,
+            address_count: ip_addresses.len(),
+            ip_addresses,
+            enabled: true,
+            created_at: now,
+            created_by: self.principal_id,
+            updated_at: now,
+            updated_by: self.principal_id,
+        };
+        let mut candidate = self.lists.clone();
+        candidate.push(list.clone());
+        self.commit(candidate)?;
+        Ok(list)
     }
-    validate_addresses(&list.ip_addresses)?;
-    check_unique(lists, list.list_type, &list.label, Some(idx))?;
-    list.address_count = list.ip_addresses.len();
-    list.updated_at = now_ms();
-    list.updated_by = principal_id;
-    let mut candidate = lists.clone();
-    candidate[idx] = list;
-    check_lists(&candidate, enforced, ip)?;
-    *lists = candidate;
-    Ok(())
+
+    /// PUT (`replace = true`: label, list_type and enabled required) or PATCH (partial).
+    pub fn modify(self, list_id: &str, req: ListRequest, replace: bool) -> Result<(), ApiError> {
+        let idx = find_in(self.lists, list_id)?;
+        let mut list = self.lists[idx].clone();
+        if replace {
+            list.label = validate_label(req.label.as_deref())?;
+            list.list_type = validate_type(req.list_type.as_deref())?;
+            list.enabled = req
+                .enabled
+                .ok_or_else(|| ApiError::invalid_parameter("Missing required field: enabled"))?;
+            list.ip_addresses = req.ip_addresses.unwrap_or_default();
+        } else {
+            if req.label.is_some() {
+                list.label = validate_label(req.label.as_deref())?;
+            }
+            if req.list_type.is_some() {
+                list.list_type = validate_type(req.list_type.as_deref())?;
+            }
+            if let Some(enabled) = req.enabled {
+                list.enabled = enabled;
+            }
+            if let Some(addresses) = req.ip_addresses {
+                list.ip_addresses = addresses;
+            }
+        }
+        validate_addresses(&list.ip_addresses)?;
+        check_unique(self.lists, list.list_type, &list.label, Some(idx))?;
+        list.address_count = list.ip_addresses.len();
+        list.updated_at = now_ms();
+        list.updated_by = self.principal_id;
+        let mut candidate = self.lists.clone();
+        candidate[idx] = list;
+        self.commit(candidate)
+    }
+
+    pub fn delete(self, list_id: &str) -> Result<(), ApiError> {
+        let idx = find_in(self.lists, list_id)?;
+        let mut candidate = self.lists.clone();
+        candidate.remove(idx);
+        self.commit(candidate)
+    }
+
+    /// The lists become `candidate` if it passes the quota and lockout checks.
+    fn commit(self, candidate: Vec<IpAccessList>) -> Result<(), ApiError> {
+        check_lists(&candidate, self.enforced, self.ip)?;
+        *self.lists = candidate;
+        Ok(())
+    }
 }
 
-pub fn delete(ws: &mut Workspace, caller: &Caller, list_id: &str) -> Result<(), ApiError> {
-    let enforced = ws.ip_access_lists_enabled();
-    delete_in(&mut ws.ip_access_lists, enforced, caller.ip, list_id)
+/// An `ALLOW` list of one range, for other modules' tests.
+#[cfg(test)]
+pub fn allow_list(label: &str, cidr: &str) -> ListRequest {
+    ListRequest {
+        label: Some(label.into()),
+        list_type: Some("ALLOW".into()),
+        ip_addresses: Some(vec![cidr.into()]),
+        enabled: None,
+    }
 }
 
-/// [`delete`] over any set of lists (see [`create_in`]).
-pub fn delete_in(
-    lists: &mut Vec<IpAccessList>,
-    enforced: bool,
-    ip: IpAddr,
-    list_id: &str,
-) -> Result<(), ApiError> {
-    let idx = find_in(lists, list_id)?;
-    let mut candidate = lists.clone();
-    candidate.remove(idx);
-    check_lists(&candidate, enforced, ip)?;
-    *lists = candidate;
-    Ok(())
+/// A write to the workspace's lists by `caller`.
+pub fn write<'a>(ws: &'a mut Workspace, caller: &Caller) -> Write<'a> {
+    Write {
+        enforced: ws.ip_access_lists_enabled(),
+        lists: &mut ws.ip_access_lists,
+        principal_id: caller.principal.id,
+        ip: caller.ip,
+    }
 }
 
 pub async fn list_handler(call: InWorkspace) -> Reply {
@@ -270,7 +243,7 @@ pub async fn list_handler(call: InWorkspace) -> Reply {
 
 pub async fn create_handler(call: InWorkspace, Body(req): Body<ListRequest>) -> Reply {
     call.run(|ws| {
-        let list = create(ws, &call.caller, req)?;
+        let list = write(ws, &call.caller).create(req)?;
         Ok(Json(json!({"ip_access_list": list})))
     })
 }
@@ -290,27 +263,19 @@ pub async fn modify_handler(
     Body(req): Body<ListRequest>,
 ) -> Reply {
     let replace = method == Method::PUT;
-    call.run(|ws| modify(ws, &call.caller, &p.list_id, req, replace))?;
+    call.run(|ws| write(ws, &call.caller).modify(&p.list_id, req, replace))?;
     Ok(Json(json!({})))
 }
 
 pub async fn delete_handler(call: InWorkspace, Path(p): Path<ListIdPath>) -> Reply {
-    call.run(|ws| delete(ws, &call.caller, &p.list_id))?;
+    call.run(|ws| write(ws, &call.caller).delete(&p.list_id))?;
     Ok(Json(json!({})))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Workspace;
-
-    fn caller(ws: &Workspace) -> Caller {
-        Caller {
-            workspace: ws.name.clone(),
-            principal: ws.directory[0].clone(),
-            ip: "127.0.0.1".parse().unwrap(),
-        }
-    }
+    use crate::state::seeded_with_admin;
 
     fn req(label: &str, t: &str, addrs: &[&str]) -> ListRequest {
         ListRequest {
@@ -323,120 +288,143 @@ mod tests {
 
     #[test]
     fn create_validates_and_counts() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
-        let list = create(
-            &mut ws,
-            &c,
-            req("corp", "ALLOW", &["10.0.0.0/8", "1.2.3.4"]),
-        )
-        .unwrap();
+        let (mut ws, c) = seeded_with_admin();
+        let list = write(&mut ws, &c)
+            .create(req("corp", "ALLOW", &["10.0.0.0/8", "1.2.3.4"]))
+            .unwrap();
         assert_eq!(list.address_count, 2);
         assert!(list.enabled);
         assert_eq!(list.created_by, c.principal.id);
-        let err = create(&mut ws, &c, req("bad", "ALLOW", &["1.2.3"])).unwrap_err();
+        let err = write(&mut ws, &c)
+            .create(req("bad", "ALLOW", &["1.2.3"]))
+            .unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = create(&mut ws, &c, req("bad", "MAYBE", &[])).unwrap_err();
+        let err = write(&mut ws, &c)
+            .create(req("bad", "MAYBE", &[]))
+            .unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = create(&mut ws, &c, req(" ", "ALLOW", &[])).unwrap_err();
+        let err = write(&mut ws, &c)
+            .create(req(" ", "ALLOW", &[]))
+            .unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
     }
 
     #[test]
     fn type_and_label_name_one_list() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
-        create(&mut ws, &c, req("corp", "ALLOW", &["10.0.0.0/8"])).unwrap();
-        let err = create(&mut ws, &c, req("corp", "ALLOW", &["11.0.0.0/8"])).unwrap_err();
+        let (mut ws, c) = seeded_with_admin();
+        write(&mut ws, &c)
+            .create(req("corp", "ALLOW", &["10.0.0.0/8"]))
+            .unwrap();
+        let err = write(&mut ws, &c)
+            .create(req("corp", "ALLOW", &["11.0.0.0/8"]))
+            .unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
         assert_eq!(err.status.as_u16(), 400);
         // Same label, other type: a different list.
-        let block = create(&mut ws, &c, req("corp", "BLOCK", &["1.2.3.4"])).unwrap();
-        let err = modify(
-            &mut ws,
-            &c,
-            &block.list_id,
-            req("corp", "ALLOW", &[]),
-            false,
-        )
-        .unwrap_err();
+        let block = write(&mut ws, &c)
+            .create(req("corp", "BLOCK", &["1.2.3.4"]))
+            .unwrap();
+        let err = write(&mut ws, &c)
+            .modify(&block.list_id, req("corp", "ALLOW", &[]), false)
+            .unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
         // Replacing a list with its own type and label is fine.
         let mut same = req("corp", "BLOCK", &["1.2.3.5"]);
         same.enabled = Some(true);
-        modify(&mut ws, &c, &block.list_id, same, true).unwrap();
+        write(&mut ws, &c)
+            .modify(&block.list_id, same, true)
+            .unwrap();
     }
 
     #[test]
     fn quota_is_over_all_lists() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         let many: Vec<String> = (0..600)
             .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
             .collect();
         let many_refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        create(&mut ws, &c, req("a", "ALLOW", &many_refs)).unwrap();
+        write(&mut ws, &c)
+            .create(req("a", "ALLOW", &many_refs))
+            .unwrap();
         let more: Vec<String> = (0..401)
             .map(|i| format!("11.0.{}.{}", i / 256, i % 256))
             .collect();
         let more_refs: Vec<&str> = more.iter().map(String::as_str).collect();
-        let err = create(&mut ws, &c, req("b", "BLOCK", &more_refs)).unwrap_err();
+        let err = write(&mut ws, &c)
+            .create(req("b", "BLOCK", &more_refs))
+            .unwrap_err();
         assert_eq!(err.error_code, "QUOTA_EXCEEDED");
         assert_eq!(ws.ip_access_lists.len(), 1);
-        create(&mut ws, &c, req("b", "BLOCK", &more_refs[..400])).unwrap();
+        write(&mut ws, &c)
+            .create(req("b", "BLOCK", &more_refs[..400]))
+            .unwrap();
     }
 
     #[test]
     fn lockout_only_checked_when_enforced() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         // Not enforced: anything goes.
-        create(&mut ws, &c, req("other", "ALLOW", &["10.0.0.0/8"])).unwrap();
+        write(&mut ws, &c)
+            .create(req("other", "ALLOW", &["10.0.0.0/8"]))
+            .unwrap();
         ws.conf
             .insert("enableIpAccessLists".into(), Some("true".into()));
         // Enforced, and the only ALLOW list misses 127.0.0.1: adding a list that does not
         // cover the caller still blocks it.
-        let err = create(&mut ws, &c, req("x", "ALLOW", &["192.168.0.0/16"])).unwrap_err();
+        let err = write(&mut ws, &c)
+            .create(req("x", "ALLOW", &["192.168.0.0/16"]))
+            .unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         assert!(
             err.message
                 .contains("Your current IP 127.0.0.1 will not be allowed")
         );
         // Adding the caller's range fixes it.
-        let mine = create(&mut ws, &c, req("mine", "ALLOW", &["127.0.0.0/8"])).unwrap();
+        let mine = write(&mut ws, &c)
+            .create(req("mine", "ALLOW", &["127.0.0.0/8"]))
+            .unwrap();
         // Deleting the caller's list would lock it out again.
-        let err = delete(&mut ws, &c, &mine.list_id).unwrap_err();
+        let err = write(&mut ws, &c).delete(&mine.list_id).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         // Disabling it too.
         let disable = ListRequest {
             enabled: Some(false),
             ..Default::default()
         };
-        let err = modify(&mut ws, &c, &mine.list_id, disable, false).unwrap_err();
+        let err = write(&mut ws, &c)
+            .modify(&mine.list_id, disable, false)
+            .unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         // A BLOCK list covering the caller is refused.
-        let err = create(&mut ws, &c, req("blk", "BLOCK", &["127.0.0.1"])).unwrap_err();
+        let err = write(&mut ws, &c)
+            .create(req("blk", "BLOCK", &["127.0.0.1"]))
+            .unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
     }
 
     #[test]
     fn replace_requires_all_fields_and_patch_is_partial() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
-        let list = create(&mut ws, &c, req("a", "ALLOW", &["1.1.1.1"])).unwrap();
-        let err = modify(&mut ws, &c, &list.list_id, req("a", "ALLOW", &[]), true).unwrap_err();
+        let (mut ws, c) = seeded_with_admin();
+        let list = write(&mut ws, &c)
+            .create(req("a", "ALLOW", &["1.1.1.1"]))
+            .unwrap();
+        let err = write(&mut ws, &c)
+            .modify(&list.list_id, req("a", "ALLOW", &[]), true)
+            .unwrap_err();
         assert!(err.message.contains("enabled"));
         let patch = ListRequest {
             label: Some("renamed".into()),
             ..Default::default()
         };
-        modify(&mut ws, &c, &list.list_id, patch, false).unwrap();
+        write(&mut ws, &c)
+            .modify(&list.list_id, patch, false)
+            .unwrap();
         assert_eq!(ws.ip_access_lists[0].label, "renamed");
         assert_eq!(
             ws.ip_access_lists[0].ip_addresses,
             vec!["1.1.1.1".to_string()]
         );
-        let err = delete(&mut ws, &c, "nope").unwrap_err();
+        let err = write(&mut ws, &c).delete("nope").unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_DOES_NOT_EXIST");
     }
 }

@@ -279,20 +279,11 @@ pub async fn delete_secret_handler(call: InWorkspace, Body(req): Body<SecretRequ
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn setup() -> (Workspace, Caller) {
-        let ws = Workspace::seed(1, "http://x");
-        let caller = Caller {
-            workspace: ws.name.clone(),
-            principal: ws.directory[0].clone(),
-            ip: "127.0.0.1".parse().unwrap(),
-        };
-        (ws, caller)
-    }
+    use crate::state::seeded_with_admin;
 
     #[test]
     fn create_scope_grants_creator_manage() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         create_scope(
             &mut ws,
             &c,
@@ -327,7 +318,7 @@ mod tests {
 
     #[test]
     fn acls_put_and_delete() {
-        let (mut ws, _) = setup();
+        let (mut ws, _) = seeded_with_admin();
         put_acl(
             &mut ws,
             AclRequest {

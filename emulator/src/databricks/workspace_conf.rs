@@ -202,18 +202,10 @@ pub async fn patch_handler(
 
 #[cfg(test)]
 mod tests {
+    use super::super::ip_access_lists;
     use super::*;
+    use crate::state::seeded_with_admin;
     use serde_json::json;
-
-    fn setup() -> (Workspace, Caller) {
-        let ws = Workspace::seed(1, "http://x");
-        let caller = Caller {
-            workspace: ws.name.clone(),
-            principal: ws.directory[0].clone(),
-            ip: "127.0.0.1".parse().unwrap(),
-        };
-        (ws, caller)
-    }
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
@@ -221,7 +213,7 @@ mod tests {
 
     #[test]
     fn get_returns_null_for_never_set_keys() {
-        let (ws, _) = setup();
+        let (ws, _) = seeded_with_admin();
         let got = get(&ws, "enableIpAccessLists, enableTokensConfig").unwrap();
         assert_eq!(
             Value::Object(got),
@@ -235,7 +227,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_listed_as_json() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         let err = get(&ws, "enableIpAccessLists,foo,bar").unwrap_err();
         assert_eq!(err.message, r#"Invalid keys: ["foo","bar"]"#);
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
@@ -245,7 +237,7 @@ mod tests {
 
     #[test]
     fn values_are_validated_per_key() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         let err = patch(&mut ws, &c, obj(json!({"enableExportNotebook": "yes"}))).unwrap_err();
         assert!(err.message.starts_with("Some values are not allowed"));
         let err = patch(&mut ws, &c, obj(json!({"maxTokenLifetimeDays": "731"}))).unwrap_err();
@@ -264,21 +256,13 @@ mod tests {
 
     #[test]
     fn enabling_ip_access_lists_guards_against_lockout() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         // No lists: enabling is fine (everyone allowed).
         patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "true"}))).unwrap();
         patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "false"}))).unwrap();
-        super::super::ip_access_lists::create(
-            &mut ws,
-            &c,
-            super::super::ip_access_lists::ListRequest {
-                label: Some("corp".into()),
-                list_type: Some("ALLOW".into()),
-                ip_addresses: Some(vec!["203.0.113.0/24".into()]),
-                enabled: None,
-            },
-        )
-        .unwrap();
+        ip_access_lists::write(&mut ws, &c)
+            .create(ip_access_lists::allow_list("corp", "203.0.113.0/24"))
+            .unwrap();
         let err = patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "true"}))).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         assert!(ws.conf["enableIpAccessLists"].as_deref() == Some("false"));
