@@ -208,15 +208,19 @@ mod tests {
     use super::*;
     use crate::databricks::ip_access_lists::{Write, allow_list};
 
-    fn req(setting: Value, mask: &str) -> PatchRequest {
-        PatchRequest {
-            allow_missing: Some(true),
-            field_mask: Some(mask.into()),
-            setting: Some(setting),
-        }
-    }
-
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// PATCH from 127.0.0.1 of the `default` setting of `setting_type`, `setting` under field
+    /// mask `mask`.
+    fn patch_default(
+        a: &mut Account,
+        setting_type: &str,
+        setting: Value,
+        mask: &str,
+    ) -> Result<Value, ApiError> {
+        let req = PatchRequest::masked(setting, mask);
+        patch(a, setting_type, "default", req, LOCAL)
+    }
 
     #[test]
     fn defaults_and_etag_rules() {
@@ -224,41 +228,16 @@ mod tests {
         let r = get(&a, PERSONAL_COMPUTE, "default").unwrap();
         assert_eq!(r["personal_compute"]["value"], "ON");
         let e = r["etag"].clone();
-        let err = patch(
-            &mut a,
-            PERSONAL_COMPUTE,
-            "default",
-            req(
-                json!({"personal_compute": {"value": "OFF"}, "etag": e}),
-                "personal_compute.value",
-            ),
-            LOCAL,
-        )
-        .unwrap_err();
+        // Every write below carries the first etag.
+        let set = |a: &mut Account, value: &str| {
+            let setting = json!({"personal_compute": {"value": value}, "etag": e});
+            patch_default(a, PERSONAL_COMPUTE, setting, "personal_compute.value")
+        };
+        let err = set(&mut a, "OFF").unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let out = patch(
-            &mut a,
-            PERSONAL_COMPUTE,
-            "default",
-            req(
-                json!({"personal_compute": {"value": "DELEGATE"}, "etag": e}),
-                "personal_compute.value",
-            ),
-            LOCAL,
-        )
-        .unwrap();
+        let out = set(&mut a, "DELEGATE").unwrap();
         assert_eq!(out["personal_compute"]["value"], "DELEGATE");
-        let stale = patch(
-            &mut a,
-            PERSONAL_COMPUTE,
-            "default",
-            req(
-                json!({"personal_compute": {"value": "ON"}, "etag": e}),
-                "personal_compute.value",
-            ),
-            LOCAL,
-        )
-        .unwrap_err();
+        let stale = set(&mut a, "ON").unwrap_err();
         assert_eq!(stale.status.as_u16(), 409);
         assert_eq!(stale.body()["details"][0]["metadata"]["etag"], out["etag"]);
         assert!(delete(&mut a, CSP_ENABLEMENT, "default", None).is_err());
@@ -275,15 +254,11 @@ mod tests {
         };
         lists.create(allow_list("corp", "10.0.0.0/8")).unwrap();
         let e = get(&a, ACCT_IP_ACL_ENABLE, "default").unwrap()["etag"].clone();
-        let err = patch(
+        let err = patch_default(
             &mut a,
             ACCT_IP_ACL_ENABLE,
-            "default",
-            req(
-                json!({"acct_ip_acl_enable": {"value": true}, "etag": e}),
-                "acct_ip_acl_enable.value",
-            ),
-            LOCAL,
+            json!({"acct_ip_acl_enable": {"value": true}, "etag": e}),
+            "acct_ip_acl_enable.value",
         )
         .unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");

@@ -25,7 +25,7 @@ pub async fn host_metadata(
     State(app): State<App>,
     Path(p): Path<WsPath>,
     via: Option<Extension<ViaOwnHost>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let base = app.request_base(&p.ws, via.as_deref());
     let mut world = app.world();
     let ws = world

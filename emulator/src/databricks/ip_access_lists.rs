@@ -228,7 +228,7 @@ pub fn allow_list(label: &str, cidr: &str) -> ListRequest {
 }
 
 /// A write to the workspace's lists by `caller`.
-pub fn write<'a>(ws: &'a mut Workspace, caller: &Caller) -> Write<'a> {
+fn write<'a>(ws: &'a mut Workspace, caller: &Caller) -> Write<'a> {
     Write {
         enforced: ws.ip_access_lists_enabled(),
         lists: &mut ws.ip_access_lists,
@@ -237,13 +237,36 @@ pub fn write<'a>(ws: &'a mut Workspace, caller: &Caller) -> Write<'a> {
     }
 }
 
+pub fn create(
+    ws: &mut Workspace,
+    caller: &Caller,
+    req: ListRequest,
+) -> Result<IpAccessList, ApiError> {
+    write(ws, caller).create(req)
+}
+
+/// PUT (`replace = true`) or PATCH.
+pub fn modify(
+    ws: &mut Workspace,
+    caller: &Caller,
+    list_id: &str,
+    req: ListRequest,
+    replace: bool,
+) -> Result<(), ApiError> {
+    write(ws, caller).modify(list_id, req, replace)
+}
+
+pub fn delete(ws: &mut Workspace, caller: &Caller, list_id: &str) -> Result<(), ApiError> {
+    write(ws, caller).delete(list_id)
+}
+
 pub async fn list_handler(call: InWorkspace) -> Reply {
     call.run(|ws| Ok(Json(json!({"ip_access_lists": ws.ip_access_lists}))))
 }
 
 pub async fn create_handler(call: InWorkspace, Body(req): Body<ListRequest>) -> Reply {
     call.run(|ws| {
-        let list = write(ws, &call.caller).create(req)?;
+        let list = create(ws, &call.caller, req)?;
         Ok(Json(json!({"ip_access_list": list})))
     })
 }
@@ -263,12 +286,12 @@ pub async fn modify_handler(
     Body(req): Body<ListRequest>,
 ) -> Reply {
     let replace = method == Method::PUT;
-    call.run(|ws| write(ws, &call.caller).modify(&p.list_id, req, replace))?;
+    call.run(|ws| modify(ws, &call.caller, &p.list_id, req, replace))?;
     Ok(Json(json!({})))
 }
 
 pub async fn delete_handler(call: InWorkspace, Path(p): Path<ListIdPath>) -> Reply {
-    call.run(|ws| write(ws, &call.caller).delete(&p.list_id))?;
+    call.run(|ws| delete(ws, &call.caller, &p.list_id))?;
     Ok(Json(json!({})))
 }
 
@@ -289,51 +312,45 @@ mod tests {
     #[test]
     fn create_validates_and_counts() {
         let (mut ws, c) = seeded_with_admin();
-        let list = write(&mut ws, &c)
-            .create(req("corp", "ALLOW", &["10.0.0.0/8", "1.2.3.4"]))
-            .unwrap();
+        let list = create(
+            &mut ws,
+            &c,
+            req("corp", "ALLOW", &["10.0.0.0/8", "1.2.3.4"]),
+        )
+        .unwrap();
         assert_eq!(list.address_count, 2);
         assert!(list.enabled);
         assert_eq!(list.created_by, c.principal.id);
-        let err = write(&mut ws, &c)
-            .create(req("bad", "ALLOW", &["1.2.3"]))
-            .unwrap_err();
+        let err = create(&mut ws, &c, req("bad", "ALLOW", &["1.2.3"])).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = write(&mut ws, &c)
-            .create(req("bad", "MAYBE", &[]))
-            .unwrap_err();
+        let err = create(&mut ws, &c, req("bad", "MAYBE", &[])).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = write(&mut ws, &c)
-            .create(req(" ", "ALLOW", &[]))
-            .unwrap_err();
+        let err = create(&mut ws, &c, req(" ", "ALLOW", &[])).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
     }
 
     #[test]
     fn type_and_label_name_one_list() {
         let (mut ws, c) = seeded_with_admin();
-        write(&mut ws, &c)
-            .create(req("corp", "ALLOW", &["10.0.0.0/8"]))
-            .unwrap();
-        let err = write(&mut ws, &c)
-            .create(req("corp", "ALLOW", &["11.0.0.0/8"]))
-            .unwrap_err();
+        create(&mut ws, &c, req("corp", "ALLOW", &["10.0.0.0/8"])).unwrap();
+        let err = create(&mut ws, &c, req("corp", "ALLOW", &["11.0.0.0/8"])).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
         assert_eq!(err.status.as_u16(), 400);
         // Same label, other type: a different list.
-        let block = write(&mut ws, &c)
-            .create(req("corp", "BLOCK", &["1.2.3.4"]))
-            .unwrap();
-        let err = write(&mut ws, &c)
-            .modify(&block.list_id, req("corp", "ALLOW", &[]), false)
-            .unwrap_err();
+        let block = create(&mut ws, &c, req("corp", "BLOCK", &["1.2.3.4"])).unwrap();
+        let err = modify(
+            &mut ws,
+            &c,
+            &block.list_id,
+            req("corp", "ALLOW", &[]),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
         // Replacing a list with its own type and label is fine.
         let mut same = req("corp", "BLOCK", &["1.2.3.5"]);
         same.enabled = Some(true);
-        write(&mut ws, &c)
-            .modify(&block.list_id, same, true)
-            .unwrap();
+        modify(&mut ws, &c, &block.list_id, same, true).unwrap();
     }
 
     #[test]
@@ -343,88 +360,66 @@ mod tests {
             .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
             .collect();
         let many_refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        write(&mut ws, &c)
-            .create(req("a", "ALLOW", &many_refs))
-            .unwrap();
+        create(&mut ws, &c, req("a", "ALLOW", &many_refs)).unwrap();
         let more: Vec<String> = (0..401)
             .map(|i| format!("11.0.{}.{}", i / 256, i % 256))
             .collect();
         let more_refs: Vec<&str> = more.iter().map(String::as_str).collect();
-        let err = write(&mut ws, &c)
-            .create(req("b", "BLOCK", &more_refs))
-            .unwrap_err();
+        let err = create(&mut ws, &c, req("b", "BLOCK", &more_refs)).unwrap_err();
         assert_eq!(err.error_code, "QUOTA_EXCEEDED");
         assert_eq!(ws.ip_access_lists.len(), 1);
-        write(&mut ws, &c)
-            .create(req("b", "BLOCK", &more_refs[..400]))
-            .unwrap();
+        create(&mut ws, &c, req("b", "BLOCK", &more_refs[..400])).unwrap();
     }
 
     #[test]
     fn lockout_only_checked_when_enforced() {
         let (mut ws, c) = seeded_with_admin();
         // Not enforced: anything goes.
-        write(&mut ws, &c)
-            .create(req("other", "ALLOW", &["10.0.0.0/8"]))
-            .unwrap();
+        create(&mut ws, &c, req("other", "ALLOW", &["10.0.0.0/8"])).unwrap();
         ws.conf
             .insert("enableIpAccessLists".into(), Some("true".into()));
         // Enforced, and the only ALLOW list misses 127.0.0.1: adding a list that does not
         // cover the caller still blocks it.
-        let err = write(&mut ws, &c)
-            .create(req("x", "ALLOW", &["192.168.0.0/16"]))
-            .unwrap_err();
+        let err = create(&mut ws, &c, req("x", "ALLOW", &["192.168.0.0/16"])).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         assert!(
             err.message
                 .contains("Your current IP 127.0.0.1 will not be allowed")
         );
         // Adding the caller's range fixes it.
-        let mine = write(&mut ws, &c)
-            .create(req("mine", "ALLOW", &["127.0.0.0/8"]))
-            .unwrap();
+        let mine = create(&mut ws, &c, req("mine", "ALLOW", &["127.0.0.0/8"])).unwrap();
         // Deleting the caller's list would lock it out again.
-        let err = write(&mut ws, &c).delete(&mine.list_id).unwrap_err();
+        let err = delete(&mut ws, &c, &mine.list_id).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         // Disabling it too.
         let disable = ListRequest {
             enabled: Some(false),
             ..Default::default()
         };
-        let err = write(&mut ws, &c)
-            .modify(&mine.list_id, disable, false)
-            .unwrap_err();
+        let err = modify(&mut ws, &c, &mine.list_id, disable, false).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         // A BLOCK list covering the caller is refused.
-        let err = write(&mut ws, &c)
-            .create(req("blk", "BLOCK", &["127.0.0.1"]))
-            .unwrap_err();
+        let err = create(&mut ws, &c, req("blk", "BLOCK", &["127.0.0.1"])).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
     }
 
     #[test]
     fn replace_requires_all_fields_and_patch_is_partial() {
         let (mut ws, c) = seeded_with_admin();
-        let list = write(&mut ws, &c)
-            .create(req("a", "ALLOW", &["1.1.1.1"]))
-            .unwrap();
-        let err = write(&mut ws, &c)
-            .modify(&list.list_id, req("a", "ALLOW", &[]), true)
-            .unwrap_err();
+        let list = create(&mut ws, &c, req("a", "ALLOW", &["1.1.1.1"])).unwrap();
+        let err = modify(&mut ws, &c, &list.list_id, req("a", "ALLOW", &[]), true).unwrap_err();
         assert!(err.message.contains("enabled"));
         let patch = ListRequest {
             label: Some("renamed".into()),
             ..Default::default()
         };
-        write(&mut ws, &c)
-            .modify(&list.list_id, patch, false)
-            .unwrap();
+        modify(&mut ws, &c, &list.list_id, patch, false).unwrap();
         assert_eq!(ws.ip_access_lists[0].label, "renamed");
         assert_eq!(
             ws.ip_access_lists[0].ip_addresses,
             vec!["1.1.1.1".to_string()]
         );
-        let err = write(&mut ws, &c).delete("nope").unwrap_err();
+        let err = delete(&mut ws, &c, "nope").unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_DOES_NOT_EXIST");
     }
 }

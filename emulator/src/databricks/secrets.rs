@@ -281,92 +281,43 @@ mod tests {
     use super::*;
     use crate::state::seeded_with_admin;
 
+    fn scope(name: &str) -> ScopeRequest {
+        ScopeRequest {
+            scope: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    fn acl(scope: &str, principal: &str, permission: Option<&str>) -> AclRequest {
+        AclRequest {
+            scope: Some(scope.into()),
+            principal: Some(principal.into()),
+            permission: permission.map(Into::into),
+        }
+    }
+
     #[test]
     fn create_scope_grants_creator_manage() {
         let (mut ws, c) = seeded_with_admin();
-        create_scope(
-            &mut ws,
-            &c,
-            ScopeRequest {
-                scope: Some("new".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        create_scope(&mut ws, &c, scope("new")).unwrap();
         assert_eq!(ws.secret_scopes["new"].acls["admin@example.com"], "MANAGE");
-        let err = create_scope(
-            &mut ws,
-            &c,
-            ScopeRequest {
-                scope: Some("new".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        let err = create_scope(&mut ws, &c, scope("new")).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
-        let err = create_scope(
-            &mut ws,
-            &c,
-            ScopeRequest {
-                scope: Some("bad name".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        let err = create_scope(&mut ws, &c, scope("bad name")).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
     }
 
     #[test]
     fn acls_put_and_delete() {
         let (mut ws, _) = seeded_with_admin();
-        put_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("data-engineers".into()),
-                permission: Some("READ".into()),
-            },
-        )
-        .unwrap();
+        put_acl(&mut ws, acl("etl", "data-engineers", Some("READ"))).unwrap();
         assert_eq!(ws.secret_scopes["etl"].acls["data-engineers"], "READ");
-        let err = put_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("x".into()),
-                permission: Some("OWN".into()),
-            },
-        )
-        .unwrap_err();
+        let err = put_acl(&mut ws, acl("etl", "x", Some("OWN"))).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = put_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("nope".into()),
-                principal: Some("x".into()),
-                permission: Some("READ".into()),
-            },
-        )
-        .unwrap_err();
+        let err = put_acl(&mut ws, acl("nope", "x", Some("READ"))).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_DOES_NOT_EXIST");
-        delete_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("data-engineers".into()),
-                permission: None,
-            },
-        )
-        .unwrap();
-        let err = delete_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("data-engineers".into()),
-                permission: None,
-            },
-        )
-        .unwrap_err();
+        delete_acl(&mut ws, acl("etl", "data-engineers", None)).unwrap();
+        let err = delete_acl(&mut ws, acl("etl", "data-engineers", None)).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_DOES_NOT_EXIST");
     }
 }

@@ -516,6 +516,18 @@ pub struct PatchRequest {
     pub setting: Option<Value>,
 }
 
+#[cfg(test)]
+impl PatchRequest {
+    /// The body the SDKs send: `setting` under field mask `mask`, `allow_missing` set.
+    pub fn masked(setting: Value, mask: &str) -> Self {
+        Self {
+            allow_missing: Some(true),
+            field_mask: Some(mask.into()),
+            setting: Some(setting),
+        }
+    }
+}
+
 pub fn get(ws: &Workspace, setting_type: &str, name: &str) -> Result<Value, ApiError> {
     let d = lookup_in(SETTINGS, setting_type, name)?;
     Ok(render(ws, d))
@@ -593,12 +605,19 @@ mod tests {
         Workspace::seed(1, "http://x")
     }
 
-    fn req(setting: Value, mask: &str) -> PatchRequest {
-        PatchRequest {
-            allow_missing: Some(true),
-            field_mask: Some(mask.into()),
-            setting: Some(setting),
-        }
+    /// PATCH of the `default` setting of `setting_type`, `setting` under field mask `mask`.
+    fn patch_default(
+        w: &mut Workspace,
+        setting_type: &str,
+        setting: Value,
+        mask: &str,
+    ) -> Result<Value, ApiError> {
+        patch(
+            w,
+            setting_type,
+            "default",
+            PatchRequest::masked(setting, mask),
+        )
     }
 
     #[test]
@@ -632,11 +651,11 @@ mod tests {
         let cur = get(&w, RESTRICT_WORKSPACE_ADMINS, "default").unwrap();
         let etag0 = cur["etag"].as_str().unwrap().to_string();
         let body = json!({"restrict_workspace_admins": {"status": "RESTRICT_TOKENS_AND_JOB_RUN_AS"}, "etag": etag0});
-        let out = patch(
+        let out = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body.clone(), "restrict_workspace_admins.status"),
+            body.clone(),
+            "restrict_workspace_admins.status",
         )
         .unwrap();
         assert_eq!(
@@ -645,25 +664,22 @@ mod tests {
         );
         assert_ne!(out["etag"], etag0.as_str());
         // Stale etag: 409 with the fresh etag in details.
-        let err = patch(
+        let err = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body, "restrict_workspace_admins"),
+            body,
+            "restrict_workspace_admins",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 409);
         assert_eq!(err.error_code, "RESOURCE_CONFLICT");
         assert_eq!(err.body()["details"][0]["metadata"]["etag"], out["etag"]);
         // Missing etag on a written setting: stale too.
-        let err = patch(
+        let err = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(
-                json!({"restrict_workspace_admins": {"status": "ALLOW_ALL"}}),
-                "*",
-            ),
+            json!({"restrict_workspace_admins": {"status": "ALLOW_ALL"}}),
+            "*",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 409);
@@ -674,11 +690,11 @@ mod tests {
         let mut w = ws();
         let current = get(&w, DISABLE_LEGACY_DBFS, "default").unwrap()["etag"].clone();
         let body = json!({"disable_legacy_dbfs": {"value": true}});
-        let err = patch(
+        let err = patch_default(
             &mut w,
             DISABLE_LEGACY_DBFS,
-            "default",
-            req(body.clone(), "disable_legacy_dbfs.value"),
+            body.clone(),
+            "disable_legacy_dbfs.value",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 404);
@@ -686,11 +702,11 @@ mod tests {
         assert_eq!(err.body()["details"][0]["metadata"]["etag"], current);
         let mut retry = body;
         retry["etag"] = current;
-        patch(
+        patch_default(
             &mut w,
             DISABLE_LEGACY_DBFS,
-            "default",
-            req(retry, "disable_legacy_dbfs.value"),
+            retry,
+            "disable_legacy_dbfs.value",
         )
         .unwrap();
     }
@@ -700,21 +716,16 @@ mod tests {
         let mut w = ws();
         let etag0 = get(&w, RESTRICT_WORKSPACE_ADMINS, "default").unwrap()["etag"].clone();
         let body = json!({"restrict_workspace_admins": {"status": "NOPE"}, "etag": etag0});
-        let err = patch(
+        let err = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body.clone(), "restrict_workspace_admins"),
+            body.clone(),
+            "restrict_workspace_admins",
         )
         .unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = patch(
-            &mut w,
-            RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body, "other.status"),
-        )
-        .unwrap_err();
+        let err =
+            patch_default(&mut w, RESTRICT_WORKSPACE_ADMINS, body, "other.status").unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
     }
 
@@ -723,11 +734,11 @@ mod tests {
         let mut w = ws();
         let e = get(&w, COMPLIANCE_SECURITY_PROFILE, "default").unwrap()["etag"].clone();
         let on = json!({"compliance_security_profile_workspace": {"is_enabled": true, "compliance_standards": ["HIPAA"]}, "etag": e});
-        let out = patch(
+        let out = patch_default(
             &mut w,
             COMPLIANCE_SECURITY_PROFILE,
-            "default",
-            req(on, "compliance_security_profile_workspace"),
+            on,
+            "compliance_security_profile_workspace",
         )
         .unwrap();
         assert_eq!(
@@ -742,25 +753,17 @@ mod tests {
             false
         );
         let off = json!({"compliance_security_profile_workspace": {"is_enabled": false}, "etag": out["etag"]});
-        let err = patch(
+        let err = patch_default(
             &mut w,
             COMPLIANCE_SECURITY_PROFILE,
-            "default",
-            req(off, "compliance_security_profile_workspace.is_enabled"),
+            off,
+            "compliance_security_profile_workspace.is_enabled",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 400);
         let esm = get(&w, ENHANCED_SECURITY_MONITORING, "default").unwrap();
         let off = json!({"enhanced_security_monitoring_workspace": {"is_enabled": false}, "etag": esm["etag"]});
-        assert!(
-            patch(
-                &mut w,
-                ENHANCED_SECURITY_MONITORING,
-                "default",
-                req(off, "*")
-            )
-            .is_err()
-        );
+        assert!(patch_default(&mut w, ENHANCED_SECURITY_MONITORING, off, "*").is_err());
     }
 
     #[test]
@@ -768,13 +771,8 @@ mod tests {
         let mut w = ws();
         let e = get(&w, DISABLE_LEGACY_DBFS, "default").unwrap()["etag"].clone();
         let on = json!({"disable_legacy_dbfs": {"value": true}, "etag": e});
-        let out = patch(
-            &mut w,
-            DISABLE_LEGACY_DBFS,
-            "default",
-            req(on, "disable_legacy_dbfs.value"),
-        )
-        .unwrap();
+        let out =
+            patch_default(&mut w, DISABLE_LEGACY_DBFS, on, "disable_legacy_dbfs.value").unwrap();
         assert_eq!(out["disable_legacy_dbfs"]["value"], true);
         assert!(delete(&mut w, DISABLE_LEGACY_DBFS, "default", Some("stale")).is_err());
         let del = delete(&mut w, DISABLE_LEGACY_DBFS, "default", out["etag"].as_str()).unwrap();

@@ -260,9 +260,12 @@ mod tests {
         // No lists: enabling is fine (everyone allowed).
         patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "true"}))).unwrap();
         patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "false"}))).unwrap();
-        ip_access_lists::write(&mut ws, &c)
-            .create(ip_access_lists::allow_list("corp", "203.0.113.0/24"))
-            .unwrap();
+        ip_access_lists::create(
+            &mut ws,
+            &c,
+            ip_access_lists::allow_list("corp", "203.0.113.0/24"),
+        )
+        .unwrap();
         let err = patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "true"}))).unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");
         assert!(ws.conf["enableIpAccessLists"].as_deref() == Some("false"));
