@@ -115,6 +115,14 @@ mod tests {
         v.iter().map(|x| x.to_string()).collect()
     }
 
+    fn view(list_type: ListType, enabled: bool, addresses: &[String]) -> ListView<'_> {
+        ListView {
+            list_type,
+            enabled,
+            addresses,
+        }
+    }
+
     const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     #[test]
@@ -150,23 +158,11 @@ mod tests {
     fn allow_list_must_contain_caller() {
         let other = s(&["10.0.0.0/8"]);
         let mine = s(&["127.0.0.1/32"]);
-        let lists = [ListView {
-            list_type: ListType::Allow,
-            enabled: true,
-            addresses: &other,
-        }];
+        let lists = [view(ListType::Allow, true, &other)];
         assert!(!is_allowed(&lists, LOCAL));
         let lists = [
-            ListView {
-                list_type: ListType::Allow,
-                enabled: true,
-                addresses: &other,
-            },
-            ListView {
-                list_type: ListType::Allow,
-                enabled: true,
-                addresses: &mine,
-            },
+            view(ListType::Allow, true, &other),
+            view(ListType::Allow, true, &mine),
         ];
         assert!(is_allowed(&lists, LOCAL));
     }
@@ -176,16 +172,8 @@ mod tests {
         let all = s(&["0.0.0.0/0"]);
         let me = s(&["127.0.0.1"]);
         let lists = [
-            ListView {
-                list_type: ListType::Allow,
-                enabled: true,
-                addresses: &all,
-            },
-            ListView {
-                list_type: ListType::Block,
-                enabled: true,
-                addresses: &me,
-            },
+            view(ListType::Allow, true, &all),
+            view(ListType::Block, true, &me),
         ];
         assert!(!is_allowed(&lists, LOCAL));
     }
@@ -193,29 +181,17 @@ mod tests {
     #[test]
     fn disabled_lists_are_ignored() {
         let other = s(&["10.0.0.0/8"]);
-        let lists = [ListView {
-            list_type: ListType::Allow,
-            enabled: false,
-            addresses: &other,
-        }];
+        let lists = [view(ListType::Allow, false, &other)];
         assert!(is_allowed(&lists, LOCAL));
         let me = s(&["127.0.0.1"]);
-        let lists = [ListView {
-            list_type: ListType::Block,
-            enabled: false,
-            addresses: &me,
-        }];
+        let lists = [view(ListType::Block, false, &me)];
         assert!(is_allowed(&lists, LOCAL));
     }
 
     #[test]
     fn mapped_ipv6_is_treated_as_ipv4() {
         let mine = s(&["127.0.0.1"]);
-        let lists = [ListView {
-            list_type: ListType::Allow,
-            enabled: true,
-            addresses: &mine,
-        }];
+        let lists = [view(ListType::Allow, true, &mine)];
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
         assert!(is_allowed(&lists, mapped));
         let v6: IpAddr = "::1".parse().unwrap();
@@ -228,16 +204,8 @@ mod tests {
         let a = s(&["1.1.1.1", "2.2.2.0/24"]);
         let b = s(&["3.3.3.3"]);
         let lists = [
-            ListView {
-                list_type: ListType::Allow,
-                enabled: true,
-                addresses: &a,
-            },
-            ListView {
-                list_type: ListType::Block,
-                enabled: false,
-                addresses: &b,
-            },
+            view(ListType::Allow, true, &a),
+            view(ListType::Block, false, &b),
         ];
         assert_eq!(total_addresses(&lists), 3);
     }

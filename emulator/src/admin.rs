@@ -39,7 +39,7 @@ use serde_json::{Map, Value, json};
 use super::access::{self, ListType};
 use super::app::App;
 use super::databricks::{Body, settings, workspace_conf};
-use super::errors::ApiError;
+use super::errors::{ApiError, Reply};
 use super::faults::FaultSpec;
 use super::state::{ADMIN_USER, IpAccessList, TENANT_ID, Workspace, now_ms};
 
@@ -194,7 +194,7 @@ fn unknown_workspace(name: &str) -> ApiError {
     ApiError::not_found(format!("Workspace {name} does not exist in this emulator"))
 }
 
-async fn state(State(app): State<App>, Path(p): Path<WsPath>) -> Result<Json<Value>, ApiError> {
+async fn state(State(app): State<App>, Path(p): Path<WsPath>) -> Reply {
     let mut world = app.world();
     super::arm::settle(&mut world);
     let ws = world
@@ -298,7 +298,7 @@ async fn patch_state(
     State(app): State<App>,
     Path(p): Path<WsPath>,
     Body(patch): Body<StatePatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let mut world = app.world();
     let ws = world
         .workspaces
@@ -327,7 +327,7 @@ async fn set_rule_state(
     State(app): State<App>,
     Path(p): Path<RulePath>,
     Body(body): Body<RuleState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let mut world = app.world();
     super::account::ncc::set_connection_state(
         &mut world.account,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -20,7 +20,7 @@ use super::arm;
 use super::auth;
 use super::conn::Peer;
 use super::databricks;
-use super::errors::{ApiError, ArmError, OAuthError};
+use super::errors::{ApiError, ArmError, OAuthError, not_found};
 use super::faults::{Fault, Faults};
 use super::journal::{Journal, JournalEntry, redact_query};
 use super::oauth;
@@ -180,10 +180,6 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), edge))
         .with_state(app)
-}
-
-async fn not_found(method: Method, request: Request) -> Response {
-    ApiError::endpoint_not_found(method.as_str(), request.uri().path()).into_response()
 }
 
 /// Which service a request is for.

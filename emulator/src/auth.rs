@@ -224,6 +224,11 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    /// A token of client `cid` for `audience`, valid for `lifetime`.
+    fn token_for(world: &mut World, audience: Audience, lifetime: Duration) -> String {
+        issue(world, audience, "cid", "iss", lifetime)
+    }
+
     #[test]
     fn base64_roundtrip() {
         for input in [
@@ -284,32 +289,18 @@ mod tests {
         );
         let none = authenticate_workspace(&mut world, "pat", "ws-1", None).unwrap_err();
         assert_eq!(none.body()["error_code"], 401);
-        let t = issue(
+        let t = token_for(
             &mut world,
             Audience::Workspace("ws-1".into()),
-            "cid",
-            "iss",
             Duration::from_secs(60),
         );
         let p = authenticate_workspace(&mut world, "pat", "ws-1", Some(&t)).unwrap();
         assert_eq!(p.name, "cid");
         assert!(p.is_admin());
         assert!(authenticate_workspace(&mut world, "pat", "ws-2", Some(&t)).is_err());
-        let arm = issue(
-            &mut world,
-            Audience::Arm,
-            "cid",
-            "iss",
-            Duration::from_secs(60),
-        );
+        let arm = token_for(&mut world, Audience::Arm, Duration::from_secs(60));
         assert!(authenticate_workspace(&mut world, "pat", "ws-1", Some(&arm)).is_err());
-        let expired = issue(
-            &mut world,
-            Audience::AzureDatabricks,
-            "cid",
-            "iss",
-            Duration::ZERO,
-        );
+        let expired = token_for(&mut world, Audience::AzureDatabricks, Duration::ZERO);
         assert!(authenticate_workspace(&mut world, "pat", "ws-2", Some(&expired)).is_err());
         let seeded = world.workspaces.get("ws-1").unwrap().tokens[0]
             .value

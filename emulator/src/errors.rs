@@ -5,9 +5,13 @@
 //! * Entra ID / OAuth token endpoints: `{"error": "...", "error_description": "...", ...}`.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+/// What a Databricks API handler answers: a JSON body, or the error envelope.
+pub type Reply = Result<Json<Value>, ApiError>;
 
 /// A Databricks REST API error (`{error_code, message, details?}`).
 #[derive(Debug, Clone)]
@@ -139,40 +143,39 @@ impl ApiError {
     /// `ErrorInfo` detail (`metadata.etag`), which is where the official SDKs and the
     /// Terraform provider read it from to retry.
     pub fn stale_etag(setting: &str, current_etag: &str) -> Self {
-        let mut err = Self::new(
+        Self::new(
             StatusCode::CONFLICT,
             "RESOURCE_CONFLICT",
             format!(
                 "Setting {setting} was updated concurrently: the etag in the request is stale. \
                  Retry with the etag in the error details."
             ),
-        );
-        err.details = Some(json!([{
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": "RESOURCE_CONFLICT",
-            "domain": "settings.databricks.com",
-            "metadata": {"etag": current_etag}
-        }]));
-        err
+        )
+        .with_etag(current_etag)
     }
 
     /// 404 `NOT_FOUND` for a settings PATCH without an etag on a setting nobody wrote; the
     /// current etag travels in an `ErrorInfo` detail, as with [`ApiError::stale_etag`].
     pub fn missing_setting(setting: &str, current_etag: &str) -> Self {
-        let mut err = Self::new(
+        Self::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             format!(
                 "Setting {setting} does not exist yet: retry with the etag in the error details."
             ),
-        );
-        err.details = Some(json!([{
+        )
+        .with_etag(current_etag)
+    }
+
+    /// The settings `ErrorInfo` detail (reason: the error code) carrying `etag`.
+    fn with_etag(mut self, etag: &str) -> Self {
+        self.details = Some(json!([{
             "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": "NOT_FOUND",
+            "reason": self.error_code,
             "domain": "settings.databricks.com",
-            "metadata": {"etag": current_etag}
+            "metadata": {"etag": etag}
         }]));
-        err
+        self
     }
 
     /// An injected fault (429/503/5xx...) with the envelope the real service uses.
@@ -235,6 +238,16 @@ impl IntoResponse for ApiError {
         add_retry_after(&mut response, self.retry_after);
         response
     }
+}
+
+/// The fallback of the routers: a path no API serves.
+pub async fn not_found(method: Method, request: Request) -> Response {
+    ApiError::endpoint_not_found(method.as_str(), request.uri().path()).into_response()
+}
+
+/// The fallback of the routers for a known path used with the wrong method.
+pub async fn method_not_allowed(method: Method, request: Request) -> Response {
+    ApiError::method_not_allowed(method.as_str(), request.uri().path()).into_response()
 }
 
 /// An Azure Resource Manager error (`{"error": {"code", "message"}}`).

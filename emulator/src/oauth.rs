@@ -62,24 +62,17 @@ fn issue(app: &App, tenant: &str, form: &HashMap<String, String>) -> Result<Valu
             "The app requested an unsupported grant type. Only client_credentials is supported by the emulator.",
         ));
     }
-    let client_id = field("client_id");
-    if client_id.is_empty() {
-        return Err(OAuthError::aad(
+    let required = |name: &str| match field(name) {
+        "" => Err(OAuthError::aad(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        ));
-    }
-    let scope = field("scope");
-    if scope.is_empty() {
-        return Err(OAuthError::aad(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'scope'.",
-        ));
-    }
+            &format!("The request body must contain the following parameter: '{name}'."),
+        )),
+        value => Ok(value),
+    };
+    let client_id = required("client_id")?;
+    let scope = required("scope")?;
     let secret = field("client_secret");
     let assertion = field("client_assertion");
     if !assertion.is_empty() {

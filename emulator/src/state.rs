@@ -131,6 +131,19 @@ pub struct Caller {
     pub ip: IpAddr,
 }
 
+/// A seeded workspace (`ws-1`), and its admin (the first principal of its directory) calling
+/// from 127.0.0.1: what the workspace API families' unit tests start from.
+#[cfg(test)]
+pub fn seeded_with_admin() -> (Workspace, Caller) {
+    let ws = Workspace::seed(1, "http://x");
+    let caller = Caller {
+        workspace: ws.name.clone(),
+        principal: ws.directory[0].clone(),
+        ip: IpAddr::from([127, 0, 0, 1]),
+    };
+    (ws, caller)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct IpAccessList {
     pub list_id: String,

@@ -5,32 +5,27 @@
 //! the account setting `acct_ip_acl_enable` is on.
 
 use axum::Json;
-use axum::extract::{Extension, Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use axum::extract::{Extension, Path};
+use axum::http::Method;
+use serde_json::json;
 
-use super::{AccountCaller, with_account};
-use crate::app::App;
+use super::{Account, AccountCaller, InAccount};
 use crate::databricks::Body;
-use crate::databricks::ip_access_lists::{ListRequest, create_in, delete_in, find_in, modify_in};
-use crate::errors::ApiError;
+use crate::databricks::ip_access_lists::{ListIdPath, ListRequest, Write, find_in};
+use crate::errors::Reply;
 
-#[derive(Deserialize)]
-pub struct ListsPath {
-    account_id: String,
+/// A write to the account's lists by `caller`.
+fn write<'a>(account: &'a mut Account, caller: &AccountCaller) -> Write<'a> {
+    Write {
+        enforced: account.ip_access_lists_enabled(),
+        lists: &mut account.ip_access_lists,
+        principal_id: caller.principal_id,
+        ip: caller.ip,
+    }
 }
 
-#[derive(Deserialize)]
-pub struct ListPath {
-    account_id: String,
-    list_id: String,
-}
-
-pub async fn list_handler(
-    State(app): State<App>,
-    Path(p): Path<ListsPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn list_handler(account: InAccount) -> Reply {
+    account.run(|world| {
         Ok(Json(
             json!({"ip_access_lists": world.account.ip_access_lists}),
         ))
@@ -38,91 +33,42 @@ pub async fn list_handler(
 }
 
 pub async fn create_handler(
-    State(app): State<App>,
+    account: InAccount,
     Extension(caller): Extension<AccountCaller>,
-    Path(p): Path<ListsPath>,
     Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        let account = &mut world.account;
-        let enforced = account.ip_access_lists_enabled();
-        let list = create_in(
-            &mut account.ip_access_lists,
-            enforced,
-            caller.principal_id,
-            caller.ip,
-            req,
-        )?;
+) -> Reply {
+    account.run(|world| {
+        let list = write(&mut world.account, &caller).create(req)?;
         Ok(Json(json!({"ip_access_list": list})))
     })
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<ListPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn get_handler(account: InAccount, Path(p): Path<ListIdPath>) -> Reply {
+    account.run(|world| {
         let lists = &world.account.ip_access_lists;
         let idx = find_in(lists, &p.list_id)?;
         Ok(Json(json!({"ip_access_list": lists[idx]})))
     })
 }
 
-fn modify(
-    app: &App,
-    caller: &AccountCaller,
-    p: &ListPath,
-    req: ListRequest,
-    replace: bool,
-) -> Result<Json<Value>, ApiError> {
-    with_account(app, &p.account_id, |world| {
-        let account = &mut world.account;
-        let enforced = account.ip_access_lists_enabled();
-        modify_in(
-            &mut account.ip_access_lists,
-            enforced,
-            caller.principal_id,
-            caller.ip,
-            &p.list_id,
-            req,
-            replace,
-        )
-    })?;
+/// PUT replaces a list (every field required), PATCH updates the fields given.
+pub async fn modify_handler(
+    account: InAccount,
+    method: Method,
+    Extension(caller): Extension<AccountCaller>,
+    Path(p): Path<ListIdPath>,
+    Body(req): Body<ListRequest>,
+) -> Reply {
+    let replace = method == Method::PUT;
+    account.run(|world| write(&mut world.account, &caller).modify(&p.list_id, req, replace))?;
     Ok(Json(json!({})))
 }
 
-pub async fn replace_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<AccountCaller>,
-    Path(p): Path<ListPath>,
-    Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    modify(&app, &caller, &p, req, true)
-}
-
-pub async fn update_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<AccountCaller>,
-    Path(p): Path<ListPath>,
-    Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    modify(&app, &caller, &p, req, false)
-}
-
 pub async fn delete_handler(
-    State(app): State<App>,
+    account: InAccount,
     Extension(caller): Extension<AccountCaller>,
-    Path(p): Path<ListPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        let account = &mut world.account;
-        let enforced = account.ip_access_lists_enabled();
-        delete_in(
-            &mut account.ip_access_lists,
-            enforced,
-            caller.ip,
-            &p.list_id,
-        )
-    })?;
+    Path(p): Path<ListIdPath>,
+) -> Reply {
+    account.run(|world| write(&mut world.account, &caller).delete(&p.list_id))?;
     Ok(Json(json!({})))
 }

@@ -27,8 +27,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -37,7 +39,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::auth;
-use crate::errors::{ApiError, OAuthError};
+use crate::errors::{ApiError, OAuthError, method_not_allowed, not_found};
 use crate::state::{Audience, IpAccessList, SettingRecord, World, now_ms};
 
 /// The account id served unless configured otherwise (`--account-id`).
@@ -323,20 +325,40 @@ pub struct AccountPath {
     account_id: String,
 }
 
-/// Runs `f` on the account under the world lock, after checking the account id of the path.
-/// Another account id is one the caller has no access to: 404, as for any unknown resource.
-pub fn with_account<T>(
-    app: &App,
-    account_id: &str,
-    f: impl FnOnce(&mut World) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let mut world = app.world();
-    if world.account.account_id != account_id {
-        return Err(ApiError::not_found(format!(
-            "Account {account_id} does not exist or you have no access to it"
-        )));
+/// What an account handler starts from: the account id of the path
+/// (`/api/2.0/accounts/{account_id}/...`) and the app that holds the account. The path's other
+/// ids a handler reads with a `Path` of its own.
+pub struct InAccount {
+    app: App,
+    account_id: String,
+}
+
+impl FromRequestParts<App> for InAccount {
+    type Rejection = PathRejection;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Path(p) = Path::<AccountPath>::from_request_parts(parts, app).await?;
+        Ok(Self {
+            app: app.clone(),
+            account_id: p.account_id,
+        })
     }
-    f(&mut world)
+}
+
+impl InAccount {
+    /// Runs `f` on the account under the world lock, after checking the account id of the
+    /// path. Another account id is one the caller has no access to: 404, as for any unknown
+    /// resource.
+    pub fn run<T>(&self, f: impl FnOnce(&mut World) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut world = self.app.world();
+        if world.account.account_id != self.account_id {
+            return Err(ApiError::not_found(format!(
+                "Account {} does not exist or you have no access to it",
+                self.account_id
+            )));
+        }
+        f(&mut world)
+    }
 }
 
 /// Routes of the account host, relative to `{base}/accounts`.
@@ -356,8 +378,8 @@ pub fn router() -> Router<App> {
         .route(
             &format!("{A}/ip-access-lists/{{list_id}}"),
             get(ip_access_lists::get_handler)
-                .put(ip_access_lists::replace_handler)
-                .patch(ip_access_lists::update_handler)
+                .put(ip_access_lists::modify_handler)
+                .patch(ip_access_lists::modify_handler)
                 .delete(ip_access_lists::delete_handler),
         )
         .route(
@@ -420,14 +442,6 @@ pub fn router() -> Router<App> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-async fn not_found(method: Method, request: axum::extract::Request) -> Response {
-    ApiError::endpoint_not_found(method.as_str(), request.uri().path()).into_response()
-}
-
-async fn method_not_allowed(method: Method, request: axum::extract::Request) -> Response {
-    ApiError::method_not_allowed(method.as_str(), request.uri().path()).into_response()
-}
-
 fn account_base(app: &App) -> String {
     format!("{}/accounts", app.base_url())
 }
@@ -453,18 +467,7 @@ async fn oidc_discovery(State(app): State<App>, Path(p): Path<AccountPath>) -> R
             .into_response();
     }
     let oidc = format!("{}/oidc/accounts/{}", account_base(&app), p.account_id);
-    Json(json!({
-        "issuer": format!("{oidc}"),
-        "authorization_endpoint": format!("{oidc}/v1/authorize"),
-        "token_endpoint": format!("{oidc}/v1/token"),
-        "jwks_uri": format!("{oidc}/v1/keys"),
-        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
-        "response_types_supported": ["code"],
-        "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-    }))
-    .into_response()
+    Json(crate::databricks::identity::oidc_metadata(&oidc)).into_response()
 }
 
 /// `POST /oidc/accounts/{id}/v1/token`: client credentials (HTTP Basic, as databricks-sdk-py

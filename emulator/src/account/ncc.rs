@@ -21,14 +21,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Account, Cloud, new_id, with_account};
-use crate::app::App;
+use super::{Account, Cloud, InAccount, new_id};
 use crate::databricks::Body;
-use crate::errors::ApiError;
+use crate::databricks::settings::mask_paths;
+use crate::errors::{ApiError, Reply};
 use crate::state::{fnv64, now_ms};
 
 /// `NccPrivateEndpointRulePrivateLinkConnectionState`.
@@ -328,16 +328,7 @@ pub fn update_rule(
     body: Value,
 ) -> Result<Value, ApiError> {
     let idx = find_rule(account, ncc_id, rule_id)?;
-    let paths: Vec<&str> = mask
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if paths.is_empty() {
-        return Err(ApiError::invalid_parameter(
-            "update_mask is required and must not be empty",
-        ));
-    }
+    let paths = mask_paths(mask, "update_mask")?;
     let mut rule = account.rules[idx].clone();
     for path in paths {
         match path {
@@ -400,70 +391,43 @@ pub fn set_connection_state(
 }
 
 #[derive(Deserialize)]
-pub struct NccsPath {
-    account_id: String,
-}
-
-#[derive(Deserialize)]
 pub struct NccPath {
-    account_id: String,
     ncc_id: String,
 }
 
 #[derive(Deserialize)]
 pub struct RulePath {
-    account_id: String,
     ncc_id: String,
     rule_id: String,
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Path(p): Path<NccsPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn list_handler(account: InAccount) -> Reply {
+    account.run(|world| {
         let a = &world.account;
         let items: Vec<Value> = a.nccs.iter().map(|n| render(a, n)).collect();
         Ok(Json(json!({"items": items})))
     })
 }
 
-pub async fn create_handler(
-    State(app): State<App>,
-    Path(p): Path<NccsPath>,
-    Body(req): Body<CreateNcc>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        create(&mut world.account, req).map(Json)
-    })
+pub async fn create_handler(account: InAccount, Body(req): Body<CreateNcc>) -> Reply {
+    account.run(|world| create(&mut world.account, req).map(Json))
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<NccPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn get_handler(account: InAccount, Path(p): Path<NccPath>) -> Reply {
+    account.run(|world| {
         let a = &world.account;
         let idx = find(a, &p.ncc_id)?;
         Ok(Json(render(a, &a.nccs[idx])))
     })
 }
 
-pub async fn delete_handler(
-    State(app): State<App>,
-    Path(p): Path<NccPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        delete(&mut world.account, &p.ncc_id)
-    })?;
+pub async fn delete_handler(account: InAccount, Path(p): Path<NccPath>) -> Reply {
+    account.run(|world| delete(&mut world.account, &p.ncc_id))?;
     Ok(Json(json!({})))
 }
 
-pub async fn list_rules_handler(
-    State(app): State<App>,
-    Path(p): Path<NccPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn list_rules_handler(account: InAccount, Path(p): Path<NccPath>) -> Reply {
+    account.run(|world| {
         let a = &world.account;
         find(a, &p.ncc_id)?;
         let items: Vec<Value> = a
@@ -477,20 +441,15 @@ pub async fn list_rules_handler(
 }
 
 pub async fn create_rule_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<NccPath>,
     Body(req): Body<CreateRule>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        create_rule(&mut world.account, &p.ncc_id, req).map(Json)
-    })
+) -> Reply {
+    account.run(|world| create_rule(&mut world.account, &p.ncc_id, req).map(Json))
 }
 
-pub async fn get_rule_handler(
-    State(app): State<App>,
-    Path(p): Path<RulePath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn get_rule_handler(account: InAccount, Path(p): Path<RulePath>) -> Reply {
+    account.run(|world| {
         let a = &world.account;
         let idx = find_rule(a, &p.ncc_id, &p.rule_id)?;
         Ok(Json(a.rules[idx].render(a)))
@@ -498,24 +457,18 @@ pub async fn get_rule_handler(
 }
 
 pub async fn update_rule_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<RulePath>,
     Query(query): Query<HashMap<String, String>>,
     Body(body): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let mask = query.get("update_mask").cloned().unwrap_or_default();
-    with_account(&app, &p.account_id, |world| {
-        update_rule(&mut world.account, &p.ncc_id, &p.rule_id, &mask, body).map(Json)
-    })
+    account
+        .run(|world| update_rule(&mut world.account, &p.ncc_id, &p.rule_id, &mask, body).map(Json))
 }
 
-pub async fn delete_rule_handler(
-    State(app): State<App>,
-    Path(p): Path<RulePath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        delete_rule(&mut world.account, &p.ncc_id, &p.rule_id).map(Json)
-    })
+pub async fn delete_rule_handler(account: InAccount, Path(p): Path<RulePath>) -> Reply {
+    account.run(|world| delete_rule(&mut world.account, &p.ncc_id, &p.rule_id).map(Json))
 }
 
 #[cfg(test)]

@@ -20,16 +20,16 @@
 //! `default-policy` (the API docs say nothing of a refusal).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Account, with_account};
-use crate::app::App;
+use super::workspaces::WorkspacePath;
+use super::{Account, InAccount};
 use crate::databricks::Body;
 use crate::databricks::settings::one_of;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 
 pub const DEFAULT_POLICY: &str = "default-policy";
 
@@ -178,68 +178,35 @@ pub fn delete(account: &mut Account, id: &str) -> Result<(), ApiError> {
 }
 
 #[derive(Deserialize)]
-pub struct PoliciesPath {
-    account_id: String,
-}
-
-#[derive(Deserialize)]
 pub struct PolicyPath {
-    account_id: String,
     policy_id: String,
 }
 
-#[derive(Deserialize)]
-pub struct WorkspacePath {
-    account_id: String,
-    workspace_id: String,
+pub async fn list_handler(account: InAccount) -> Reply {
+    account.run(|world| Ok(Json(json!({"items": world.account.policies}))))
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Path(p): Path<PoliciesPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        Ok(Json(json!({"items": world.account.policies})))
-    })
+pub async fn create_handler(account: InAccount, Body(body): Body<PolicyBody>) -> Reply {
+    account.run(|world| create(&mut world.account, body).map(|p| Json(json!(p))))
 }
 
-pub async fn create_handler(
-    State(app): State<App>,
-    Path(p): Path<PoliciesPath>,
-    Body(body): Body<PolicyBody>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        create(&mut world.account, body).map(|p| Json(json!(p)))
-    })
-}
-
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<PolicyPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn get_handler(account: InAccount, Path(p): Path<PolicyPath>) -> Reply {
+    account.run(|world| {
         let idx = find(&world.account, &p.policy_id)?;
         Ok(Json(json!(world.account.policies[idx])))
     })
 }
 
 pub async fn update_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<PolicyPath>,
     Body(body): Body<PolicyBody>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        update(&mut world.account, &p.policy_id, body).map(|p| Json(json!(p)))
-    })
+) -> Reply {
+    account.run(|world| update(&mut world.account, &p.policy_id, body).map(|p| Json(json!(p))))
 }
 
-pub async fn delete_handler(
-    State(app): State<App>,
-    Path(p): Path<PolicyPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        delete(&mut world.account, &p.policy_id)
-    })?;
+pub async fn delete_handler(account: InAccount, Path(p): Path<PolicyPath>) -> Reply {
+    account.run(|world| delete(&mut world.account, &p.policy_id))?;
     Ok(Json(json!({})))
 }
 
@@ -254,13 +221,8 @@ fn option(world: &crate::state::World, workspace_id: &str) -> Result<Value, ApiE
     Ok(json!({"workspace_id": ws.workspace_id, "network_policy_id": policy}))
 }
 
-pub async fn get_workspace_handler(
-    State(app): State<App>,
-    Path(p): Path<WorkspacePath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        option(world, &p.workspace_id).map(Json)
-    })
+pub async fn get_workspace_handler(account: InAccount, Path(p): Path<WorkspacePath>) -> Reply {
+    account.run(|world| option(world, &p.workspace_id).map(Json))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,11 +232,11 @@ pub struct WorkspaceOption {
 }
 
 pub async fn put_workspace_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<WorkspacePath>,
     Body(body): Body<WorkspaceOption>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+) -> Reply {
+    account.run(|world| {
         let ws = super::workspaces::find(world, &p.workspace_id)?;
         if let Some(other) = body.workspace_id.filter(|o| *o != ws.workspace_id) {
             return Err(ApiError::invalid_parameter(format!(

@@ -11,16 +11,18 @@
 //! (`400 INVALID_STATE`; the emulator's guard).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{Method, Uri};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Account, Cloud, new_id, with_account};
+use super::{Account, Cloud, InAccount, new_id};
 use crate::app::App;
 use crate::databricks::Body;
 use crate::databricks::settings::one_of;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Pas {
@@ -82,77 +84,67 @@ fn build(account: &Account, id: String, body: PasBody) -> Result<Pas, ApiError> 
     })
 }
 
-/// Runs `f` on an AWS account; an Azure account does not serve the path.
-fn on_aws<T>(
-    app: &App,
-    account_id: &str,
-    method: &Method,
-    uri: &Uri,
-    f: impl FnOnce(&mut Account) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    with_account(app, account_id, |world| {
-        if world.account.cloud != Cloud::Aws {
-            return Err(ApiError::endpoint_not_found(method.as_str(), uri.path()));
-        }
-        f(&mut world.account)
-    })
+/// An account request on a path only AWS accounts serve; on an Azure account it is a path the
+/// service does not serve.
+pub struct OnAws {
+    account: InAccount,
+    method: Method,
+    uri: Uri,
+}
+
+impl FromRequestParts<App> for OnAws {
+    type Rejection = PathRejection;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            account: InAccount::from_request_parts(parts, app).await?,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl OnAws {
+    fn run<T>(&self, f: impl FnOnce(&mut Account) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        self.account.run(|world| {
+            if world.account.cloud != Cloud::Aws {
+                return Err(ApiError::endpoint_not_found(
+                    self.method.as_str(),
+                    self.uri.path(),
+                ));
+            }
+            f(&mut world.account)
+        })
+    }
 }
 
 #[derive(Deserialize)]
-pub struct AllPath {
-    account_id: String,
-}
-
-#[derive(Deserialize)]
-pub struct OnePath {
-    account_id: String,
+pub struct PasPath {
     pas_id: String,
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Path(p): Path<AllPath>,
-    method: Method,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    on_aws(&app, &p.account_id, &method, &uri, |a| {
-        Ok(Json(json!(a.private_access)))
-    })
+pub async fn list_handler(aws: OnAws) -> Reply {
+    aws.run(|a| Ok(Json(json!(a.private_access))))
 }
 
-pub async fn create_handler(
-    State(app): State<App>,
-    Path(p): Path<AllPath>,
-    method: Method,
-    uri: Uri,
-    Body(body): Body<PasBody>,
-) -> Result<Json<Value>, ApiError> {
-    on_aws(&app, &p.account_id, &method, &uri, |a| {
+pub async fn create_handler(aws: OnAws, Body(body): Body<PasBody>) -> Reply {
+    aws.run(|a| {
         let pas = build(a, new_id(), body)?;
         a.private_access.push(pas.clone());
         Ok(Json(json!(pas)))
     })
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<OnePath>,
-    method: Method,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    on_aws(&app, &p.account_id, &method, &uri, |a| {
-        find(a, &p.pas_id).map(|pas| Json(json!(pas)))
-    })
+pub async fn get_handler(aws: OnAws, Path(p): Path<PasPath>) -> Reply {
+    aws.run(|a| find(a, &p.pas_id).map(|pas| Json(json!(pas))))
 }
 
 pub async fn replace_handler(
-    State(app): State<App>,
-    Path(p): Path<OnePath>,
-    method: Method,
-    uri: Uri,
+    aws: OnAws,
+    Path(p): Path<PasPath>,
     Body(body): Body<PasBody>,
-) -> Result<Json<Value>, ApiError> {
-    on_aws(&app, &p.account_id, &method, &uri, |a| {
+) -> Reply {
+    aws.run(|a| {
         find(a, &p.pas_id)?;
         let pas = build(a, p.pas_id.clone(), body)?;
         if let Some(slot) = a
@@ -166,13 +158,8 @@ pub async fn replace_handler(
     })
 }
 
-pub async fn delete_handler(
-    State(app): State<App>,
-    Path(p): Path<OnePath>,
-    method: Method,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    on_aws(&app, &p.account_id, &method, &uri, |a| {
+pub async fn delete_handler(aws: OnAws, Path(p): Path<PasPath>) -> Reply {
+    aws.run(|a| {
         let pas = find(a, &p.pas_id)?.clone();
         if let Some((index, _)) = a
             .bindings

@@ -22,20 +22,18 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
-use serde::Deserialize;
+use axum::extract::{Extension, Path, Query};
 use serde_json::{Value, json};
 
-use super::{Account, AccountCaller, with_account};
+use super::{Account, AccountCaller, InAccount};
 use crate::access;
-use crate::app::App;
 use crate::databricks::Body;
 use crate::databricks::ip_access_lists::allowed_with;
 use crate::databricks::settings::{
-    COMPLIANCE_STANDARDS, PatchRequest, Records, SettingDesc, expect_bool, lookup_in, masked_value,
-    one_of, render_in, reset_in, seed, write_in,
+    PatchRequest, Records, SettingDesc, SettingPath, compliance_standards, expect_bool, lookup_in,
+    masked_value, one_of, render_in, reset_in, seed, write_in,
 };
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 
 pub const ACCT_IP_ACL_ENABLE: &str = "acct_ip_acl_enable";
 pub const DISABLE_LEGACY_FEATURES: &str = "disable_legacy_features";
@@ -124,19 +122,7 @@ fn validate(
         CSP_ENABLEMENT => {
             let on = expect_bool(&next, "is_enforced", d.field)?;
             next["is_enforced"] = json!(on);
-            match &next["compliance_standards"] {
-                Value::Null => next["compliance_standards"] = json!([]),
-                Value::Array(items) => {
-                    for item in items {
-                        one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
-                    }
-                }
-                other => {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Invalid value {other} for compliance_standards: expected a list"
-                    )));
-                }
-            }
+            compliance_standards(&mut next)?;
         }
         ESM_ENABLEMENT => {
             let on = expect_bool(&next, "is_enforced", d.field)?;
@@ -186,40 +172,27 @@ pub fn delete(
     )
 }
 
-#[derive(Deserialize)]
-pub struct SettingPath {
-    account_id: String,
-    setting_type: String,
-    name: String,
-}
-
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<SettingPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        get(&world.account, &p.setting_type, &p.name).map(Json)
-    })
+pub async fn get_handler(account: InAccount, Path(p): Path<SettingPath>) -> Reply {
+    account.run(|world| get(&world.account, &p.setting_type, &p.name).map(Json))
 }
 
 pub async fn patch_handler(
-    State(app): State<App>,
+    account: InAccount,
     Extension(caller): Extension<AccountCaller>,
     Path(p): Path<SettingPath>,
     Body(req): Body<PatchRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
-        patch(&mut world.account, &p.setting_type, &p.name, req, caller.ip).map(Json)
-    })
+) -> Reply {
+    account
+        .run(|world| patch(&mut world.account, &p.setting_type, &p.name, req, caller.ip).map(Json))
 }
 
 pub async fn delete_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<SettingPath>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let etag_param = query.get("etag").cloned();
-    with_account(&app, &p.account_id, |world| {
+    account.run(|world| {
         delete(
             &mut world.account,
             &p.setting_type,
@@ -233,16 +206,21 @@ pub async fn delete_handler(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn req(setting: Value, mask: &str) -> PatchRequest {
-        PatchRequest {
-            allow_missing: Some(true),
-            field_mask: Some(mask.into()),
-            setting: Some(setting),
-        }
-    }
+    use crate::databricks::ip_access_lists::{Write, allow_list};
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// PATCH from 127.0.0.1 of the `default` setting of `setting_type`, `setting` under field
+    /// mask `mask`.
+    fn patch_default(
+        a: &mut Account,
+        setting_type: &str,
+        setting: Value,
+        mask: &str,
+    ) -> Result<Value, ApiError> {
+        let req = PatchRequest::masked(setting, mask);
+        patch(a, setting_type, "default", req, LOCAL)
+    }
 
     #[test]
     fn defaults_and_etag_rules() {
@@ -250,41 +228,16 @@ mod tests {
         let r = get(&a, PERSONAL_COMPUTE, "default").unwrap();
         assert_eq!(r["personal_compute"]["value"], "ON");
         let e = r["etag"].clone();
-        let err = patch(
-            &mut a,
-            PERSONAL_COMPUTE,
-            "default",
-            req(
-                json!({"personal_compute": {"value": "OFF"}, "etag": e}),
-                "personal_compute.value",
-            ),
-            LOCAL,
-        )
-        .unwrap_err();
+        // Every write below carries the first etag.
+        let set = |a: &mut Account, value: &str| {
+            let setting = json!({"personal_compute": {"value": value}, "etag": e});
+            patch_default(a, PERSONAL_COMPUTE, setting, "personal_compute.value")
+        };
+        let err = set(&mut a, "OFF").unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let out = patch(
-            &mut a,
-            PERSONAL_COMPUTE,
-            "default",
-            req(
-                json!({"personal_compute": {"value": "DELEGATE"}, "etag": e}),
-                "personal_compute.value",
-            ),
-            LOCAL,
-        )
-        .unwrap();
+        let out = set(&mut a, "DELEGATE").unwrap();
         assert_eq!(out["personal_compute"]["value"], "DELEGATE");
-        let stale = patch(
-            &mut a,
-            PERSONAL_COMPUTE,
-            "default",
-            req(
-                json!({"personal_compute": {"value": "ON"}, "etag": e}),
-                "personal_compute.value",
-            ),
-            LOCAL,
-        )
-        .unwrap_err();
+        let stale = set(&mut a, "ON").unwrap_err();
         assert_eq!(stale.status.as_u16(), 409);
         assert_eq!(stale.body()["details"][0]["metadata"]["etag"], out["etag"]);
         assert!(delete(&mut a, CSP_ENABLEMENT, "default", None).is_err());
@@ -293,29 +246,19 @@ mod tests {
     #[test]
     fn enabling_the_lists_guards_against_lockout() {
         let mut a = Account::default();
-        crate::databricks::ip_access_lists::create_in(
-            &mut a.ip_access_lists,
-            false,
-            1,
-            LOCAL,
-            crate::databricks::ip_access_lists::ListRequest {
-                label: Some("corp".into()),
-                list_type: Some("ALLOW".into()),
-                ip_addresses: Some(vec!["10.0.0.0/8".into()]),
-                enabled: None,
-            },
-        )
-        .unwrap();
+        let lists = Write {
+            lists: &mut a.ip_access_lists,
+            enforced: false,
+            principal_id: 1,
+            ip: LOCAL,
+        };
+        lists.create(allow_list("corp", "10.0.0.0/8")).unwrap();
         let e = get(&a, ACCT_IP_ACL_ENABLE, "default").unwrap()["etag"].clone();
-        let err = patch(
+        let err = patch_default(
             &mut a,
             ACCT_IP_ACL_ENABLE,
-            "default",
-            req(
-                json!({"acct_ip_acl_enable": {"value": true}, "etag": e}),
-                "acct_ip_acl_enable.value",
-            ),
-            LOCAL,
+            json!({"acct_ip_acl_enable": {"value": true}, "etag": e}),
+            "acct_ip_acl_enable.value",
         )
         .unwrap_err();
         assert_eq!(err.error_code, "INVALID_STATE");

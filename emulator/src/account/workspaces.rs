@@ -13,14 +13,13 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Cloud, with_account};
-use crate::app::App;
+use super::{Cloud, InAccount};
 use crate::databricks::Body;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 use crate::state::{Listing, RESOURCE_GROUP, SUBSCRIPTION_ID, World};
 
 /// What the account adds to a workspace.
@@ -187,41 +186,30 @@ pub fn update(
     Ok(render(world, &ws))
 }
 
-#[derive(Deserialize)]
-pub struct WorkspacesPath {
-    account_id: String,
-}
-
+/// The `{workspace_id}` of an account workspace path.
 #[derive(Deserialize)]
 pub struct WorkspacePath {
-    account_id: String,
-    workspace_id: String,
+    pub workspace_id: String,
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Path(p): Path<WorkspacesPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| Ok(Json(json!(list(world)))))
+pub async fn list_handler(account: InAccount) -> Reply {
+    account.run(|world| Ok(Json(json!(list(world)))))
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Path(p): Path<WorkspacePath>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+pub async fn get_handler(account: InAccount, Path(p): Path<WorkspacePath>) -> Reply {
+    account.run(|world| {
         let ws = find(world, &p.workspace_id)?;
         Ok(Json(render(world, &ws)))
     })
 }
 
 pub async fn update_handler(
-    State(app): State<App>,
+    account: InAccount,
     Path(p): Path<WorkspacePath>,
     Query(query): Query<HashMap<String, String>>,
     Body(body): Body<Value>,
-) -> Result<Json<Value>, ApiError> {
-    with_account(&app, &p.account_id, |world| {
+) -> Reply {
+    account.run(|world| {
         update(
             world,
             &p.workspace_id,

@@ -9,11 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::with_ws;
+use super::InWorkspace;
 use crate::app::{App, ViaOwnHost};
 use crate::auth;
-use crate::errors::{ApiError, OAuthError};
-use crate::state::{Audience, Caller, PrincipalKind};
+use crate::errors::{ApiError, OAuthError, Reply};
+use crate::state::{Audience, PrincipalKind};
 
 #[derive(Deserialize)]
 pub struct WsPath {
@@ -25,7 +25,7 @@ pub async fn host_metadata(
     State(app): State<App>,
     Path(p): Path<WsPath>,
     via: Option<Extension<ViaOwnHost>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let base = app.request_base(&p.ws, via.as_deref());
     let mut world = app.world();
     let ws = world
@@ -45,17 +45,23 @@ pub async fn oidc_discovery(
     via: Option<Extension<ViaOwnHost>>,
 ) -> Json<Value> {
     let base = app.request_base(&p.ws, via.as_deref());
-    Json(json!({
-        "issuer": format!("{base}/oidc"),
-        "authorization_endpoint": format!("{base}/oidc/v1/authorize"),
-        "token_endpoint": format!("{base}/oidc/v1/token"),
-        "jwks_uri": format!("{base}/oidc/v1/keys"),
+    Json(oidc_metadata(&format!("{base}/oidc")))
+}
+
+/// The OAuth authorization server metadata of the Databricks OIDC endpoint `oidc` (a
+/// workspace's `{host}/oidc` or an account's `{host}/oidc/accounts/{id}`).
+pub fn oidc_metadata(oidc: &str) -> Value {
+    json!({
+        "issuer": oidc,
+        "authorization_endpoint": format!("{oidc}/v1/authorize"),
+        "token_endpoint": format!("{oidc}/v1/token"),
+        "jwks_uri": format!("{oidc}/v1/keys"),
         "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "scopes_supported": ["all-apis", "offline_access", "openid", "profile", "email"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-    }))
+    })
 }
 
 /// `POST /oidc/v1/token`: client credentials via HTTP Basic or the form.
@@ -150,12 +156,9 @@ pub fn token_response(token: &str, lifetime: std::time::Duration, scope: &str) -
 }
 
 /// `GET /api/2.0/preview/scim/v2/Me`.
-pub async fn scim_me(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |_| {
-        let p = &caller.principal;
+pub async fn scim_me(call: InWorkspace) -> Reply {
+    call.run(|_| {
+        let p = &call.caller.principal;
         let groups: Vec<Value> = p
             .groups
             .iter()

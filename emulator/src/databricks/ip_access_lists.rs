@@ -7,15 +7,15 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Json;
+use axum::extract::Path;
+use axum::http::Method;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Body, with_ws};
+use super::{Body, InWorkspace};
 use crate::access::{self, ListType, ListView};
-use crate::app::App;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Reply};
 use crate::state::{Caller, IpAccessList, Workspace, now_ms};
 
 #[derive(Debug, Default, Deserialize)]
@@ -26,9 +26,10 @@ pub struct ListRequest {
     pub enabled: Option<bool>,
 }
 
+/// The `{list_id}` of a workspace's or the account's list path.
 #[derive(Deserialize)]
 pub struct ListIdPath {
-    list_id: String,
+    pub list_id: String,
 }
 
 fn views(lists: &[IpAccessList]) -> Vec<ListView<'_>> {
@@ -129,56 +130,122 @@ pub fn find_in(lists: &[IpAccessList], list_id: &str) -> Result<usize, ApiError>
         })
 }
 
+/// A write to a set of lists (a workspace's or the account's, whose rules are the same) on
+/// behalf of `principal_id` calling from `ip`; `enforced`: whether the lists currently apply
+/// (lockout guard).
+pub struct Write<'a> {
+    pub lists: &'a mut Vec<IpAccessList>,
+    pub enforced: bool,
+    pub principal_id: u64,
+    pub ip: IpAddr,
+}
+
+impl Write<'_> {
+    pub fn create(self, req: ListRequest) -> Result<IpAccessList, ApiError> {
+        let label = validate_label(req.label.as_deref())?;
+        let list_type = validate_type(req.list_type.as_deref())?;
+        let ip_addresses = req.ip_addresses.unwrap_or_default();
+        validate_addresses(&ip_addresses)?;
+        check_unique(self.lists, list_type, &label, None)?;
+        let now = now_ms();
+        let list = IpAccessList {
+            list_id: uuid::Uuid::new_v4().to_string(),
+            label,
+            list_type,
+            address_count: ip_addresses.len(),
+            ip_addresses,
+            enabled: true,
+            created_at: now,
+            created_by: self.principal_id,
+            updated_at: now,
+            updated_by: self.principal_id,
+        };
+        let mut candidate = self.lists.clone();
+        candidate.push(list.clone());
+        self.commit(candidate)?;
+        Ok(list)
+    }
+
+    /// PUT (`replace = true`: label, list_type and enabled required) or PATCH (partial).
+    pub fn modify(self, list_id: &str, req: ListRequest, replace: bool) -> Result<(), ApiError> {
+        let idx = find_in(self.lists, list_id)?;
+        let mut list = self.lists[idx].clone();
+        if replace {
+            list.label = validate_label(req.label.as_deref())?;
+            list.list_type = validate_type(req.list_type.as_deref())?;
+            list.enabled = req
+                .enabled
+                .ok_or_else(|| ApiError::invalid_parameter("Missing required field: enabled"))?;
+            list.ip_addresses = req.ip_addresses.unwrap_or_default();
+        } else {
+            if req.label.is_some() {
+                list.label = validate_label(req.label.as_deref())?;
+            }
+            if req.list_type.is_some() {
+                list.list_type = validate_type(req.list_type.as_deref())?;
+            }
+            if let Some(enabled) = req.enabled {
+                list.enabled = enabled;
+            }
+            if let Some(addresses) = req.ip_addresses {
+                list.ip_addresses = addresses;
+            }
+        }
+        validate_addresses(&list.ip_addresses)?;
+        check_unique(self.lists, list.list_type, &list.label, Some(idx))?;
+        list.address_count = list.ip_addresses.len();
+        list.updated_at = now_ms();
+        list.updated_by = self.principal_id;
+        let mut candidate = self.lists.clone();
+        candidate[idx] = list;
+        self.commit(candidate)
+    }
+
+    pub fn delete(self, list_id: &str) -> Result<(), ApiError> {
+        let idx = find_in(self.lists, list_id)?;
+        let mut candidate = self.lists.clone();
+        candidate.remove(idx);
+        self.commit(candidate)
+    }
+
+    /// The lists become `candidate` if it passes the quota and lockout checks.
+    fn commit(self, candidate: Vec<IpAccessList>) -> Result<(), ApiError> {
+        check_lists(&candidate, self.enforced, self.ip)?;
+        *self.lists = candidate;
+        Ok(())
+    }
+}
+
+/// An `ALLOW` list of one range, for other modules' tests.
+#[cfg(test)]
+pub fn allow_list(label: &str, cidr: &str) -> ListRequest {
+    ListRequest {
+        label: Some(label.into()),
+        list_type: Some("ALLOW".into()),
+        ip_addresses: Some(vec![cidr.into()]),
+        enabled: None,
+    }
+}
+
+/// A write to the workspace's lists by `caller`.
+fn write<'a>(ws: &'a mut Workspace, caller: &Caller) -> Write<'a> {
+    Write {
+        enforced: ws.ip_access_lists_enabled(),
+        lists: &mut ws.ip_access_lists,
+        principal_id: caller.principal.id,
+        ip: caller.ip,
+    }
+}
+
 pub fn create(
     ws: &mut Workspace,
     caller: &Caller,
     req: ListRequest,
 ) -> Result<IpAccessList, ApiError> {
-    let enforced = ws.ip_access_lists_enabled();
-    create_in(
-        &mut ws.ip_access_lists,
-        enforced,
-        caller.principal.id,
-        caller.ip,
-        req,
-    )
+    write(ws, caller).create(req)
 }
 
-/// Creates a list in `lists` (a workspace's or the account's) on behalf of `principal_id`
-/// calling from `ip`; `enforced`: whether the lists currently apply (lockout guard).
-pub fn create_in(
-    lists: &mut Vec<IpAccessList>,
-    enforced: bool,
-    principal_id: u64,
-    ip: IpAddr,
-    req: ListRequest,
-) -> Result<IpAccessList, ApiError> {
-    let label = validate_label(req.label.as_deref())?;
-    let list_type = validate_type(req.list_type.as_deref())?;
-    let ip_addresses = req.ip_addresses.unwrap_or_default();
-    validate_addresses(&ip_addresses)?;
-    check_unique(lists, list_type, &label, None)?;
-    let now = now_ms();
-    let list = IpAccessList {
-        list_id: uuid::Uuid::new_v4().to_string(),
-        label,
-        list_type,
-        address_count: ip_addresses.len(),
-        ip_addresses,
-        enabled: true,
-        created_at: now,
-        created_by: principal_id,
-        updated_at: now,
-        updated_by: principal_id,
-    };
-    let mut candidate = lists.clone();
-    candidate.push(list.clone());
-    check_lists(&candidate, enforced, ip)?;
-    *lists = candidate;
-    Ok(list)
-}
-
-/// PUT (`replace = true`: label, list_type and enabled required) or PATCH (partial).
+/// PUT (`replace = true`) or PATCH.
 pub fn modify(
     ws: &mut Workspace,
     caller: &Caller,
@@ -186,159 +253,52 @@ pub fn modify(
     req: ListRequest,
     replace: bool,
 ) -> Result<(), ApiError> {
-    let enforced = ws.ip_access_lists_enabled();
-    modify_in(
-        &mut ws.ip_access_lists,
-        enforced,
-        caller.principal.id,
-        caller.ip,
-        list_id,
-        req,
-        replace,
-    )
-}
-
-/// [`modify`] over any set of lists (see [`create_in`]).
-pub fn modify_in(
-    lists: &mut Vec<IpAccessList>,
-    enforced: bool,
-    principal_id: u64,
-    ip: IpAddr,
-    list_id: &str,
-    req: ListRequest,
-    replace: bool,
-) -> Result<(), ApiError> {
-    let idx = find_in(lists, list_id)?;
-    let mut list = lists[idx].clone();
-    if replace {
-        list.label = validate_label(req.label.as_deref())?;
-        list.list_type = validate_type(req.list_type.as_deref())?;
-        list.enabled = req
-            .enabled
-            .ok_or_else(|| ApiError::invalid_parameter("Missing required field: enabled"))?;
-        list.ip_addresses = req.ip_addresses.unwrap_or_default();
-    } else {
-        if req.label.is_some() {
-            list.label = validate_label(req.label.as_deref())?;
-        }
-        if req.list_type.is_some() {
-            list.list_type = validate_type(req.list_type.as_deref())?;
-        }
-        if let Some(enabled) = req.enabled {
-            list.enabled = enabled;
-        }
-        if let Some(addresses) = req.ip_addresses {
-            list.ip_addresses = addresses;
-        }
-    }
-    validate_addresses(&list.ip_addresses)?;
-    check_unique(lists, list.list_type, &list.label, Some(idx))?;
-    list.address_count = list.ip_addresses.len();
-    list.updated_at = now_ms();
-    list.updated_by = principal_id;
-    let mut candidate = lists.clone();
-    candidate[idx] = list;
-    check_lists(&candidate, enforced, ip)?;
-    *lists = candidate;
-    Ok(())
+    write(ws, caller).modify(list_id, req, replace)
 }
 
 pub fn delete(ws: &mut Workspace, caller: &Caller, list_id: &str) -> Result<(), ApiError> {
-    let enforced = ws.ip_access_lists_enabled();
-    delete_in(&mut ws.ip_access_lists, enforced, caller.ip, list_id)
+    write(ws, caller).delete(list_id)
 }
 
-/// [`delete`] over any set of lists (see [`create_in`]).
-pub fn delete_in(
-    lists: &mut Vec<IpAccessList>,
-    enforced: bool,
-    ip: IpAddr,
-    list_id: &str,
-) -> Result<(), ApiError> {
-    let idx = find_in(lists, list_id)?;
-    let mut candidate = lists.clone();
-    candidate.remove(idx);
-    check_lists(&candidate, enforced, ip)?;
-    *lists = candidate;
-    Ok(())
+pub async fn list_handler(call: InWorkspace) -> Reply {
+    call.run(|ws| Ok(Json(json!({"ip_access_lists": ws.ip_access_lists}))))
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        Ok(Json(json!({"ip_access_lists": ws.ip_access_lists})))
-    })
-}
-
-pub async fn create_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        let list = create(ws, &caller, req)?;
+pub async fn create_handler(call: InWorkspace, Body(req): Body<ListRequest>) -> Reply {
+    call.run(|ws| {
+        let list = create(ws, &call.caller, req)?;
         Ok(Json(json!({"ip_access_list": list})))
     })
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<ListIdPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
+pub async fn get_handler(call: InWorkspace, Path(p): Path<ListIdPath>) -> Reply {
+    call.run(|ws| {
         let idx = find(ws, &p.list_id)?;
         Ok(Json(json!({"ip_access_list": ws.ip_access_lists[idx]})))
     })
 }
 
-pub async fn replace_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+/// PUT replaces a list (every field required), PATCH updates the fields given.
+pub async fn modify_handler(
+    call: InWorkspace,
+    method: Method,
     Path(p): Path<ListIdPath>,
     Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        modify(ws, &caller, &p.list_id, req, true)
-    })?;
+) -> Reply {
+    let replace = method == Method::PUT;
+    call.run(|ws| modify(ws, &call.caller, &p.list_id, req, replace))?;
     Ok(Json(json!({})))
 }
 
-pub async fn update_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<ListIdPath>,
-    Body(req): Body<ListRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        modify(ws, &caller, &p.list_id, req, false)
-    })?;
-    Ok(Json(json!({})))
-}
-
-pub async fn delete_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<ListIdPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| delete(ws, &caller, &p.list_id))?;
+pub async fn delete_handler(call: InWorkspace, Path(p): Path<ListIdPath>) -> Reply {
+    call.run(|ws| delete(ws, &call.caller, &p.list_id))?;
     Ok(Json(json!({})))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Workspace;
-
-    fn caller(ws: &Workspace) -> Caller {
-        Caller {
-            workspace: ws.name.clone(),
-            principal: ws.directory[0].clone(),
-            ip: "127.0.0.1".parse().unwrap(),
-        }
-    }
+    use crate::state::seeded_with_admin;
 
     fn req(label: &str, t: &str, addrs: &[&str]) -> ListRequest {
         ListRequest {
@@ -351,8 +311,7 @@ mod tests {
 
     #[test]
     fn create_validates_and_counts() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         let list = create(
             &mut ws,
             &c,
@@ -372,8 +331,7 @@ mod tests {
 
     #[test]
     fn type_and_label_name_one_list() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         create(&mut ws, &c, req("corp", "ALLOW", &["10.0.0.0/8"])).unwrap();
         let err = create(&mut ws, &c, req("corp", "ALLOW", &["11.0.0.0/8"])).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
@@ -397,8 +355,7 @@ mod tests {
 
     #[test]
     fn quota_is_over_all_lists() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         let many: Vec<String> = (0..600)
             .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
             .collect();
@@ -416,8 +373,7 @@ mod tests {
 
     #[test]
     fn lockout_only_checked_when_enforced() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         // Not enforced: anything goes.
         create(&mut ws, &c, req("other", "ALLOW", &["10.0.0.0/8"])).unwrap();
         ws.conf
@@ -449,8 +405,7 @@ mod tests {
 
     #[test]
     fn replace_requires_all_fields_and_patch_is_partial() {
-        let mut ws = Workspace::seed(1, "http://x");
-        let c = caller(&ws);
+        let (mut ws, c) = seeded_with_admin();
         let list = create(&mut ws, &c, req("a", "ALLOW", &["1.1.1.1"])).unwrap();
         let err = modify(&mut ws, &c, &list.list_id, req("a", "ALLOW", &[]), true).unwrap_err();
         assert!(err.message.contains("enabled"));

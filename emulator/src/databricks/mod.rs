@@ -10,14 +10,14 @@ pub mod workspace_conf;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
-use axum::http::Method;
-use axum::response::{IntoResponse, Response};
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{Extension, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
 use super::app::App;
-use super::errors::ApiError;
+use super::errors::{ApiError, method_not_allowed, not_found};
 use super::state::{Caller, Workspace};
 
 /// A JSON request body whose rejection is the Databricks error envelope
@@ -44,17 +44,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
-/// Runs `f` on the caller's workspace under the world lock.
-pub fn with_ws<T>(
-    app: &App,
-    caller: &Caller,
-    f: impl FnOnce(&mut Workspace) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let mut world = app.world();
-    let ws = world.workspaces.get_mut(&caller.workspace).ok_or_else(|| {
-        ApiError::not_found(format!("Workspace {} does not exist", caller.workspace))
-    })?;
-    f(ws)
+/// What a workspace handler starts from: the caller the authentication layer resolved, and
+/// the app that holds the caller's workspace.
+pub struct InWorkspace {
+    app: App,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<App> for InWorkspace {
+    type Rejection = ExtensionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Extension(caller) = Extension::<Caller>::from_request_parts(parts, app).await?;
+        Ok(Self {
+            app: app.clone(),
+            caller,
+        })
+    }
+}
+
+impl InWorkspace {
+    /// Runs `f` on the caller's workspace under the world lock.
+    pub fn run<T>(
+        &self,
+        f: impl FnOnce(&mut Workspace) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut world = self.app.world();
+        let name = &self.caller.workspace;
+        let ws = world
+            .workspaces
+            .get_mut(name)
+            .ok_or_else(|| ApiError::not_found(format!("Workspace {name} does not exist")))?;
+        f(ws)
+    }
 }
 
 /// Routes of one workspace, relative to its base URL (`/ws/{ws}`).
@@ -77,8 +99,8 @@ pub fn router() -> Router<App> {
         .route(
             "/api/2.0/ip-access-lists/{list_id}",
             get(ip_access_lists::get_handler)
-                .put(ip_access_lists::replace_handler)
-                .patch(ip_access_lists::update_handler)
+                .put(ip_access_lists::modify_handler)
+                .patch(ip_access_lists::modify_handler)
                 .delete(ip_access_lists::delete_handler),
         )
         .route(
@@ -104,7 +126,7 @@ pub fn router() -> Router<App> {
             "/api/2.0/permissions/authorization/tokens",
             get(tokens::permissions_get_handler)
                 .put(tokens::permissions_set_handler)
-                .patch(tokens::permissions_update_handler),
+                .patch(tokens::permissions_set_handler),
         )
         .route(
             "/api/2.0/permissions/authorization/tokens/permissionLevels",
@@ -146,12 +168,4 @@ pub fn router() -> Router<App> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-async fn not_found(method: Method, request: Request) -> Response {
-    ApiError::endpoint_not_found(method.as_str(), request.uri().path()).into_response()
-}
-
-async fn method_not_allowed(method: Method, request: Request) -> Response {
-    ApiError::method_not_allowed(method.as_str(), request.uri().path()).into_response()
 }

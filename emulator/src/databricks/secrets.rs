@@ -4,14 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Extension, Query, State};
+use axum::extract::Query;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Body, with_ws};
-use crate::app::App;
-use crate::errors::ApiError;
+use super::{Body, InWorkspace};
+use crate::errors::{ApiError, Reply};
 use crate::state::{Caller, SecretMeta, SecretScope, Workspace, now_ms};
+
+/// The query string of the GET endpoints.
+type Params = HashMap<String, String>;
 
 const PERMISSIONS: &[&str] = &["READ", "WRITE", "MANAGE"];
 
@@ -160,11 +162,8 @@ fn acl_items(scope: &SecretScope) -> Vec<Value> {
         .collect()
 }
 
-pub async fn list_scopes_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
+pub async fn list_scopes_handler(call: InWorkspace) -> Reply {
+    call.run(|ws| {
         let scopes: Vec<Value> = ws
             .secret_scopes
             .values()
@@ -180,22 +179,14 @@ pub async fn list_scopes_handler(
     })
 }
 
-pub async fn create_scope_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<ScopeRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| create_scope(ws, &caller, req))?;
+pub async fn create_scope_handler(call: InWorkspace, Body(req): Body<ScopeRequest>) -> Reply {
+    call.run(|ws| create_scope(ws, &call.caller, req))?;
     Ok(Json(json!({})))
 }
 
-pub async fn delete_scope_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<ScopeRequest>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn delete_scope_handler(call: InWorkspace, Body(req): Body<ScopeRequest>) -> Reply {
     let scope = required(req.scope, "scope")?;
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         ws.secret_scopes
             .remove(&scope)
             .map(|_| Json(json!({})))
@@ -203,25 +194,15 @@ pub async fn delete_scope_handler(
     })
 }
 
-pub async fn list_acls_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn list_acls_handler(call: InWorkspace, Query(query): Query<Params>) -> Reply {
     let scope = required(query.get("scope").cloned(), "scope")?;
-    with_ws(&app, &caller, |ws| {
-        Ok(Json(json!({"items": acl_items(scope_ref(ws, &scope)?)})))
-    })
+    call.run(|ws| Ok(Json(json!({"items": acl_items(scope_ref(ws, &scope)?)}))))
 }
 
-pub async fn get_acl_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get_acl_handler(call: InWorkspace, Query(query): Query<Params>) -> Reply {
     let scope = required(query.get("scope").cloned(), "scope")?;
     let principal = required(query.get("principal").cloned(), "principal")?;
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         let s = scope_ref(ws, &scope)?;
         let permission = s.acls.get(&principal).ok_or_else(|| {
             ApiError::not_found(format!(
@@ -234,29 +215,17 @@ pub async fn get_acl_handler(
     })
 }
 
-pub async fn put_acl_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<AclRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| put_acl(ws, req))?;
+pub async fn put_acl_handler(call: InWorkspace, Body(req): Body<AclRequest>) -> Reply {
+    call.run(|ws| put_acl(ws, req))?;
     Ok(Json(json!({})))
 }
 
-pub async fn delete_acl_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<AclRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| delete_acl(ws, req))?;
+pub async fn delete_acl_handler(call: InWorkspace, Body(req): Body<AclRequest>) -> Reply {
+    call.run(|ws| delete_acl(ws, req))?;
     Ok(Json(json!({})))
 }
 
-pub async fn put_secret_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<SecretRequest>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn put_secret_handler(call: InWorkspace, Body(req): Body<SecretRequest>) -> Reply {
     let scope = required(req.scope, "scope")?;
     let key = required(req.key, "key")?;
     if !valid_name(&key) {
@@ -270,7 +239,7 @@ pub async fn put_secret_handler(
             "Exactly one of string_value and bytes_value must be specified",
         ));
     }
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         let s = scope_mut(ws, &scope)?;
         s.secrets.insert(
             key.clone(),
@@ -283,13 +252,9 @@ pub async fn put_secret_handler(
     })
 }
 
-pub async fn list_secrets_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn list_secrets_handler(call: InWorkspace, Query(query): Query<Params>) -> Reply {
     let scope = required(query.get("scope").cloned(), "scope")?;
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         let s = scope_ref(ws, &scope)?;
         Ok(Json(
             json!({"secrets": s.secrets.values().collect::<Vec<_>>()}),
@@ -297,14 +262,10 @@ pub async fn list_secrets_handler(
     })
 }
 
-pub async fn delete_secret_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<SecretRequest>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn delete_secret_handler(call: InWorkspace, Body(req): Body<SecretRequest>) -> Reply {
     let scope = required(req.scope, "scope")?;
     let key = required(req.key, "key")?;
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         let s = scope_mut(ws, &scope)?;
         s.secrets
             .remove(&key)
@@ -318,103 +279,45 @@ pub async fn delete_secret_handler(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::seeded_with_admin;
 
-    fn setup() -> (Workspace, Caller) {
-        let ws = Workspace::seed(1, "http://x");
-        let caller = Caller {
-            workspace: ws.name.clone(),
-            principal: ws.directory[0].clone(),
-            ip: "127.0.0.1".parse().unwrap(),
-        };
-        (ws, caller)
+    fn scope(name: &str) -> ScopeRequest {
+        ScopeRequest {
+            scope: Some(name.into()),
+            ..Default::default()
+        }
+    }
+
+    fn acl(scope: &str, principal: &str, permission: Option<&str>) -> AclRequest {
+        AclRequest {
+            scope: Some(scope.into()),
+            principal: Some(principal.into()),
+            permission: permission.map(Into::into),
+        }
     }
 
     #[test]
     fn create_scope_grants_creator_manage() {
-        let (mut ws, c) = setup();
-        create_scope(
-            &mut ws,
-            &c,
-            ScopeRequest {
-                scope: Some("new".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let (mut ws, c) = seeded_with_admin();
+        create_scope(&mut ws, &c, scope("new")).unwrap();
         assert_eq!(ws.secret_scopes["new"].acls["admin@example.com"], "MANAGE");
-        let err = create_scope(
-            &mut ws,
-            &c,
-            ScopeRequest {
-                scope: Some("new".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        let err = create_scope(&mut ws, &c, scope("new")).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_ALREADY_EXISTS");
-        let err = create_scope(
-            &mut ws,
-            &c,
-            ScopeRequest {
-                scope: Some("bad name".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        let err = create_scope(&mut ws, &c, scope("bad name")).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
     }
 
     #[test]
     fn acls_put_and_delete() {
-        let (mut ws, _) = setup();
-        put_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("data-engineers".into()),
-                permission: Some("READ".into()),
-            },
-        )
-        .unwrap();
+        let (mut ws, _) = seeded_with_admin();
+        put_acl(&mut ws, acl("etl", "data-engineers", Some("READ"))).unwrap();
         assert_eq!(ws.secret_scopes["etl"].acls["data-engineers"], "READ");
-        let err = put_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("x".into()),
-                permission: Some("OWN".into()),
-            },
-        )
-        .unwrap_err();
+        let err = put_acl(&mut ws, acl("etl", "x", Some("OWN"))).unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = put_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("nope".into()),
-                principal: Some("x".into()),
-                permission: Some("READ".into()),
-            },
-        )
-        .unwrap_err();
+        let err = put_acl(&mut ws, acl("nope", "x", Some("READ"))).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_DOES_NOT_EXIST");
-        delete_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("data-engineers".into()),
-                permission: None,
-            },
-        )
-        .unwrap();
-        let err = delete_acl(
-            &mut ws,
-            AclRequest {
-                scope: Some("etl".into()),
-                principal: Some("data-engineers".into()),
-                permission: None,
-            },
-        )
-        .unwrap_err();
+        delete_acl(&mut ws, acl("etl", "data-engineers", None)).unwrap();
+        let err = delete_acl(&mut ws, acl("etl", "data-engineers", None)).unwrap_err();
         assert_eq!(err.error_code, "RESOURCE_DOES_NOT_EXIST");
     }
 }

@@ -15,14 +15,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Body, with_ws};
-use crate::app::App;
-use crate::errors::ApiError;
-use crate::state::{Caller, SettingRecord, Workspace, fnv64};
+use super::{Body, InWorkspace};
+use crate::errors::{ApiError, Reply};
+use crate::state::{SettingRecord, Workspace, fnv64};
 
 /// One settings type the emulator serves.
 #[derive(Debug)]
@@ -354,6 +353,22 @@ fn get_path<'a>(source: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(source, |v, p| v.get(*p))
 }
 
+/// The paths of a comma-separated field mask; an empty mask is refused, naming its query
+/// parameter `param`.
+pub fn mask_paths<'a>(mask: &'a str, param: &str) -> Result<Vec<&'a str>, ApiError> {
+    let paths: Vec<&str> = mask
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if paths.is_empty() {
+        return Err(ApiError::invalid_parameter(format!(
+            "{param} is required and must not be empty"
+        )));
+    }
+    Ok(paths)
+}
+
 /// Applies `field_mask` paths of `setting` onto the current message.
 pub fn apply_mask(
     current: &Value,
@@ -362,17 +377,7 @@ pub fn apply_mask(
     mask: &str,
 ) -> Result<Value, ApiError> {
     let mut next = current.clone();
-    let paths: Vec<&str> = mask
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if paths.is_empty() {
-        return Err(ApiError::invalid_parameter(
-            "field_mask is required and must not be empty",
-        ));
-    }
-    for path in paths {
+    for path in mask_paths(mask, "field_mask")? {
         if path == "*" || path == d.field {
             next = setting
                 .get(d.field)
@@ -409,6 +414,25 @@ pub fn one_of(value: &Value, allowed: &[&str], what: &str) -> Result<(), ApiErro
             "Invalid value {value} for {what}: must be one of {allowed:?}"
         ))),
     }
+}
+
+/// Checks `compliance_standards` of a compliance profile message (the workspace's or the
+/// account's); absent is an empty list.
+pub fn compliance_standards(next: &mut Value) -> Result<(), ApiError> {
+    match &next["compliance_standards"] {
+        Value::Null => next["compliance_standards"] = json!([]),
+        Value::Array(items) => {
+            for item in items {
+                one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
+            }
+        }
+        other => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid value {other} for compliance_standards: expected a list"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Validates `next` for setting `d` against the current state; may fix read-only fields.
@@ -449,19 +473,7 @@ fn validate(ws: &Workspace, d: &SettingDesc, mut next: Value) -> Result<Value, A
                     "The compliance security profile cannot be disabled once it has been enabled",
                 ));
             }
-            match &next["compliance_standards"] {
-                Value::Null => next["compliance_standards"] = json!([]),
-                Value::Array(items) => {
-                    for item in items {
-                        one_of(item, COMPLIANCE_STANDARDS, "compliance_standards")?;
-                    }
-                }
-                other => {
-                    return Err(ApiError::invalid_parameter(format!(
-                        "Invalid value {other} for compliance_standards: expected a list"
-                    )));
-                }
-            }
+            compliance_standards(&mut next)?;
         }
         ENHANCED_SECURITY_MONITORING => {
             let enabled = expect_bool(&next, "is_enabled", d.field)?;
@@ -502,6 +514,18 @@ pub struct PatchRequest {
     pub allow_missing: Option<bool>,
     pub field_mask: Option<String>,
     pub setting: Option<Value>,
+}
+
+#[cfg(test)]
+impl PatchRequest {
+    /// The body the SDKs send: `setting` under field mask `mask`, `allow_missing` set.
+    pub fn masked(setting: Value, mask: &str) -> Self {
+        Self {
+            allow_missing: Some(true),
+            field_mask: Some(mask.into()),
+            setting: Some(setting),
+        }
+    }
 }
 
 pub fn get(ws: &Workspace, setting_type: &str, name: &str) -> Result<Value, ApiError> {
@@ -545,43 +569,32 @@ pub fn delete(
     )
 }
 
+/// The `{setting_type}/names/{name}` of a workspace's or the account's setting path.
 #[derive(Deserialize)]
 pub struct SettingPath {
-    setting_type: String,
-    name: String,
+    pub setting_type: String,
+    pub name: String,
 }
 
-pub async fn get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<SettingPath>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        get(ws, &p.setting_type, &p.name).map(Json)
-    })
+pub async fn get_handler(call: InWorkspace, Path(p): Path<SettingPath>) -> Reply {
+    call.run(|ws| get(ws, &p.setting_type, &p.name).map(Json))
 }
 
 pub async fn patch_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Path(p): Path<SettingPath>,
     Body(req): Body<PatchRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        patch(ws, &p.setting_type, &p.name, req).map(Json)
-    })
+) -> Reply {
+    call.run(|ws| patch(ws, &p.setting_type, &p.name, req).map(Json))
 }
 
 pub async fn delete_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Path(p): Path<SettingPath>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Reply {
     let etag_param = query.get("etag").cloned();
-    with_ws(&app, &caller, |ws| {
-        delete(ws, &p.setting_type, &p.name, etag_param.as_deref()).map(Json)
-    })
+    call.run(|ws| delete(ws, &p.setting_type, &p.name, etag_param.as_deref()).map(Json))
 }
 
 #[cfg(test)]
@@ -592,12 +605,19 @@ mod tests {
         Workspace::seed(1, "http://x")
     }
 
-    fn req(setting: Value, mask: &str) -> PatchRequest {
-        PatchRequest {
-            allow_missing: Some(true),
-            field_mask: Some(mask.into()),
-            setting: Some(setting),
-        }
+    /// PATCH of the `default` setting of `setting_type`, `setting` under field mask `mask`.
+    fn patch_default(
+        w: &mut Workspace,
+        setting_type: &str,
+        setting: Value,
+        mask: &str,
+    ) -> Result<Value, ApiError> {
+        patch(
+            w,
+            setting_type,
+            "default",
+            PatchRequest::masked(setting, mask),
+        )
     }
 
     #[test]
@@ -631,11 +651,11 @@ mod tests {
         let cur = get(&w, RESTRICT_WORKSPACE_ADMINS, "default").unwrap();
         let etag0 = cur["etag"].as_str().unwrap().to_string();
         let body = json!({"restrict_workspace_admins": {"status": "RESTRICT_TOKENS_AND_JOB_RUN_AS"}, "etag": etag0});
-        let out = patch(
+        let out = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body.clone(), "restrict_workspace_admins.status"),
+            body.clone(),
+            "restrict_workspace_admins.status",
         )
         .unwrap();
         assert_eq!(
@@ -644,25 +664,22 @@ mod tests {
         );
         assert_ne!(out["etag"], etag0.as_str());
         // Stale etag: 409 with the fresh etag in details.
-        let err = patch(
+        let err = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body, "restrict_workspace_admins"),
+            body,
+            "restrict_workspace_admins",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 409);
         assert_eq!(err.error_code, "RESOURCE_CONFLICT");
         assert_eq!(err.body()["details"][0]["metadata"]["etag"], out["etag"]);
         // Missing etag on a written setting: stale too.
-        let err = patch(
+        let err = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(
-                json!({"restrict_workspace_admins": {"status": "ALLOW_ALL"}}),
-                "*",
-            ),
+            json!({"restrict_workspace_admins": {"status": "ALLOW_ALL"}}),
+            "*",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 409);
@@ -673,11 +690,11 @@ mod tests {
         let mut w = ws();
         let current = get(&w, DISABLE_LEGACY_DBFS, "default").unwrap()["etag"].clone();
         let body = json!({"disable_legacy_dbfs": {"value": true}});
-        let err = patch(
+        let err = patch_default(
             &mut w,
             DISABLE_LEGACY_DBFS,
-            "default",
-            req(body.clone(), "disable_legacy_dbfs.value"),
+            body.clone(),
+            "disable_legacy_dbfs.value",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 404);
@@ -685,11 +702,11 @@ mod tests {
         assert_eq!(err.body()["details"][0]["metadata"]["etag"], current);
         let mut retry = body;
         retry["etag"] = current;
-        patch(
+        patch_default(
             &mut w,
             DISABLE_LEGACY_DBFS,
-            "default",
-            req(retry, "disable_legacy_dbfs.value"),
+            retry,
+            "disable_legacy_dbfs.value",
         )
         .unwrap();
     }
@@ -699,21 +716,16 @@ mod tests {
         let mut w = ws();
         let etag0 = get(&w, RESTRICT_WORKSPACE_ADMINS, "default").unwrap()["etag"].clone();
         let body = json!({"restrict_workspace_admins": {"status": "NOPE"}, "etag": etag0});
-        let err = patch(
+        let err = patch_default(
             &mut w,
             RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body.clone(), "restrict_workspace_admins"),
+            body.clone(),
+            "restrict_workspace_admins",
         )
         .unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
-        let err = patch(
-            &mut w,
-            RESTRICT_WORKSPACE_ADMINS,
-            "default",
-            req(body, "other.status"),
-        )
-        .unwrap_err();
+        let err =
+            patch_default(&mut w, RESTRICT_WORKSPACE_ADMINS, body, "other.status").unwrap_err();
         assert_eq!(err.error_code, "INVALID_PARAMETER_VALUE");
     }
 
@@ -722,11 +734,11 @@ mod tests {
         let mut w = ws();
         let e = get(&w, COMPLIANCE_SECURITY_PROFILE, "default").unwrap()["etag"].clone();
         let on = json!({"compliance_security_profile_workspace": {"is_enabled": true, "compliance_standards": ["HIPAA"]}, "etag": e});
-        let out = patch(
+        let out = patch_default(
             &mut w,
             COMPLIANCE_SECURITY_PROFILE,
-            "default",
-            req(on, "compliance_security_profile_workspace"),
+            on,
+            "compliance_security_profile_workspace",
         )
         .unwrap();
         assert_eq!(
@@ -741,25 +753,17 @@ mod tests {
             false
         );
         let off = json!({"compliance_security_profile_workspace": {"is_enabled": false}, "etag": out["etag"]});
-        let err = patch(
+        let err = patch_default(
             &mut w,
             COMPLIANCE_SECURITY_PROFILE,
-            "default",
-            req(off, "compliance_security_profile_workspace.is_enabled"),
+            off,
+            "compliance_security_profile_workspace.is_enabled",
         )
         .unwrap_err();
         assert_eq!(err.status.as_u16(), 400);
         let esm = get(&w, ENHANCED_SECURITY_MONITORING, "default").unwrap();
         let off = json!({"enhanced_security_monitoring_workspace": {"is_enabled": false}, "etag": esm["etag"]});
-        assert!(
-            patch(
-                &mut w,
-                ENHANCED_SECURITY_MONITORING,
-                "default",
-                req(off, "*")
-            )
-            .is_err()
-        );
+        assert!(patch_default(&mut w, ENHANCED_SECURITY_MONITORING, off, "*").is_err());
     }
 
     #[test]
@@ -767,13 +771,8 @@ mod tests {
         let mut w = ws();
         let e = get(&w, DISABLE_LEGACY_DBFS, "default").unwrap()["etag"].clone();
         let on = json!({"disable_legacy_dbfs": {"value": true}, "etag": e});
-        let out = patch(
-            &mut w,
-            DISABLE_LEGACY_DBFS,
-            "default",
-            req(on, "disable_legacy_dbfs.value"),
-        )
-        .unwrap();
+        let out =
+            patch_default(&mut w, DISABLE_LEGACY_DBFS, on, "disable_legacy_dbfs.value").unwrap();
         assert_eq!(out["disable_legacy_dbfs"]["value"], true);
         assert!(delete(&mut w, DISABLE_LEGACY_DBFS, "default", Some("stale")).is_err());
         let del = delete(&mut w, DISABLE_LEGACY_DBFS, "default", out["etag"].as_str()).unwrap();

@@ -9,14 +9,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Path, Query};
+use axum::http::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::settings::restrict_workspace_admins_on;
-use super::{Body, with_ws};
-use crate::app::App;
-use crate::errors::ApiError;
+use super::{Body, InWorkspace};
+use crate::errors::{ApiError, Reply};
 use crate::state::{
     AclPrincipal, Caller, Principal, PrincipalKind, TokenRecord, Workspace, now_ms, random_hex64,
 };
@@ -281,51 +281,35 @@ pub fn set_permissions(
     Ok(permissions_json(ws))
 }
 
-pub async fn create_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<CreateRequest>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
-        let token = create_token(
-            ws,
-            &caller.principal,
-            &caller.principal,
-            req.lifetime_seconds,
-            req.comment,
-        )?;
+pub async fn create_handler(call: InWorkspace, Body(req): Body<CreateRequest>) -> Reply {
+    let me = &call.caller.principal;
+    call.run(|ws| {
+        let token = create_token(ws, me, me, req.lifetime_seconds, req.comment)?;
         Ok(Json(
             json!({"token_value": token.value, "token_info": token.public_info()}),
         ))
     })
 }
 
-pub async fn list_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    with_ws(&app, &caller, |ws| {
+pub async fn list_handler(call: InWorkspace) -> Reply {
+    call.run(|ws| {
         let infos: Vec<Value> = ws
             .tokens
             .iter()
-            .filter(|t| t.owner_id == caller.principal.id)
+            .filter(|t| t.owner_id == call.caller.principal.id)
             .map(TokenRecord::public_info)
             .collect();
         Ok(Json(json!({"token_infos": infos})))
     })
 }
 
-pub async fn delete_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<DeleteRequest>,
-) -> Result<Json<Value>, ApiError> {
+pub async fn delete_handler(call: InWorkspace, Body(req): Body<DeleteRequest>) -> Reply {
     let token_id = req
         .token_id
         .ok_or_else(|| ApiError::invalid_parameter("Missing required field: token_id"))?;
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         let idx = find_token(ws, &token_id)?;
-        if ws.tokens[idx].owner_id != caller.principal.id {
+        if ws.tokens[idx].owner_id != call.caller.principal.id {
             return Err(ApiError::not_found(format!(
                 "Token with id {token_id} does not exist."
             )));
@@ -336,16 +320,15 @@ pub async fn delete_handler(
 }
 
 pub async fn management_list_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
+) -> Reply {
+    require_admin(&call.caller)?;
     let by_id = query
         .get("created_by_id")
         .and_then(|v| v.parse::<u64>().ok());
     let by_name = query.get("created_by_username").cloned();
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         let infos: Vec<Value> = ws
             .tokens
             .iter()
@@ -357,13 +340,9 @@ pub async fn management_list_handler(
     })
 }
 
-pub async fn management_get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<TokenIdPath>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
-    with_ws(&app, &caller, |ws| {
+pub async fn management_get_handler(call: InWorkspace, Path(p): Path<TokenIdPath>) -> Reply {
+    require_admin(&call.caller)?;
+    call.run(|ws| {
         let idx = find_token(ws, &p.token_id)?;
         Ok(Json(
             json!({"token_info": ws.tokens[idx].token_info(ws.workspace_id)}),
@@ -371,30 +350,22 @@ pub async fn management_get_handler(
     })
 }
 
-pub async fn management_delete_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Path(p): Path<TokenIdPath>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
-    with_ws(&app, &caller, |ws| {
+pub async fn management_delete_handler(call: InWorkspace, Path(p): Path<TokenIdPath>) -> Reply {
+    require_admin(&call.caller)?;
+    call.run(|ws| {
         let idx = find_token(ws, &p.token_id)?;
         ws.tokens.remove(idx);
         Ok(Json(json!({})))
     })
 }
 
-pub async fn obo_create_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<CreateRequest>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
+pub async fn obo_create_handler(call: InWorkspace, Body(req): Body<CreateRequest>) -> Reply {
+    require_admin(&call.caller)?;
     let app_id = req
         .application_id
         .clone()
         .ok_or_else(|| ApiError::invalid_parameter("Missing required field: application_id"))?;
-    with_ws(&app, &caller, |ws| {
+    call.run(|ws| {
         if restrict_workspace_admins_on(ws) {
             return Err(ApiError::permission_denied(format!(
                 "Workspace admins are restricted (RESTRICT_TOKENS_AND_JOB_RUN_AS) from creating \
@@ -412,7 +383,7 @@ pub async fn obo_create_handler(
         let token = create_token(
             ws,
             &owner,
-            &caller.principal,
+            &call.caller.principal,
             req.lifetime_seconds,
             req.comment,
         )?;
@@ -422,40 +393,25 @@ pub async fn obo_create_handler(
     })
 }
 
-pub async fn permissions_get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
-    with_ws(&app, &caller, |ws| Ok(Json(permissions_json(ws))))
+pub async fn permissions_get_handler(call: InWorkspace) -> Reply {
+    require_admin(&call.caller)?;
+    call.run(|ws| Ok(Json(permissions_json(ws))))
 }
 
+/// PUT replaces the token permissions, PATCH adds to them.
 pub async fn permissions_set_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
+    method: Method,
     Body(req): Body<PermissionsRequest>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
-    with_ws(&app, &caller, |ws| set_permissions(ws, req, true).map(Json))
+) -> Reply {
+    require_admin(&call.caller)?;
+    let replace = method == Method::PUT;
+    call.run(|ws| set_permissions(ws, req, replace).map(Json))
 }
 
-pub async fn permissions_update_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-    Body(req): Body<PermissionsRequest>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
-    with_ws(&app, &caller, |ws| {
-        set_permissions(ws, req, false).map(Json)
-    })
-}
-
-pub async fn permission_levels_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
-) -> Result<Json<Value>, ApiError> {
-    require_admin(&caller)?;
-    with_ws(&app, &caller, |_| {
+pub async fn permission_levels_handler(call: InWorkspace) -> Reply {
+    require_admin(&call.caller)?;
+    call.run(|_| {
         Ok(Json(json!({"permission_levels": [
             {"permission_level": "CAN_USE", "description": "Can create and use personal access tokens"},
             {"permission_level": "CAN_MANAGE", "description": "Can manage token permissions (admins only)"},

@@ -10,13 +10,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::extract::{Extension, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::{Body, with_ws};
+use super::{Body, InWorkspace};
 use crate::access;
-use crate::app::App;
 use crate::errors::ApiError;
 use crate::state::{Caller, Workspace};
 
@@ -186,37 +185,27 @@ pub fn patch(
 }
 
 pub async fn get_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
     let keys = query.get("keys").cloned().unwrap_or_default();
-    with_ws(&app, &caller, |ws| get(ws, &keys).map(Json))
+    call.run(|ws| get(ws, &keys).map(Json))
 }
 
 pub async fn patch_handler(
-    State(app): State<App>,
-    Extension(caller): Extension<Caller>,
+    call: InWorkspace,
     Body(body): Body<Map<String, Value>>,
 ) -> Result<StatusCode, ApiError> {
-    with_ws(&app, &caller, |ws| patch(ws, &caller, body))?;
+    call.run(|ws| patch(ws, &call.caller, body))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::ip_access_lists;
     use super::*;
+    use crate::state::seeded_with_admin;
     use serde_json::json;
-
-    fn setup() -> (Workspace, Caller) {
-        let ws = Workspace::seed(1, "http://x");
-        let caller = Caller {
-            workspace: ws.name.clone(),
-            principal: ws.directory[0].clone(),
-            ip: "127.0.0.1".parse().unwrap(),
-        };
-        (ws, caller)
-    }
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
@@ -224,7 +213,7 @@ mod tests {
 
     #[test]
     fn get_returns_null_for_never_set_keys() {
-        let (ws, _) = setup();
+        let (ws, _) = seeded_with_admin();
         let got = get(&ws, "enableIpAccessLists, enableTokensConfig").unwrap();
         assert_eq!(
             Value::Object(got),
@@ -238,7 +227,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_listed_as_json() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         let err = get(&ws, "enableIpAccessLists,foo,bar").unwrap_err();
         assert_eq!(err.message, r#"Invalid keys: ["foo","bar"]"#);
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
@@ -248,7 +237,7 @@ mod tests {
 
     #[test]
     fn values_are_validated_per_key() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         let err = patch(&mut ws, &c, obj(json!({"enableExportNotebook": "yes"}))).unwrap_err();
         assert!(err.message.starts_with("Some values are not allowed"));
         let err = patch(&mut ws, &c, obj(json!({"maxTokenLifetimeDays": "731"}))).unwrap_err();
@@ -267,19 +256,14 @@ mod tests {
 
     #[test]
     fn enabling_ip_access_lists_guards_against_lockout() {
-        let (mut ws, c) = setup();
+        let (mut ws, c) = seeded_with_admin();
         // No lists: enabling is fine (everyone allowed).
         patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "true"}))).unwrap();
         patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "false"}))).unwrap();
-        super::super::ip_access_lists::create(
+        ip_access_lists::create(
             &mut ws,
             &c,
-            super::super::ip_access_lists::ListRequest {
-                label: Some("corp".into()),
-                list_type: Some("ALLOW".into()),
-                ip_addresses: Some(vec!["203.0.113.0/24".into()]),
-                enabled: None,
-            },
+            ip_access_lists::allow_list("corp", "203.0.113.0/24"),
         )
         .unwrap();
         let err = patch(&mut ws, &c, obj(json!({"enableIpAccessLists": "true"}))).unwrap_err();
