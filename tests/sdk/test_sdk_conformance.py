@@ -34,30 +34,27 @@ from databricks.sdk.errors import (
 from databricks.sdk.service import settings as st
 from databricks.sdk.service import workspace as wsvc
 
-BASE = os.environ["EMULATOR_BASE_URL"]
+from conformance import (
+    ARM,
+    ARM_SCOPE,
+    BASE,
+    DATABRICKS_SCOPE,
+    RESOURCE_ID,
+    RESOURCE_ID_STANDARD,
+    SDK_OPTS,
+    SECRET,
+    TOKEN,
+    emulator_workspaces,
+    entra_token_response,
+    inject_fault,
+    journal,
+    token_request,
+)
+
 WS = os.environ["EMULATOR_WS_URL"]
 WS2 = os.environ["EMULATOR_WS2_URL"]
-TOKEN = os.environ["EMULATOR_TOKEN"]
-SECRET = os.environ["EMULATOR_CLIENT_SECRET"]
-ARM = os.environ["EMULATOR_ARM_URL"]
-AUTHORITY = os.environ["EMULATOR_AUTHORITY_HOST"]
-TENANT = os.environ["EMULATOR_TENANT_ID"]
-RESOURCE_ID = os.environ["EMULATOR_ARM_RESOURCE_ID"]
-RESOURCE_ID_STANDARD = os.environ["EMULATOR_ARM_RESOURCE_ID_STANDARD"]
 ARM_VERSION = "2026-01-01"
 DIAG_VERSION = "2021-05-01-preview"
-DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
-ARM_SCOPE = "https://management.azure.com/.default"
-
-
-@pytest.fixture(autouse=True)
-def reset():
-    requests.post(f"{BASE}/_emulator/reset", timeout=10).raise_for_status()
-    yield
-
-
-# Keep SDK retries short so a wrongly retriable answer fails fast instead of hanging.
-SDK_OPTS = {"retry_timeout_seconds": 30, "http_timeout_seconds": 30}
 
 
 def sdk(**kwargs) -> WorkspaceClient:
@@ -79,12 +76,6 @@ def w() -> WorkspaceClient:
     return client()
 
 
-def journal(**params):
-    r = requests.get(f"{BASE}/_emulator/requests", params=params, timeout=10)
-    r.raise_for_status()
-    return r.json()
-
-
 def admin_patch(ws: str, body: dict):
     r = requests.patch(f"{BASE}/_emulator/state/{ws}", json=body, timeout=10)
     r.raise_for_status()
@@ -92,13 +83,7 @@ def admin_patch(ws: str, body: dict):
 
 
 def entra_token(scope: str, secret: str = SECRET, client_id: str = "brickwarden-ci") -> str:
-    r = requests.post(
-        f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope},
-        timeout=10,
-    )
-    r.raise_for_status()
-    body = r.json()
+    body = entra_token_response(scope, client_id, secret)
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] > 0 and body["ext_expires_in"] > 0
     return body["access_token"]
@@ -166,24 +151,16 @@ def test_entra_id_tokens_by_audience():
     with pytest.raises(PermissionDenied):
         client(token=arm).current_user.me()
     # Workload identity: any JWT-shaped client assertion.
-    r = requests.post(
-        f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": "wi-client",
-            "scope": DATABRICKS_SCOPE,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
-        },
-        timeout=10,
+    r = token_request(
+        grant_type="client_credentials",
+        client_id="wi-client",
+        scope=DATABRICKS_SCOPE,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
     )
     assert r.status_code == 200, r.text
     # Wrong secret: the AAD error shape.
-    r = requests.post(
-        f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "nope", "scope": DATABRICKS_SCOPE},
-        timeout=10,
-    )
+    r = token_request(grant_type="client_credentials", client_id="x", client_secret="nope", scope=DATABRICKS_SCOPE)
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
     assert r.json()["error_codes"] == [7000215]
@@ -589,13 +566,12 @@ def test_standard_tier_refuses_premium_only_apis():
     assert std.workspace_conf.get_status(keys="enableTokensConfig") == {"enableTokensConfig": None}
     assert [s.name for s in std.secrets.list_scopes()] == ["etl"]
     assert list(std.token_management.list())
-    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
+    listed = emulator_workspaces()
     assert {w["id"]: w["sku"] for w in listed} == {"ws-1": "premium", "ws-2": "standard", "ws-3": "premium"}
 
 
 def test_emulator_workspace_list():
-    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
-    first = listed[0]
+    first = emulator_workspaces()[0]
     assert set(first) == {"id", "host", "workspaceId", "azureResourceId", "sku", "region"}
     assert isinstance(first["workspaceId"], int) and first["region"] == "westeurope"
     assert first["id"] == "ws-1" and first["azureResourceId"] == RESOURCE_ID
@@ -644,12 +620,7 @@ def test_secret_scopes_and_acls(w):
 
 
 def test_fault_injection_is_retried_by_the_sdk(w):
-    r = requests.post(
-        f"{BASE}/_emulator/faults",
-        json={"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 429, "count": 1, "retry_after_seconds": 1},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
+    inject_fault(workspace="ws-1", path_prefix="/api/2.0/ip-access-lists", status=429, count=1, retry_after_seconds=1)
     requests.delete(f"{BASE}/_emulator/requests", timeout=10)
     started = time.monotonic()
     assert list(w.ip_access_lists.list()) == []
