@@ -28,7 +28,6 @@ from databricks.sdk.errors import (
     InvalidState,
     NotFound,
     ResourceAlreadyExists,
-    ResourceConflict,
     Unauthenticated,
 )
 from databricks.sdk.service import provisioning as pv
@@ -41,9 +40,12 @@ from conformance import (
     SECRET,
     TOKEN,
     emulator_workspaces,
+    enable_with_standards,
     entra_token_response,
     journal,
     reset_emulator,
+    update_fields,
+    write_with_etag,
 )
 
 AWS_BASE = os.environ["EMULATOR_AWS_BASE_URL"]
@@ -141,12 +143,8 @@ def test_ip_access_lists_crud(a):
 
 
 def enable_ip_access_lists(a, on=True):
-    etag = a.settings.enable_ip_access_lists.get().etag
-    return a.settings.enable_ip_access_lists.update(
-        allow_missing=True,
-        setting=st.AccountIpAccessEnable(acct_ip_acl_enable=st.BooleanMessage(value=on), etag=etag),
-        field_mask="acct_ip_acl_enable.value",
-    )
+    api = a.settings.enable_ip_access_lists
+    return update_fields(api, "acct_ip_acl_enable", api.get().etag, value=on)
 
 
 def test_ip_access_lists_apply_once_enabled_and_guard_against_lockout(a):
@@ -173,64 +171,26 @@ def test_settings_read_and_update_with_etags(a):
     assert s.csp_enablement_account.get().csp_enablement_account.is_enforced is False
     assert s.esm_enablement_account.get().esm_enablement_account.is_enforced is False
 
-    cur = s.disable_legacy_features.get()
-    out = s.disable_legacy_features.update(
-        allow_missing=True,
-        setting=st.DisableLegacyFeatures(disable_legacy_features=st.BooleanMessage(value=True), etag=cur.etag),
-        field_mask="disable_legacy_features.value",
-    )
-    assert out.disable_legacy_features.value is True and out.etag != cur.etag
-    with pytest.raises(ResourceConflict) as stale:
-        s.disable_legacy_features.update(
-            allow_missing=True,
-            setting=st.DisableLegacyFeatures(disable_legacy_features=st.BooleanMessage(value=False), etag=cur.etag),
-            field_mask="disable_legacy_features.value",
-        )
-    assert stale.value.error_code == "RESOURCE_CONFLICT"
+    cur, out, stale = write_with_etag(s.disable_legacy_features, "disable_legacy_features", "value", False, True)
+    assert out.etag != cur.etag
+    assert stale.error_code == "RESOURCE_CONFLICT"
 
     pc = s.personal_compute.get()
-    out = s.personal_compute.update(
-        allow_missing=True,
-        setting=st.PersonalComputeSetting(
-            personal_compute=st.PersonalComputeMessage(value=st.PersonalComputeMessageEnum.DELEGATE), etag=pc.etag
-        ),
-        field_mask="personal_compute.value",
-    )
+    out = update_fields(s.personal_compute, "personal_compute", pc.etag, value=st.PersonalComputeMessageEnum.DELEGATE)
     assert out.personal_compute.value == st.PersonalComputeMessageEnum.DELEGATE
     # The SDK's enum has ON and DELEGATE only; anything else (an "OFF") is refused.
     with pytest.raises(InvalidParameterValue):
-        s.personal_compute.update(
-            allow_missing=True,
-            setting=st.PersonalComputeSetting(
-                personal_compute=st.PersonalComputeMessage(value=SimpleNamespace(value="OFF")), etag=out.etag
-            ),
-            field_mask="personal_compute.value",
-        )
+        update_fields(s.personal_compute, "personal_compute", out.etag, value=SimpleNamespace(value="OFF"))
     reverted = s.personal_compute.delete(etag=out.etag)
     assert reverted.etag and s.personal_compute.get().personal_compute.value == st.PersonalComputeMessageEnum.ON
 
     csp = s.csp_enablement_account.get()
-    out = s.csp_enablement_account.update(
-        allow_missing=True,
-        setting=st.CspEnablementAccountSetting(
-            csp_enablement_account=st.CspEnablementAccount(
-                is_enforced=True, compliance_standards=[st.ComplianceStandard.HIPAA]
-            ),
-            etag=csp.etag,
-        ),
-        field_mask="csp_enablement_account.is_enforced,csp_enablement_account.compliance_standards",
+    enable_with_standards(
+        s.csp_enablement_account, "csp_enablement_account", "is_enforced", csp.etag, [st.ComplianceStandard.HIPAA]
     )
-    assert out.csp_enablement_account.is_enforced is True
-    assert out.csp_enablement_account.compliance_standards == [st.ComplianceStandard.HIPAA]
 
     esm = s.esm_enablement_account.get()
-    out = s.esm_enablement_account.update(
-        allow_missing=True,
-        setting=st.EsmEnablementAccountSetting(
-            esm_enablement_account=st.EsmEnablementAccount(is_enforced=True), etag=esm.etag
-        ),
-        field_mask="esm_enablement_account.is_enforced",
-    )
+    out = update_fields(s.esm_enablement_account, "esm_enablement_account", esm.etag, is_enforced=True)
     assert out.esm_enablement_account.is_enforced is True
 
 

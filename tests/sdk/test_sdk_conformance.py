@@ -45,10 +45,13 @@ from conformance import (
     SECRET,
     TOKEN,
     emulator_workspaces,
+    enable_with_standards,
     entra_token_response,
     inject_fault,
     journal,
     token_request,
+    update_fields,
+    write_with_etag,
 )
 
 WS = os.environ["EMULATOR_WS_URL"]
@@ -398,36 +401,16 @@ def test_token_permissions(w):
 
 def test_restrict_workspace_admins(w):
     api = w.settings.restrict_workspace_admins
-    cur = api.get()
-    assert cur.restrict_workspace_admins.status == st.RestrictWorkspaceAdminsMessageStatus.ALLOW_ALL
-    assert cur.setting_name == "default" and cur.etag
-    new = api.update(
-        allow_missing=True,
-        setting=st.RestrictWorkspaceAdminsSetting(
-            restrict_workspace_admins=st.RestrictWorkspaceAdminsMessage(
-                status=st.RestrictWorkspaceAdminsMessageStatus.RESTRICT_TOKENS_AND_JOB_RUN_AS
-            ),
-            etag=cur.etag,
-        ),
-        field_mask="restrict_workspace_admins.status",
+    status = st.RestrictWorkspaceAdminsMessageStatus
+    cur, new, stale = write_with_etag(
+        api, "restrict_workspace_admins", "status", status.ALLOW_ALL, status.RESTRICT_TOKENS_AND_JOB_RUN_AS
     )
-    assert new.restrict_workspace_admins.status == st.RestrictWorkspaceAdminsMessageStatus.RESTRICT_TOKENS_AND_JOB_RUN_AS
+    assert cur.setting_name == "default" and cur.etag
     assert new.etag != cur.etag
     assert api.get().etag == new.etag
     # Stale etag: 409 with the fresh etag in the error details.
-    with pytest.raises(ResourceConflict) as err:
-        api.update(
-            allow_missing=True,
-            setting=st.RestrictWorkspaceAdminsSetting(
-                restrict_workspace_admins=st.RestrictWorkspaceAdminsMessage(
-                    status=st.RestrictWorkspaceAdminsMessageStatus.ALLOW_ALL
-                ),
-                etag=cur.etag,
-            ),
-            field_mask="restrict_workspace_admins.status",
-        )
-    assert err.value.error_code == "RESOURCE_CONFLICT"
-    infos = err.value.get_error_info()
+    assert stale.error_code == "RESOURCE_CONFLICT"
+    infos = stale.get_error_info()
     assert infos and infos[0].metadata["etag"] == new.etag
     deleted = api.delete(etag=new.etag)
     assert deleted.etag and deleted.etag != new.etag
@@ -453,91 +436,40 @@ def test_settings_patch_without_etag_on_never_written_setting(w):
 
 
 def test_automatic_cluster_update(w):
-    api = w.settings.automatic_cluster_update
-    cur = api.get()
-    assert cur.automatic_cluster_update_workspace.enabled is False
-    assert cur.automatic_cluster_update_workspace.can_toggle is True
-    new = api.update(
-        allow_missing=True,
-        setting=st.AutomaticClusterUpdateSetting(
-            automatic_cluster_update_workspace=st.ClusterAutoRestartMessage(enabled=True), etag=cur.etag
-        ),
-        field_mask="automatic_cluster_update_workspace.enabled",
+    cur, new, _ = write_with_etag(
+        w.settings.automatic_cluster_update, "automatic_cluster_update_workspace", "enabled", False, True
     )
-    assert new.automatic_cluster_update_workspace.enabled is True
+    assert cur.automatic_cluster_update_workspace.can_toggle is True
     # The rest of the message is kept (field mask).
     assert new.automatic_cluster_update_workspace.maintenance_window is not None
-    with pytest.raises(ResourceConflict):
-        api.update(
-            allow_missing=True,
-            setting=st.AutomaticClusterUpdateSetting(
-                automatic_cluster_update_workspace=st.ClusterAutoRestartMessage(enabled=False), etag=cur.etag
-            ),
-            field_mask="automatic_cluster_update_workspace.enabled",
-        )
 
 
 def test_compliance_security_profile_is_irreversible(w):
     api = w.settings.compliance_security_profile
     cur = api.get()
     assert cur.compliance_security_profile_workspace.is_enabled is False
-    new = api.update(
-        allow_missing=True,
-        setting=st.ComplianceSecurityProfileSetting(
-            compliance_security_profile_workspace=st.ComplianceSecurityProfile(
-                is_enabled=True, compliance_standards=[st.ComplianceStandard.HIPAA]
-            ),
-            etag=cur.etag,
-        ),
-        field_mask="compliance_security_profile_workspace.is_enabled,compliance_security_profile_workspace.compliance_standards",
+    new = enable_with_standards(
+        api, "compliance_security_profile_workspace", "is_enabled", cur.etag, [st.ComplianceStandard.HIPAA]
     )
-    assert new.compliance_security_profile_workspace.is_enabled is True
-    assert new.compliance_security_profile_workspace.compliance_standards == [st.ComplianceStandard.HIPAA]
     # Turning the profile on forces ESM and automatic cluster update on.
     assert w.settings.enhanced_security_monitoring.get().enhanced_security_monitoring_workspace.is_enabled is True
     acu = w.settings.automatic_cluster_update.get().automatic_cluster_update_workspace
     assert acu.enabled is True and acu.can_toggle is False
     with pytest.raises(BadRequest):
-        api.update(
-            allow_missing=True,
-            setting=st.ComplianceSecurityProfileSetting(
-                compliance_security_profile_workspace=st.ComplianceSecurityProfile(is_enabled=False), etag=new.etag
-            ),
-            field_mask="compliance_security_profile_workspace.is_enabled",
-        )
+        update_fields(api, "compliance_security_profile_workspace", new.etag, is_enabled=False)
 
 
 def test_enhanced_security_monitoring(w):
-    api = w.settings.enhanced_security_monitoring
-    cur = api.get()
-    assert cur.enhanced_security_monitoring_workspace.is_enabled is False
-    new = api.update(
-        allow_missing=True,
-        setting=st.EnhancedSecurityMonitoringSetting(
-            enhanced_security_monitoring_workspace=st.EnhancedSecurityMonitoring(is_enabled=True), etag=cur.etag
-        ),
-        field_mask="enhanced_security_monitoring_workspace.is_enabled",
+    write_with_etag(
+        w.settings.enhanced_security_monitoring, "enhanced_security_monitoring_workspace", "is_enabled", False, True
     )
-    assert new.enhanced_security_monitoring_workspace.is_enabled is True
-    with pytest.raises(ResourceConflict):
-        api.update(
-            allow_missing=True,
-            setting=st.EnhancedSecurityMonitoringSetting(
-                enhanced_security_monitoring_workspace=st.EnhancedSecurityMonitoring(is_enabled=False), etag=cur.etag
-            ),
-            field_mask="enhanced_security_monitoring_workspace.is_enabled",
-        )
 
 
 def test_disable_legacy_dbfs(w):
     api = w.settings.disable_legacy_dbfs
     cur = api.get()
     assert cur.disable_legacy_dbfs.value is False
-    new = api.update(
-        allow_missing=True,
-        setting=st.DisableLegacyDbfs(disable_legacy_dbfs=st.BooleanMessage(value=True), etag=cur.etag),
-        field_mask="disable_legacy_dbfs.value",
-    )
+    new = update_fields(api, "disable_legacy_dbfs", cur.etag, value=True)
     assert new.disable_legacy_dbfs.value is True
     with pytest.raises(ResourceConflict):
         api.delete(etag=cur.etag)
