@@ -127,6 +127,15 @@ def targets(r, runs):
     return out
 
 
+def against_fleet_size(ax, ylabel, title):
+    """Labels an axis that plots `ylabel` against the fleet size (log scale)."""
+    ax.set_xscale("log")
+    ax.set_xlabel("workspaces")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+
+
 def plot(runs, path):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ns = [r["workspaces"] for r in runs]
@@ -135,20 +144,12 @@ def plot(runs, path):
     ax.plot(ns, [r["converge_s"] for r in runs], "o-", label="converge a drifted fleet")
     ax.plot(ns, [r["resync_span_s"] for r in runs], "s-", label="resync sweep (span)")
     ax.plot(ns, [r["plan_s"] for r in runs], "^-", label="brickwarden plan")
-    ax.set_xscale("log")
-    ax.set_xlabel("workspaces")
-    ax.set_ylabel("seconds")
-    ax.set_title("Time against fleet size")
-    ax.grid(True, alpha=0.3)
+    against_fleet_size(ax, "seconds", "Time against fleet size")
     ax.legend(fontsize=8)
 
     ax = axes[1]
     ax.plot(ns, [r["peak_rss_mib"] for r in runs], "o-", color="tab:purple")
-    ax.set_xscale("log")
-    ax.set_xlabel("workspaces")
-    ax.set_ylabel("MiB")
-    ax.set_title("Controller peak RSS (VmHWM)")
-    ax.grid(True, alpha=0.3)
+    against_fleet_size(ax, "MiB", "Controller peak RSS (VmHWM)")
 
     ax = axes[2]
     r = runs[-1]

@@ -9,7 +9,7 @@ variables):
     EMULATOR_ACCOUNT_ID     the account id both serve
     EMULATOR_TOKEN          the workspaces' PAT (the account API refuses it)
     EMULATOR_CLIENT_SECRET  the accepted OAuth / Entra ID client secret
-    EMULATOR_TENANT_ID      the emulated Entra ID tenant
+    EMULATOR_AUTHORITY_HOST, EMULATOR_TENANT_ID  the emulated Entra ID (the Azure-mode emulator's)
 
 Every test starts from the seeded state (``POST /_emulator/reset`` on both).
 """
@@ -28,43 +28,45 @@ from databricks.sdk.errors import (
     InvalidState,
     NotFound,
     ResourceAlreadyExists,
-    ResourceConflict,
     Unauthenticated,
 )
 from databricks.sdk.service import provisioning as pv
 from databricks.sdk.service import settings as st
 
-BASE = os.environ["EMULATOR_BASE_URL"]
+from conformance import (
+    BASE,
+    DATABRICKS_SCOPE,
+    SDK_OPTS,
+    SECRET,
+    TOKEN,
+    emulator_workspaces,
+    enable_with_standards,
+    entra_token_response,
+    journal,
+    reset_emulator,
+    update_fields,
+    write_with_etag,
+)
+
 AWS_BASE = os.environ["EMULATOR_AWS_BASE_URL"]
 ACCOUNT_ID = os.environ["EMULATOR_ACCOUNT_ID"]
-TOKEN = os.environ["EMULATOR_TOKEN"]
-SECRET = os.environ["EMULATOR_CLIENT_SECRET"]
-TENANT = os.environ["EMULATOR_TENANT_ID"]
-DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
 CLIENT_ID = "account-sdk-client"
 LAKE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake"
 
-# Keep SDK retries short so a wrongly retriable answer fails fast instead of hanging.
-SDK_OPTS = {"retry_timeout_seconds": 30, "http_timeout_seconds": 30}
-
 
 @pytest.fixture(autouse=True)
-def reset():
-    for base in (BASE, AWS_BASE):
-        requests.post(f"{base}/_emulator/reset", timeout=10).raise_for_status()
-    yield
+def reset_aws():
+    """The AWS-mode emulator starts from its seeded state too (conftest.py resets the other)."""
+    reset_emulator(AWS_BASE)
 
 
-def account(base=BASE) -> AccountClient:
-    return AccountClient(
-        config=Config(
-            host=f"{base}/accounts",
-            account_id=ACCOUNT_ID,
-            client_id=CLIENT_ID,
-            client_secret=SECRET,
-            **SDK_OPTS,
-        )
-    )
+def account_client(base=BASE, **auth) -> AccountClient:
+    return AccountClient(config=Config(host=f"{base}/accounts", account_id=ACCOUNT_ID, **auth, **SDK_OPTS))
+
+
+def account(base=BASE, secret=SECRET) -> AccountClient:
+    """OAuth M2M as ``CLIENT_ID``."""
+    return account_client(base, client_id=CLIENT_ID, client_secret=secret)
 
 
 @pytest.fixture
@@ -72,16 +74,12 @@ def a() -> AccountClient:
     return account()
 
 
-def journal(base=BASE):
-    r = requests.get(f"{base}/_emulator/requests", params={"workspace": "account"}, timeout=10)
-    r.raise_for_status()
-    return r.json()
+def account_journal():
+    return journal(workspace="account")
 
 
-def workspace_ids(base=BASE):
-    r = requests.get(f"{base}/_emulator/workspaces", timeout=10)
-    r.raise_for_status()
-    return {w["id"]: w for w in r.json()}
+def workspace_ids():
+    return {w["id"]: w for w in emulator_workspaces()}
 
 
 # --- authentication -------------------------------------------------------------------------
@@ -90,49 +88,25 @@ def workspace_ids(base=BASE):
 def test_oauth_m2m_through_host_metadata_and_account_oidc(a):
     assert list(a.ip_access_lists.list()) == []
     assert a.config.auth_type == "oauth-m2m"
-    seen = [(e["method"], e["path"], e["status"]) for e in journal()]
+    seen = [(e["method"], e["path"], e["status"]) for e in account_journal()]
     assert ("GET", "/.well-known/databricks-config", 200) in seen
     assert ("GET", f"/oidc/accounts/{ACCOUNT_ID}/.well-known/oauth-authorization-server", 200) in seen
     assert ("POST", f"/oidc/accounts/{ACCOUNT_ID}/v1/token", 200) in seen
-    calls = [e for e in journal() if e["path"].startswith("/api/2.0/accounts/")]
+    calls = [e for e in account_journal() if e["path"].startswith("/api/2.0/accounts/")]
     assert calls and all(e["principal"] == CLIENT_ID for e in calls)
 
 
 def test_wrong_client_secret_is_refused():
-    bad = AccountClient(
-        config=Config(
-            host=f"{BASE}/accounts", account_id=ACCOUNT_ID, client_id=CLIENT_ID, client_secret="wrong", **SDK_OPTS
-        )
-    )
+    bad = account(secret="wrong")
     with pytest.raises(Exception, match="invalid_client|Client authentication failed"):
         list(bad.ip_access_lists.list())
 
 
 def test_entra_id_token_is_accepted_and_a_pat_is_refused():
-    r = requests.post(
-        f"{BASE}/aad/{TENANT}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": "entra-app",
-            "client_secret": SECRET,
-            "scope": DATABRICKS_SCOPE,
-        },
-        timeout=10,
-    )
-    r.raise_for_status()
-    entra = AccountClient(
-        config=Config(
-            host=f"{BASE}/accounts",
-            account_id=ACCOUNT_ID,
-            token=r.json()["access_token"],
-            auth_type="pat",
-            **SDK_OPTS,
-        )
-    )
+    token = entra_token_response(DATABRICKS_SCOPE, "entra-app")["access_token"]
+    entra = account_client(token=token, auth_type="pat")
     assert list(entra.network_policies.list_network_policies_rpc())[0].network_policy_id == "default-policy"
-    pat = AccountClient(
-        config=Config(host=f"{BASE}/accounts", account_id=ACCOUNT_ID, token=TOKEN, auth_type="pat", **SDK_OPTS)
-    )
+    pat = account_client(token=TOKEN, auth_type="pat")
     with pytest.raises(Unauthenticated):
         list(pat.ip_access_lists.list())
 
@@ -169,12 +143,8 @@ def test_ip_access_lists_crud(a):
 
 
 def enable_ip_access_lists(a, on=True):
-    etag = a.settings.enable_ip_access_lists.get().etag
-    return a.settings.enable_ip_access_lists.update(
-        allow_missing=True,
-        setting=st.AccountIpAccessEnable(acct_ip_acl_enable=st.BooleanMessage(value=on), etag=etag),
-        field_mask="acct_ip_acl_enable.value",
-    )
+    api = a.settings.enable_ip_access_lists
+    return update_fields(api, "acct_ip_acl_enable", api.get().etag, value=on)
 
 
 def test_ip_access_lists_apply_once_enabled_and_guard_against_lockout(a):
@@ -201,64 +171,26 @@ def test_settings_read_and_update_with_etags(a):
     assert s.csp_enablement_account.get().csp_enablement_account.is_enforced is False
     assert s.esm_enablement_account.get().esm_enablement_account.is_enforced is False
 
-    cur = s.disable_legacy_features.get()
-    out = s.disable_legacy_features.update(
-        allow_missing=True,
-        setting=st.DisableLegacyFeatures(disable_legacy_features=st.BooleanMessage(value=True), etag=cur.etag),
-        field_mask="disable_legacy_features.value",
-    )
-    assert out.disable_legacy_features.value is True and out.etag != cur.etag
-    with pytest.raises(ResourceConflict) as stale:
-        s.disable_legacy_features.update(
-            allow_missing=True,
-            setting=st.DisableLegacyFeatures(disable_legacy_features=st.BooleanMessage(value=False), etag=cur.etag),
-            field_mask="disable_legacy_features.value",
-        )
-    assert stale.value.error_code == "RESOURCE_CONFLICT"
+    cur, out, stale = write_with_etag(s.disable_legacy_features, "disable_legacy_features", "value", False, True)
+    assert out.etag != cur.etag
+    assert stale.error_code == "RESOURCE_CONFLICT"
 
     pc = s.personal_compute.get()
-    out = s.personal_compute.update(
-        allow_missing=True,
-        setting=st.PersonalComputeSetting(
-            personal_compute=st.PersonalComputeMessage(value=st.PersonalComputeMessageEnum.DELEGATE), etag=pc.etag
-        ),
-        field_mask="personal_compute.value",
-    )
+    out = update_fields(s.personal_compute, "personal_compute", pc.etag, value=st.PersonalComputeMessageEnum.DELEGATE)
     assert out.personal_compute.value == st.PersonalComputeMessageEnum.DELEGATE
     # The SDK's enum has ON and DELEGATE only; anything else (an "OFF") is refused.
     with pytest.raises(InvalidParameterValue):
-        s.personal_compute.update(
-            allow_missing=True,
-            setting=st.PersonalComputeSetting(
-                personal_compute=st.PersonalComputeMessage(value=SimpleNamespace(value="OFF")), etag=out.etag
-            ),
-            field_mask="personal_compute.value",
-        )
+        update_fields(s.personal_compute, "personal_compute", out.etag, value=SimpleNamespace(value="OFF"))
     reverted = s.personal_compute.delete(etag=out.etag)
     assert reverted.etag and s.personal_compute.get().personal_compute.value == st.PersonalComputeMessageEnum.ON
 
     csp = s.csp_enablement_account.get()
-    out = s.csp_enablement_account.update(
-        allow_missing=True,
-        setting=st.CspEnablementAccountSetting(
-            csp_enablement_account=st.CspEnablementAccount(
-                is_enforced=True, compliance_standards=[st.ComplianceStandard.HIPAA]
-            ),
-            etag=csp.etag,
-        ),
-        field_mask="csp_enablement_account.is_enforced,csp_enablement_account.compliance_standards",
+    enable_with_standards(
+        s.csp_enablement_account, "csp_enablement_account", "is_enforced", csp.etag, [st.ComplianceStandard.HIPAA]
     )
-    assert out.csp_enablement_account.is_enforced is True
-    assert out.csp_enablement_account.compliance_standards == [st.ComplianceStandard.HIPAA]
 
     esm = s.esm_enablement_account.get()
-    out = s.esm_enablement_account.update(
-        allow_missing=True,
-        setting=st.EsmEnablementAccountSetting(
-            esm_enablement_account=st.EsmEnablementAccount(is_enforced=True), etag=esm.etag
-        ),
-        field_mask="esm_enablement_account.is_enforced",
-    )
+    out = update_fields(s.esm_enablement_account, "esm_enablement_account", esm.etag, is_enforced=True)
     assert out.esm_enablement_account.is_enforced is True
 
 

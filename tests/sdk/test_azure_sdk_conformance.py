@@ -13,7 +13,6 @@ header, nothing else. The credential (``EmulatorCredential``) is an
 endpoint with the client-credentials grant, as ``ClientSecretCredential`` would.
 """
 
-import os
 import time
 
 import pytest
@@ -26,16 +25,20 @@ from azure.mgmt.databricks import models as dbm
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.monitor.models import DiagnosticSettingsResource, LogSettings
 
-BASE = os.environ["EMULATOR_BASE_URL"]
-SECRET = os.environ["EMULATOR_CLIENT_SECRET"]
-ARM = os.environ["EMULATOR_ARM_URL"]
-AUTHORITY = os.environ["EMULATOR_AUTHORITY_HOST"]
-TENANT = os.environ["EMULATOR_TENANT_ID"]
-RESOURCE_ID = os.environ["EMULATOR_ARM_RESOURCE_ID"]
-RESOURCE_ID_STANDARD = os.environ["EMULATOR_ARM_RESOURCE_ID_STANDARD"]
+from conformance import (
+    ARM,
+    ARM_SCOPE,
+    RESOURCE_ID,
+    RESOURCE_ID_STANDARD,
+    SECRET,
+    emulator_workspaces,
+    entra_token_response,
+    inject_fault,
+    journal,
+)
+
 SUBSCRIPTION = RESOURCE_ID.split("/")[2]
 GROUP = RESOURCE_ID.split("/")[4]
-ARM_SCOPE = "https://management.azure.com/.default"
 LAW = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.OperationalInsights/workspaces/law"
 
 
@@ -47,18 +50,7 @@ class EmulatorCredential:
         self.secret = secret
 
     def get_token(self, *scopes, **kwargs) -> AccessToken:
-        r = requests.post(
-            f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.client_id,
-                "client_secret": self.secret,
-                "scope": " ".join(scopes),
-            },
-            timeout=10,
-        )
-        r.raise_for_status()
-        body = r.json()
+        body = entra_token_response(" ".join(scopes), self.client_id, self.secret)
         return AccessToken(body["access_token"], int(time.time()) + int(body["expires_in"]))
 
 
@@ -76,9 +68,10 @@ class EmulatorBearerPolicy(SansIOHTTPPolicy):
         request.http_request.headers["Authorization"] = f"Bearer {self.token.token}"
 
 
-def databricks_client() -> AzureDatabricksManagementClient:
+def arm_client(client_class):
+    """``client_class`` (an azure-mgmt client) on the emulator's ARM, with its own credential."""
     credential = EmulatorCredential()
-    return AzureDatabricksManagementClient(
+    return client_class(
         credential,
         SUBSCRIPTION,
         base_url=ARM,
@@ -88,26 +81,9 @@ def databricks_client() -> AzureDatabricksManagementClient:
     )
 
 
-def monitor_client() -> MonitorManagementClient:
-    credential = EmulatorCredential()
-    return MonitorManagementClient(
-        credential,
-        SUBSCRIPTION,
-        base_url=ARM,
-        authentication_policy=EmulatorBearerPolicy(credential, ARM_SCOPE),
-        retry_total=1,
-    )
-
-
-@pytest.fixture(autouse=True)
-def reset():
-    requests.post(f"{BASE}/_emulator/reset", timeout=10).raise_for_status()
-    yield
-
-
 @pytest.fixture
 def dbx() -> AzureDatabricksManagementClient:
-    return databricks_client()
+    return arm_client(AzureDatabricksManagementClient)
 
 
 def name_of(resource_id: str) -> str:
@@ -151,7 +127,7 @@ def test_update_with_the_poller(dbx):
     assert done.parameters.enable_no_public_ip.value is True
     statuses = [
         e["path"].rsplit("/", 2)[1]
-        for e in requests.get(f"{BASE}/_emulator/requests", params={"workspace": "arm"}, timeout=10).json()
+        for e in journal(workspace="arm")
         if "/operation" in e["path"]
     ]
     assert statuses and set(statuses) == {"operationStatuses"}, "polled the Azure-AsyncOperation URL"
@@ -170,8 +146,7 @@ def test_create_with_the_poller(dbx):
     assert created.name == "ws-new" and created.provisioning_state == dbm.ProvisioningState.SUCCEEDED
     assert created.tags == {"team": "data"} and created.workspace_url
     assert "ws-new" in [w.name for w in dbx.workspaces.list_by_subscription()]
-    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
-    host = next(w["host"] for w in listed if w["id"] == "ws-new")
+    host = next(w["host"] for w in emulator_workspaces() if w["id"] == "ws-new")
     assert host.endswith("/ws/ws-new")
 
 
@@ -248,17 +223,12 @@ def test_error_codes(dbx):
 
 
 def test_failed_operation_fails_the_poller(dbx):
-    r = requests.post(
-        f"{BASE}/_emulator/faults",
-        json={
-            "workspace": "arm",
-            "method": "PUT",
-            "path_prefix": RESOURCE_ID,
-            "operation_error": {"code": "InternalServerError", "message": "provisioning failed"},
-        },
-        timeout=10,
+    inject_fault(
+        workspace="arm",
+        method="PUT",
+        path_prefix=RESOURCE_ID,
+        operation_error={"code": "InternalServerError", "message": "provisioning failed"},
     )
-    assert r.status_code == 201, r.text
     ws = dbx.workspaces.get(GROUP, "ws-1")
     ws.public_network_access = dbm.PublicNetworkAccess.DISABLED
     poller = dbx.workspaces.begin_create_or_update(GROUP, "ws-1", ws, polling_interval=0.1)
@@ -271,7 +241,7 @@ def test_failed_operation_fails_the_poller(dbx):
 
 
 def test_diagnostic_settings():
-    mon = monitor_client()
+    mon = arm_client(MonitorManagementClient)
     assert list(mon.diagnostic_settings.list(RESOURCE_ID)) == []
     with pytest.raises(ResourceNotFoundError):
         mon.diagnostic_settings.get(RESOURCE_ID, "brickwarden")

@@ -34,30 +34,30 @@ from databricks.sdk.errors import (
 from databricks.sdk.service import settings as st
 from databricks.sdk.service import workspace as wsvc
 
-BASE = os.environ["EMULATOR_BASE_URL"]
+from conformance import (
+    ARM,
+    ARM_SCOPE,
+    BASE,
+    DATABRICKS_SCOPE,
+    RESOURCE_ID,
+    RESOURCE_ID_STANDARD,
+    SDK_OPTS,
+    SECRET,
+    TOKEN,
+    emulator_workspaces,
+    enable_with_standards,
+    entra_token_response,
+    inject_fault,
+    journal,
+    token_request,
+    update_fields,
+    write_with_etag,
+)
+
 WS = os.environ["EMULATOR_WS_URL"]
 WS2 = os.environ["EMULATOR_WS2_URL"]
-TOKEN = os.environ["EMULATOR_TOKEN"]
-SECRET = os.environ["EMULATOR_CLIENT_SECRET"]
-ARM = os.environ["EMULATOR_ARM_URL"]
-AUTHORITY = os.environ["EMULATOR_AUTHORITY_HOST"]
-TENANT = os.environ["EMULATOR_TENANT_ID"]
-RESOURCE_ID = os.environ["EMULATOR_ARM_RESOURCE_ID"]
-RESOURCE_ID_STANDARD = os.environ["EMULATOR_ARM_RESOURCE_ID_STANDARD"]
 ARM_VERSION = "2026-01-01"
 DIAG_VERSION = "2021-05-01-preview"
-DATABRICKS_SCOPE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
-ARM_SCOPE = "https://management.azure.com/.default"
-
-
-@pytest.fixture(autouse=True)
-def reset():
-    requests.post(f"{BASE}/_emulator/reset", timeout=10).raise_for_status()
-    yield
-
-
-# Keep SDK retries short so a wrongly retriable answer fails fast instead of hanging.
-SDK_OPTS = {"retry_timeout_seconds": 30, "http_timeout_seconds": 30}
 
 
 def sdk(**kwargs) -> WorkspaceClient:
@@ -79,12 +79,6 @@ def w() -> WorkspaceClient:
     return client()
 
 
-def journal(**params):
-    r = requests.get(f"{BASE}/_emulator/requests", params=params, timeout=10)
-    r.raise_for_status()
-    return r.json()
-
-
 def admin_patch(ws: str, body: dict):
     r = requests.patch(f"{BASE}/_emulator/state/{ws}", json=body, timeout=10)
     r.raise_for_status()
@@ -92,13 +86,7 @@ def admin_patch(ws: str, body: dict):
 
 
 def entra_token(scope: str, secret: str = SECRET, client_id: str = "brickwarden-ci") -> str:
-    r = requests.post(
-        f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope},
-        timeout=10,
-    )
-    r.raise_for_status()
-    body = r.json()
+    body = entra_token_response(scope, client_id, secret)
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] > 0 and body["ext_expires_in"] > 0
     return body["access_token"]
@@ -166,24 +154,16 @@ def test_entra_id_tokens_by_audience():
     with pytest.raises(PermissionDenied):
         client(token=arm).current_user.me()
     # Workload identity: any JWT-shaped client assertion.
-    r = requests.post(
-        f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": "wi-client",
-            "scope": DATABRICKS_SCOPE,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
-        },
-        timeout=10,
+    r = token_request(
+        grant_type="client_credentials",
+        client_id="wi-client",
+        scope=DATABRICKS_SCOPE,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
     )
     assert r.status_code == 200, r.text
     # Wrong secret: the AAD error shape.
-    r = requests.post(
-        f"{AUTHORITY}/{TENANT}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "nope", "scope": DATABRICKS_SCOPE},
-        timeout=10,
-    )
+    r = token_request(grant_type="client_credentials", client_id="x", client_secret="nope", scope=DATABRICKS_SCOPE)
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
     assert r.json()["error_codes"] == [7000215]
@@ -421,36 +401,16 @@ def test_token_permissions(w):
 
 def test_restrict_workspace_admins(w):
     api = w.settings.restrict_workspace_admins
-    cur = api.get()
-    assert cur.restrict_workspace_admins.status == st.RestrictWorkspaceAdminsMessageStatus.ALLOW_ALL
-    assert cur.setting_name == "default" and cur.etag
-    new = api.update(
-        allow_missing=True,
-        setting=st.RestrictWorkspaceAdminsSetting(
-            restrict_workspace_admins=st.RestrictWorkspaceAdminsMessage(
-                status=st.RestrictWorkspaceAdminsMessageStatus.RESTRICT_TOKENS_AND_JOB_RUN_AS
-            ),
-            etag=cur.etag,
-        ),
-        field_mask="restrict_workspace_admins.status",
+    status = st.RestrictWorkspaceAdminsMessageStatus
+    cur, new, stale = write_with_etag(
+        api, "restrict_workspace_admins", "status", status.ALLOW_ALL, status.RESTRICT_TOKENS_AND_JOB_RUN_AS
     )
-    assert new.restrict_workspace_admins.status == st.RestrictWorkspaceAdminsMessageStatus.RESTRICT_TOKENS_AND_JOB_RUN_AS
+    assert cur.setting_name == "default" and cur.etag
     assert new.etag != cur.etag
     assert api.get().etag == new.etag
     # Stale etag: 409 with the fresh etag in the error details.
-    with pytest.raises(ResourceConflict) as err:
-        api.update(
-            allow_missing=True,
-            setting=st.RestrictWorkspaceAdminsSetting(
-                restrict_workspace_admins=st.RestrictWorkspaceAdminsMessage(
-                    status=st.RestrictWorkspaceAdminsMessageStatus.ALLOW_ALL
-                ),
-                etag=cur.etag,
-            ),
-            field_mask="restrict_workspace_admins.status",
-        )
-    assert err.value.error_code == "RESOURCE_CONFLICT"
-    infos = err.value.get_error_info()
+    assert stale.error_code == "RESOURCE_CONFLICT"
+    infos = stale.get_error_info()
     assert infos and infos[0].metadata["etag"] == new.etag
     deleted = api.delete(etag=new.etag)
     assert deleted.etag and deleted.etag != new.etag
@@ -476,91 +436,40 @@ def test_settings_patch_without_etag_on_never_written_setting(w):
 
 
 def test_automatic_cluster_update(w):
-    api = w.settings.automatic_cluster_update
-    cur = api.get()
-    assert cur.automatic_cluster_update_workspace.enabled is False
-    assert cur.automatic_cluster_update_workspace.can_toggle is True
-    new = api.update(
-        allow_missing=True,
-        setting=st.AutomaticClusterUpdateSetting(
-            automatic_cluster_update_workspace=st.ClusterAutoRestartMessage(enabled=True), etag=cur.etag
-        ),
-        field_mask="automatic_cluster_update_workspace.enabled",
+    cur, new, _ = write_with_etag(
+        w.settings.automatic_cluster_update, "automatic_cluster_update_workspace", "enabled", False, True
     )
-    assert new.automatic_cluster_update_workspace.enabled is True
+    assert cur.automatic_cluster_update_workspace.can_toggle is True
     # The rest of the message is kept (field mask).
     assert new.automatic_cluster_update_workspace.maintenance_window is not None
-    with pytest.raises(ResourceConflict):
-        api.update(
-            allow_missing=True,
-            setting=st.AutomaticClusterUpdateSetting(
-                automatic_cluster_update_workspace=st.ClusterAutoRestartMessage(enabled=False), etag=cur.etag
-            ),
-            field_mask="automatic_cluster_update_workspace.enabled",
-        )
 
 
 def test_compliance_security_profile_is_irreversible(w):
     api = w.settings.compliance_security_profile
     cur = api.get()
     assert cur.compliance_security_profile_workspace.is_enabled is False
-    new = api.update(
-        allow_missing=True,
-        setting=st.ComplianceSecurityProfileSetting(
-            compliance_security_profile_workspace=st.ComplianceSecurityProfile(
-                is_enabled=True, compliance_standards=[st.ComplianceStandard.HIPAA]
-            ),
-            etag=cur.etag,
-        ),
-        field_mask="compliance_security_profile_workspace.is_enabled,compliance_security_profile_workspace.compliance_standards",
+    new = enable_with_standards(
+        api, "compliance_security_profile_workspace", "is_enabled", cur.etag, [st.ComplianceStandard.HIPAA]
     )
-    assert new.compliance_security_profile_workspace.is_enabled is True
-    assert new.compliance_security_profile_workspace.compliance_standards == [st.ComplianceStandard.HIPAA]
     # Turning the profile on forces ESM and automatic cluster update on.
     assert w.settings.enhanced_security_monitoring.get().enhanced_security_monitoring_workspace.is_enabled is True
     acu = w.settings.automatic_cluster_update.get().automatic_cluster_update_workspace
     assert acu.enabled is True and acu.can_toggle is False
     with pytest.raises(BadRequest):
-        api.update(
-            allow_missing=True,
-            setting=st.ComplianceSecurityProfileSetting(
-                compliance_security_profile_workspace=st.ComplianceSecurityProfile(is_enabled=False), etag=new.etag
-            ),
-            field_mask="compliance_security_profile_workspace.is_enabled",
-        )
+        update_fields(api, "compliance_security_profile_workspace", new.etag, is_enabled=False)
 
 
 def test_enhanced_security_monitoring(w):
-    api = w.settings.enhanced_security_monitoring
-    cur = api.get()
-    assert cur.enhanced_security_monitoring_workspace.is_enabled is False
-    new = api.update(
-        allow_missing=True,
-        setting=st.EnhancedSecurityMonitoringSetting(
-            enhanced_security_monitoring_workspace=st.EnhancedSecurityMonitoring(is_enabled=True), etag=cur.etag
-        ),
-        field_mask="enhanced_security_monitoring_workspace.is_enabled",
+    write_with_etag(
+        w.settings.enhanced_security_monitoring, "enhanced_security_monitoring_workspace", "is_enabled", False, True
     )
-    assert new.enhanced_security_monitoring_workspace.is_enabled is True
-    with pytest.raises(ResourceConflict):
-        api.update(
-            allow_missing=True,
-            setting=st.EnhancedSecurityMonitoringSetting(
-                enhanced_security_monitoring_workspace=st.EnhancedSecurityMonitoring(is_enabled=False), etag=cur.etag
-            ),
-            field_mask="enhanced_security_monitoring_workspace.is_enabled",
-        )
 
 
 def test_disable_legacy_dbfs(w):
     api = w.settings.disable_legacy_dbfs
     cur = api.get()
     assert cur.disable_legacy_dbfs.value is False
-    new = api.update(
-        allow_missing=True,
-        setting=st.DisableLegacyDbfs(disable_legacy_dbfs=st.BooleanMessage(value=True), etag=cur.etag),
-        field_mask="disable_legacy_dbfs.value",
-    )
+    new = update_fields(api, "disable_legacy_dbfs", cur.etag, value=True)
     assert new.disable_legacy_dbfs.value is True
     with pytest.raises(ResourceConflict):
         api.delete(etag=cur.etag)
@@ -589,13 +498,12 @@ def test_standard_tier_refuses_premium_only_apis():
     assert std.workspace_conf.get_status(keys="enableTokensConfig") == {"enableTokensConfig": None}
     assert [s.name for s in std.secrets.list_scopes()] == ["etl"]
     assert list(std.token_management.list())
-    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
+    listed = emulator_workspaces()
     assert {w["id"]: w["sku"] for w in listed} == {"ws-1": "premium", "ws-2": "standard", "ws-3": "premium"}
 
 
 def test_emulator_workspace_list():
-    listed = requests.get(f"{BASE}/_emulator/workspaces", timeout=10).json()
-    first = listed[0]
+    first = emulator_workspaces()[0]
     assert set(first) == {"id", "host", "workspaceId", "azureResourceId", "sku", "region"}
     assert isinstance(first["workspaceId"], int) and first["region"] == "westeurope"
     assert first["id"] == "ws-1" and first["azureResourceId"] == RESOURCE_ID
@@ -644,12 +552,7 @@ def test_secret_scopes_and_acls(w):
 
 
 def test_fault_injection_is_retried_by_the_sdk(w):
-    r = requests.post(
-        f"{BASE}/_emulator/faults",
-        json={"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 429, "count": 1, "retry_after_seconds": 1},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
+    inject_fault(workspace="ws-1", path_prefix="/api/2.0/ip-access-lists", status=429, count=1, retry_after_seconds=1)
     requests.delete(f"{BASE}/_emulator/requests", timeout=10)
     started = time.monotonic()
     assert list(w.ip_access_lists.list()) == []
