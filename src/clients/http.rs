@@ -955,26 +955,32 @@ mod tests {
 
     #[test]
     fn join_path_keeps_prefix() {
-        let base = Url::parse("http://127.0.0.1:8765/ws/ws-1").unwrap();
-        assert_eq!(
-            join_path(&base, "/api/2.0/workspace-conf").as_str(),
-            "http://127.0.0.1:8765/ws/ws-1/api/2.0/workspace-conf"
-        );
-        let base = Url::parse("http://127.0.0.1:8765/ws/ws-1/").unwrap();
-        assert_eq!(
-            join_path(&base, "/api/x").as_str(),
-            "http://127.0.0.1:8765/ws/ws-1/api/x"
-        );
-        let base = Url::parse("https://adb-1.7.azuredatabricks.net").unwrap();
-        assert_eq!(
-            join_path(&base, "/api/x").as_str(),
-            "https://adb-1.7.azuredatabricks.net/api/x"
-        );
-        let base = Url::parse("https://h.example/p?x=1").unwrap();
-        assert_eq!(
-            join_path(&base, "/a%2Fb").as_str(),
-            "https://h.example/p/a%2Fb"
-        );
+        let cases = [
+            (
+                "http://127.0.0.1:8765/ws/ws-1",
+                "/api/2.0/workspace-conf",
+                "http://127.0.0.1:8765/ws/ws-1/api/2.0/workspace-conf",
+            ),
+            (
+                "http://127.0.0.1:8765/ws/ws-1/",
+                "/api/x",
+                "http://127.0.0.1:8765/ws/ws-1/api/x",
+            ),
+            (
+                "https://adb-1.7.azuredatabricks.net",
+                "/api/x",
+                "https://adb-1.7.azuredatabricks.net/api/x",
+            ),
+            (
+                "https://h.example/p?x=1",
+                "/a%2Fb",
+                "https://h.example/p/a%2Fb",
+            ),
+        ];
+        for (base, path, joined) in cases {
+            let base = Url::parse(base).unwrap();
+            assert_eq!(join_path(&base, path).as_str(), joined, "{base} + {path}");
+        }
     }
 
     #[test]

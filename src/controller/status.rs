@@ -663,6 +663,11 @@ mod tests {
         }
     }
 
+    fn blocked_by(controls: &[&str], reason: Reason, message: &str) -> Remediation {
+        let message = message.to_string();
+        remediation(controls, Outcome::Blocked { reason, message })
+    }
+
     fn has(status: &DatabricksWorkspaceStatus, type_: &str) -> bool {
         status.conditions.iter().any(|c| c.type_ == type_)
     }
@@ -700,24 +705,20 @@ mod tests {
 
         // Waiting on a failed action is the same retry.
         let mut waiting = failed.clone();
-        waiting.executed.push(remediation(
+        waiting.executed.push(blocked_by(
             &["b"],
-            Outcome::Blocked {
-                reason: Reason::DependsOnFailedAction,
-                message: "waits for a".into(),
-            },
+            Reason::DependsOnFailedAction,
+            "waits for a",
         ));
         let status = reconciled(Some(&again), Some(1), &waiting, at(4));
         assert!(has(&status, RECONCILING) && !has(&status, STALLED));
 
         // A guard's refusal needs a human: Stalled, and Reconciling is gone.
         let mut blocked = report(&[("ipAccessLists/enabled", ControlState::Failed)]);
-        blocked.executed.push(remediation(
+        blocked.executed.push(blocked_by(
             &["ipAccessLists/enabled"],
-            Outcome::Blocked {
-                reason: Reason::LockoutGuard,
-                message: "would lock out 10.0.0.1".into(),
-            },
+            Reason::LockoutGuard,
+            "would lock out 10.0.0.1",
         ));
         blocked
             .executed
@@ -739,12 +740,10 @@ mod tests {
 
         // Destructive actions held for approval wait on a human too.
         let mut held = report(&[("tokens/revoke", ControlState::Drifted)]);
-        held.executed.push(remediation(
+        held.executed.push(blocked_by(
             &["tokens/revoke"],
-            Outcome::Blocked {
-                reason: Reason::ApprovalRequired,
-                message: "annotate brickwarden.io/approve".into(),
-            },
+            Reason::ApprovalRequired,
+            "annotate brickwarden.io/approve",
         ));
         let waiting = reconciled(Some(&stalled), Some(1), &held, at(5));
         assert_eq!(find(&waiting, STALLED).reason, "ApprovalRequired");
