@@ -13,8 +13,8 @@ use brickwarden::clients::databricks::{
     SettingType, SettingValue, UpdateIpAccessList,
 };
 use brickwarden::clients::{
-    ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RequestLabels,
-    RequestObserver, RetryPolicy,
+    ApiError, ClientOptions, Credential, DatabricksClient, RateLimit, RequestLabels,
+    RequestObserver,
 };
 use brickwarden_emulator::EmulatorConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,11 +22,9 @@ use serde_json::json;
 use url::Url;
 
 use crate::support;
+use crate::support::harness::{CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, databricks_oauth};
 
-const PAT: &str = "dapi-emulator";
-const CLIENT_SECRET: &str = "emulator-secret";
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
-const CLIENT_ID: &str = "22222222-2222-2222-2222-222222222222";
 /// A syntactically valid (unsigned) JWT, as kubelet would project.
 const FAKE_SA_JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJpc3MiOiJodHRwczovL29pZGMuZXhhbXBsZSIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDpicmlja3dhcmRlbjpicmlja3dhcmRlbiIsImF1ZCI6WyJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSJdfQ.c2lnbmF0dXJl";
 
@@ -116,29 +114,12 @@ async fn start_default() -> Harness {
 }
 
 impl Harness {
-    /// Fast retries so tests take milliseconds, not the production seconds.
+    /// Fast retries so tests take milliseconds, not the production seconds; what the clients
+    /// do is reported to the recorder.
     fn options(&self) -> ClientOptions {
-        ClientOptions {
-            http: HttpOptions {
-                connect_timeout: Duration::from_secs(2),
-                request_timeout: Duration::from_secs(2),
-                retry: RetryPolicy {
-                    max_attempts: 4,
-                    base_delay: Duration::from_millis(20),
-                    max_delay: Duration::from_millis(100),
-                    total_budget: Duration::from_secs(20),
-                    max_retry_after: Duration::from_secs(5),
-                },
-                rate_limit: Some(RateLimit {
-                    requests_per_second: 1000.try_into().unwrap(),
-                    burst: 1000.try_into().unwrap(),
-                }),
-                observer: self.recorder.clone(),
-                ..HttpOptions::default()
-            },
-            authority_host: url(&self.emulator.authority_host()),
-            ..ClientOptions::default()
-        }
+        let mut options = support::harness::fast_options(&self.emulator);
+        options.http.observer = self.recorder.clone();
+        options
     }
 
     fn workspace_url(&self, ws: &str) -> Url {
@@ -162,26 +143,11 @@ fn url(s: &impl ToString) -> Url {
     Url::parse(&s.to_string()).unwrap()
 }
 
-fn azure_secret() -> Credential {
-    Credential::AzureClientSecret {
-        tenant_id: TENANT.into(),
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-    }
-}
-
 fn workload_identity(file: &std::path::Path) -> Credential {
     Credential::AzureWorkloadIdentity {
         tenant_id: TENANT.into(),
         client_id: CLIENT_ID.into(),
         token_file: file.to_path_buf(),
-    }
-}
-
-fn databricks_oauth() -> Credential {
-    Credential::DatabricksOAuth {
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
     }
 }
 

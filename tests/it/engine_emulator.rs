@@ -2,17 +2,18 @@
 //! Enforce remediates, the lockout guard and Additive management hold, and a compliant workspace
 //! costs reads only (asserted on the emulator's request journal).
 
-use brickwarden::api::{ControlState, Mode, Policy};
+use brickwarden::api::{ControlState, Mode};
 use brickwarden::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
 use brickwarden::clients::{ClientOptions, Credential};
-use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
+use brickwarden::engine::{self, Apply, Connections, Outcome, Report};
 use brickwarden_emulator::Emulator;
 use secrecy::SecretString;
 use serde_json::json;
 use url::Url;
 
+use crate::fleet_bench::policy;
 use crate::support::emulator::{Admin, requests_of};
-use crate::support::harness;
+use crate::support::harness::{self, PAT, target};
 
 async fn emulator() -> Emulator {
     harness::start().await.emulator
@@ -21,7 +22,7 @@ async fn emulator() -> Emulator {
 fn client(emulator: &Emulator, ws: &str) -> DatabricksClient {
     DatabricksClient::new(
         Url::parse(&emulator.workspace_url(ws)).unwrap(),
-        Credential::PersonalAccessToken(SecretString::from("dapi-emulator")),
+        Credential::PersonalAccessToken(SecretString::from(PAT)),
         ClientOptions::default(),
     )
     .unwrap()
@@ -32,23 +33,6 @@ fn connections(emulator: &Emulator, ws: &str) -> Connections {
         databricks: client(emulator, ws),
         arm: None,
         azure_resource_id: None,
-    }
-}
-
-fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
-    let policy: Policy = serde_json::from_value(policy).expect("policy");
-    Target {
-        policy,
-        mode,
-        protected_addresses: brickwarden::controls::access::parse_protected(
-            &protected.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-        )
-        .unwrap(),
-        private_network: false,
-        exceptions: Vec::new(),
-        windows: Vec::new(),
-        approval_required: false,
-        approved_digest: None,
     }
 }
 
@@ -78,16 +62,6 @@ fn writes(emulator: &Emulator, ws: &str) -> Vec<(String, String)> {
 
 async fn clear_journal(emulator: &Emulator) {
     Admin::new(&emulator.base_url()).clear_journal().await;
-}
-
-fn policy() -> serde_json::Value {
-    json!({
-        "workspaceConf": {"exportNotebook": false, "verboseAuditLogs": true, "extra": {"enableWorkspaceFilesystem": "true"}},
-        "ipAccessLists": {"enabled": true, "management": "Exclusive", "lists": [
-            {"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1", "203.0.113.0/24"]},
-            {"label": "bad", "type": "BLOCK", "addresses": ["192.0.2.0/24"]}]},
-        "tokens": {"enabled": true, "maxLifetimeDays": 90, "permissions": {"management": "Exclusive", "canUse": [{"group": "data-engineers"}]}}
-    })
 }
 
 #[tokio::test]
