@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::controller::Controller;
-use crate::support::harness::{self, Harness};
-use crate::support::kube::{apply, condition_is, get_json, kubectl};
+use crate::support::harness::BlockingHarness;
+use crate::support::harness::PAT;
+use crate::support::kube::{apply, apply_secret, condition_is, get_json, kubectl};
 use crate::support::wait_for;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -20,42 +21,19 @@ const RESYNC: Duration = Duration::from_secs(5);
 const ACCOUNT_ID: &str = "00000000-0000-0000-0000-0000000acc01";
 
 /// An in-process emulator on its own runtime.
-struct Env {
-    harness: Option<Harness>,
-    rt: tokio::runtime::Runtime,
+type Env = BlockingHarness;
+
+/// What these tests read of the emulator.
+trait AccountEnv {
+    fn account_url(&self) -> String;
+    fn account_requests(&self) -> Vec<(u64, String, String, u16)>;
+    fn account_state(&self) -> Value;
+    fn get(&self, url: &str) -> Option<String>;
 }
 
-impl Env {
-    fn start() -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let harness = rt.block_on(harness::start());
-        Env {
-            harness: Some(harness),
-            rt,
-        }
-    }
-
-    fn harness(&self) -> &Harness {
-        self.harness.as_ref().expect("emulator")
-    }
-
+impl AccountEnv for Env {
     fn account_url(&self) -> String {
         format!("{}/accounts", self.harness().emulator.base_url())
-    }
-
-    /// The numeric id of emulator workspace `ws` (`GET /_emulator/workspaces`).
-    fn workspace_id(&self, ws: &str) -> i64 {
-        let list = self.harness().emulator.workspace_list();
-        list.as_array()
-            .into_iter()
-            .flatten()
-            .find(|w| w["id"] == ws)
-            .and_then(|w| w["workspaceId"].as_i64())
-            .unwrap_or_else(|| panic!("{ws} in {list:#}"))
     }
 
     /// `(seq, method, path, status)` of the account API's requests.
@@ -77,14 +55,6 @@ impl Env {
     fn get(&self, url: &str) -> Option<String> {
         self.rt
             .block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(harness) = self.harness.take() {
-            self.rt.block_on(harness.shutdown());
-        }
     }
 }
 
@@ -147,15 +117,11 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
     kubectl(&["create", "namespace", ns]);
     let env = Env::start();
     let secret = brickwarden_emulator::EmulatorConfig::default().client_secret;
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: account-sp, namespace: {ns}}}\nstringData:\n  secret: {secret}\n"
-    ));
-    let ws1 = env.workspace_id("ws-1");
+    apply_secret(ns, "account-sp", "secret", &secret);
+    let ws1 = env.harness().workspace_id("ws-1");
     apply(&account_yaml(ns, name, label, &env.account_url(), ws1));
     // ws-1 as a workspace resource that names its account.
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pat, namespace: {ns}}}\nstringData:\n  token: dapi-emulator\n"
-    ));
+    apply_secret(ns, "pat", "token", PAT);
     let workspace_url = env.harness().emulator.workspace_url("ws-1");
     apply(&format!(
         r#"apiVersion: brickwarden.io/v1alpha1

@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use crate::argocd::health;
 use crate::support::controller::Controller;
 use crate::support::controlplane::{cluster_with_crds, install_crds_once};
-use crate::support::harness::{self, Harness};
+use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
-    apply, condition, condition_is, get_json, kubectl, lease_holder, reason_of, workspace,
+    self, apply, apply_secret, condition, condition_is, get_json, kubectl, lease_holder, reason_of,
+    workspace,
 };
 use crate::support::wait_for;
 
@@ -88,37 +89,17 @@ fn events(ns: &str, name: &str) -> Vec<(String, String, String)> {
 }
 
 /// An in-process emulator on its own runtime.
-struct Env {
-    harness: Option<Harness>,
-    rt: tokio::runtime::Runtime,
+type Env = BlockingHarness;
+
+/// What these tests read and change of the emulator.
+trait GovernanceEnv {
+    fn conf(&self, ws: &str) -> Value;
+    fn journal(&self, ws: &str) -> Vec<Request>;
+    fn patch_state(&self, ws: &str, patch: Value);
+    fn get(&self, url: &str) -> String;
 }
 
-impl Env {
-    fn start() -> Env {
-        Env::start_with(EmulatorConfig::default())
-    }
-
-    fn start_with(config: EmulatorConfig) -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let harness = rt.block_on(harness::start_with(config));
-        Env {
-            harness: Some(harness),
-            rt,
-        }
-    }
-
-    fn harness(&self) -> &Harness {
-        self.harness.as_ref().expect("emulator")
-    }
-
-    fn ws_url(&self, ws: &str) -> String {
-        self.harness().emulator.workspace_url(ws)
-    }
-
+impl GovernanceEnv for Env {
     /// The emulator's `workspace_conf` of workspace `ws`.
     fn conf(&self, ws: &str) -> Value {
         let state = self.harness().emulator.state(ws).expect("workspace state");
@@ -186,19 +167,9 @@ impl Request {
     }
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(harness) = self.harness.take() {
-            self.rt.block_on(harness.shutdown());
-        }
-    }
-}
-
 fn namespace_with_secret(ns: &str) {
     kubectl(&["create", "namespace", ns]);
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pat, namespace: {ns}}}\nstringData:\n  token: {PAT}\n"
-    ));
+    apply_secret(ns, "pat", "token", PAT);
 }
 
 /// A DatabricksWorkspace labelled `e2e=<label>`, `policy` indented under `spec.policy`.
@@ -210,21 +181,13 @@ fn workspace_yaml(
     secret: &str,
     policy: &str,
 ) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: {secret}, key: token}}
-  resyncInterval: 5s
-  policy:
-{policy}"#
+    kube::workspace_yaml(
+        ns,
+        name,
+        label,
+        host,
+        secret,
+        &format!("  policy:\n{policy}"),
     )
 }
 
@@ -453,9 +416,7 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
     assert!(message.starts_with("Drifted: "), "{message}");
 
     // The Secret appears: Ready, Compliant, Stalled removed, Healthy.
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: absent, namespace: {ns}}}\nstringData:\n  token: {PAT}\n"
-    ));
+    apply_secret(ns, "absent", "token", PAT);
     let fixed = wait_for(
         TIMEOUT,
         "nosecret: Healthy",

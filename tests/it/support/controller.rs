@@ -36,33 +36,14 @@ impl Controller {
             selector,
             cluster_with_crds().kubeconfig_path(),
             &[],
-        )
-    }
-
-    /// [`Controller::start`] with another kubeconfig (e.g. a ServiceAccount's token) and extra
-    /// arguments of `brickwarden run` (e.g. `--watch-namespace`).
-    pub fn start_with(
-        lease_ns: &str,
-        lease: &str,
-        identity: &str,
-        selector: &str,
-        kubeconfig: &std::path::Path,
-        extra_args: &[&str],
-    ) -> Controller {
-        Controller::start_with_env(
-            lease_ns,
-            lease,
-            identity,
-            selector,
-            kubeconfig,
-            extra_args,
             &[],
         )
     }
 
-    /// [`Controller::start_with`] with extra environment variables (they win over the
-    /// defaults, e.g. `RUST_LOG`).
-    pub fn start_with_env(
+    /// [`Controller::start`] with another kubeconfig (e.g. a ServiceAccount's token), extra
+    /// arguments of `brickwarden run` (e.g. `--watch-namespace`) and extra environment
+    /// variables (they win over the defaults, e.g. `RUST_LOG`).
+    pub fn start_with(
         lease_ns: &str,
         lease: &str,
         identity: &str,

@@ -135,3 +135,51 @@ impl Deref for Harness {
     }
 }
 
+/// A [`Harness`] on a runtime of its own, for the synchronous end-to-end tests (the controller
+/// is a child process, the apiserver is driven with kubectl); the emulator is shut down on drop.
+pub struct BlockingHarness {
+    harness: Option<Harness>,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl BlockingHarness {
+    /// An emulator of the default configuration ([`start`]).
+    pub fn start() -> BlockingHarness {
+        BlockingHarness::start_with(EmulatorConfig::default())
+    }
+
+    /// An emulator of `config` ([`start_with`]).
+    pub fn start_with(config: EmulatorConfig) -> BlockingHarness {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let harness = rt.block_on(start_with(config));
+        BlockingHarness {
+            harness: Some(harness),
+            rt,
+        }
+    }
+
+    pub fn harness(&self) -> &Harness {
+        self.harness.as_ref().expect("emulator")
+    }
+
+    pub fn emu(&self) -> &Emulator {
+        &self.harness().emulator
+    }
+
+    /// The URL of emulator workspace `ws`.
+    pub fn ws_url(&self, ws: &str) -> String {
+        self.emu().workspace_url(ws)
+    }
+}
+
+impl Drop for BlockingHarness {
+    fn drop(&mut self) {
+        if let Some(harness) = self.harness.take() {
+            self.rt.block_on(harness.shutdown());
+        }
+    }
+}

@@ -22,6 +22,41 @@ pub fn apply(yaml: &str) {
     );
 }
 
+/// A DatabricksWorkspace `ns/name` labelled `e2e=<label>` at `host`, with the PAT in Secret
+/// `secret` (key `token`) and resynced every 5 s; `spec` (YAML indented by 2) completes its
+/// spec.
+pub fn workspace_yaml(
+    ns: &str,
+    name: &str,
+    label: &str,
+    host: &str,
+    secret: &str,
+    spec: &str,
+) -> String {
+    format!(
+        r#"apiVersion: brickwarden.io/v1alpha1
+kind: DatabricksWorkspace
+metadata:
+  name: {name}
+  namespace: {ns}
+  labels: {{e2e: {label}}}
+spec:
+  host: {host}
+  auth:
+    personalAccessToken:
+      secretRef: {{name: {secret}, key: token}}
+  resyncInterval: 5s
+{spec}"#
+    )
+}
+
+/// Applies Secret `name` in namespace `ns` holding `value` under `key`.
+pub fn apply_secret(ns: &str, name: &str, key: &str, value: &str) {
+    apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData:\n  {key}: {value}\n"
+    ));
+}
+
 pub fn get_json(args: &[&str]) -> Value {
     let mut full = vec!["get"];
     full.extend_from_slice(args);
