@@ -9,13 +9,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::controller::Controller;
+use crate::support::controller::{Controller, TIMEOUT};
 use crate::support::harness::BlockingHarness;
 use crate::support::harness::PAT;
 use crate::support::kube::{apply, apply_secret, condition_is, get_json, kubectl};
 use crate::support::wait_for;
 
-const TIMEOUT: Duration = Duration::from_secs(90);
 /// The account's `resyncInterval`; passes are requeued after it, spread by ±10%.
 const RESYNC: Duration = Duration::from_secs(5);
 const ACCOUNT_ID: &str = "00000000-0000-0000-0000-0000000acc01";

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::crash;
-use crate::support::controller::{Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS};
+use crate::support::controller::{
+    Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS, TIMEOUT, diag, wait_ready_compliant,
+};
 use crate::support::controlplane::cluster_with_crds;
 use crate::support::emulator::requests_of;
 use crate::support::harness::BlockingHarness;
@@ -21,7 +23,6 @@ use crate::support::kube::{
 use crate::support::wait_for;
 
 const PAT: &str = "dapi-emulator";
-const TIMEOUT: Duration = Duration::from_secs(90);
 /// `resyncInterval` of [`workspace_yaml`]; passes are requeued after it, spread by ±10%.
 const RESYNC: Duration = Duration::from_secs(5);
 /// The longest wait between two passes of one workspace ([`RESYNC`] + 10%).
@@ -212,7 +213,7 @@ fn workspace_yaml(
       maxLifetimeDays: 90
 "#
     );
-    kube::workspace_yaml(ns, name, label, host, secret, &spec)
+    kube::workspace_yaml(ns, name, label, host, secret, "5s", &spec)
 }
 
 /// Namespace `ns` with the PAT in Secret `pat`, and workspace `name` labelled `e2e=<label>`
@@ -230,19 +231,6 @@ fn namespace_with_workspace(ns: &str, name: &str, label: &str, ws: &str, extra_s
         extra_spec,
     ));
     env
-}
-
-fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
-    wait_for(
-        TIMEOUT,
-        &format!("{ns}/{name} Ready=True and Compliant=True"),
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && condition_is(&ws, "Compliant", "True"))
-                .then_some(ws)
-        },
-    )
 }
 
 fn assert_full_score(ws: &Value) {
@@ -400,7 +388,7 @@ fn audit_reports_without_writing() {
     let ws = wait_for(
         TIMEOUT,
         "Ready=True with drift reported",
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
+        || diag(ns, name, &ctl),
         || {
             let ws = workspace(ns, name);
             (condition_is(&ws, "Ready", "True") && ws["status"]["controls"].is_array())
@@ -463,7 +451,7 @@ fn suspend_stops_all_requests() {
     let ws = wait_for(
         TIMEOUT,
         "Ready reason Suspended",
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
+        || diag(ns, name, &ctl),
         || {
             let ws = workspace(ns, name);
             (reason_of(&ws, "Ready") == "Suspended").then_some(ws)
@@ -538,7 +526,7 @@ fn missing_secret_is_reported_and_isolated() {
     let bad = wait_for(
         TIMEOUT,
         "bad: Ready=False reason SecretNotFound",
-        || format!("{:#}\n{}", workspace(ns, "bad")["status"], ctl.tail()),
+        || diag(ns, "bad", &ctl),
         || {
             let ws = workspace(ns, "bad");
             (condition_is(&ws, "Ready", "False") && reason_of(&ws, "Ready") == "SecretNotFound")
@@ -942,22 +930,14 @@ fn baseline_change_rereconciles_referencing_workspaces() {
         )
     };
     apply(&baseline_yaml(false));
-    apply(&format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: pat, key: token}}
-  baselineRef: {baseline}
-  resyncInterval: 1h
-"#,
-        host = env.ws_url("ws-3")
+    apply(&kube::workspace_yaml(
+        ns,
+        name,
+        label,
+        &env.ws_url("ws-3"),
+        "pat",
+        "1h",
+        &format!("  baselineRef: {baseline}\n"),
     ));
     let ctl = Controller::start(
         ns,

@@ -558,30 +558,28 @@ fn chart_copies_of_baselines_and_monitoring_match_deploy() {
 #[test]
 fn crds_install_and_are_established() {
     cluster_with_crds();
-    let (out, _) = kubectl_ok(&[
-        "get",
-        "crd",
-        "databricksworkspaces.brickwarden.io",
-        "-o",
-        "jsonpath={.spec.names.shortNames[0]} {.spec.scope}",
-    ]);
-    assert_eq!(out, "dbw Namespaced");
-    let (out, _) = kubectl_ok(&[
-        "get",
-        "crd",
-        "databricksaccounts.brickwarden.io",
-        "-o",
-        "jsonpath={.spec.names.shortNames[0]} {.spec.scope}",
-    ]);
-    assert_eq!(out, "dba Namespaced");
-    let (out, _) = kubectl_ok(&[
-        "get",
-        "crd",
-        "securitybaselines.brickwarden.io",
-        "-o",
-        "jsonpath={.spec.scope}",
-    ]);
-    assert_eq!(out, "Cluster");
+    // (CRD, jsonpath, what it answers)
+    for (crd, jsonpath, expected) in [
+        (
+            "databricksworkspaces.brickwarden.io",
+            "{.spec.names.shortNames[0]} {.spec.scope}",
+            "dbw Namespaced",
+        ),
+        (
+            "databricksaccounts.brickwarden.io",
+            "{.spec.names.shortNames[0]} {.spec.scope}",
+            "dba Namespaced",
+        ),
+        (
+            "securitybaselines.brickwarden.io",
+            "{.spec.scope}",
+            "Cluster",
+        ),
+    ] {
+        let jsonpath = format!("jsonpath={jsonpath}");
+        let (out, _) = kubectl_ok(&["get", "crd", crd, "-o", &jsonpath]);
+        assert_eq!(out, expected, "{crd}");
+    }
 }
 
 const VALID_MINIMAL: &str = "\

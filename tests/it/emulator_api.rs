@@ -15,15 +15,22 @@ use crate::support::harness::emulator_with;
 const PAT: &str = "dapi-api-test";
 const SECRET: &str = "api-test-secret";
 
-async fn start(token_lifetime: Duration) -> Emulator {
-    let config = EmulatorConfig {
+/// Three workspaces, with this file's PAT and client secret.
+fn config() -> EmulatorConfig {
+    EmulatorConfig {
         workspaces: 3,
         token: PAT.into(),
         client_secret: SECRET.into(),
-        token_lifetime,
         ..EmulatorConfig::default()
-    };
-    emulator_with(config).await
+    }
+}
+
+async fn start(token_lifetime: Duration) -> Emulator {
+    emulator_with(EmulatorConfig {
+        token_lifetime,
+        ..config()
+    })
+    .await
 }
 
 /// Sends `request` and returns the status and the JSON body (a string if it is not JSON).
@@ -636,9 +643,6 @@ async fn shutdown_is_graceful_and_summary_lists_urls() {
 
 async fn start_account(cloud: brickwarden_emulator::Cloud) -> Emulator {
     let config = EmulatorConfig {
-        workspaces: 3,
-        token: PAT.into(),
-        client_secret: SECRET.into(),
         cloud,
         regions: vec![(
             2,
@@ -649,7 +653,7 @@ async fn start_account(cloud: brickwarden_emulator::Cloud) -> Emulator {
             .to_string(),
         )],
         workspace_hosts: false,
-        ..EmulatorConfig::default()
+        ..config()
     };
     emulator_with(config).await
 }

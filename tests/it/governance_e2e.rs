@@ -13,7 +13,7 @@ use brickwarden_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::argocd::health;
-use crate::support::controller::Controller;
+use crate::support::controller::{Controller, TIMEOUT, diag, wait_ready_compliant};
 use crate::support::controlplane::{cluster_with_crds, install_crds_once};
 use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
@@ -23,7 +23,6 @@ use crate::support::kube::{
 use crate::support::wait_for;
 
 const PAT: &str = "dapi-emulator";
-const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Every typed workspace-conf key of the policy (DESIGN: `policy.workspaceConf`), with a value
 /// an emulator workspace (every key never set) does not have: one pass remediates all of them.
@@ -187,6 +186,7 @@ fn workspace_yaml(
         label,
         host,
         secret,
+        "5s",
         &format!("  policy:\n{policy}"),
     )
 }
@@ -206,10 +206,6 @@ fn find_control<'a>(ws: &'a Value, id: &str) -> &'a Value {
         .flatten()
         .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no control {id}: {:#}", ws["status"]["controls"]))
-}
-
-fn diag(ns: &str, name: &str, ctl: &Controller) -> String {
-    format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail())
 }
 
 fn settled(ws: &Value) -> bool {
@@ -239,16 +235,7 @@ fn every_remediated_control_has_its_own_event() {
     let started = jiff::Timestamp::now();
     let ctl = Controller::start(ns, "e2e-gov-trail", "trail-a", &format!("e2e={label}"));
 
-    let ws = wait_for(
-        TIMEOUT,
-        "Ready=True and Compliant=True",
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && condition_is(&ws, "Compliant", "True"))
-                .then_some(ws)
-        },
-    );
+    let ws = wait_ready_compliant(ns, name, &ctl);
     // The emulator is the oracle: its keys start never set (null), so every key it now holds a
     // value for was written by the controller. (Some never-set keys already read as the
     // platform default the policy asks for, and are compliant without a write.)
@@ -529,22 +516,8 @@ fn governed_yaml(
     spec: &str,
     policy: &str,
 ) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: gov-done}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: pat, key: token}}
-  resyncInterval: {resync}
-{spec}  policy:
-{policy}"#
-    )
+    let spec = format!("{spec}  policy:\n{policy}");
+    kube::workspace_yaml(ns, name, "gov-done", host, "pat", resync, &spec)
 }
 
 fn state_of(ws: &Value, id: &str) -> String {

@@ -7,13 +7,40 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use super::controlplane::{cluster_with_crds, free_port};
+use super::kube::{condition_is, workspace};
+use super::wait_for;
+
+/// How long the end-to-end tests wait for what a controller does.
+pub const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// `--lease-duration` of every test controller, in seconds: tests derive their bounds from it.
 pub const LEASE_DURATION_SECS: u64 = 4;
 /// How long before expiry the holder renews (`brickwarden run`: a third of the duration, at
 /// least 2 s): the holder renews every `LEASE_DURATION_SECS - LEASE_GRACE_SECS` seconds.
 pub const LEASE_GRACE_SECS: u64 = 2;
+
+/// What a failed wait on workspace `ns/name` shows: its status and the last lines of `ctl`'s log.
+pub fn diag(ns: &str, name: &str, ctl: &Controller) -> String {
+    format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail())
+}
+
+/// Waits ([`TIMEOUT`]) until `ctl` has made workspace `ns/name` Ready=True and Compliant=True,
+/// and returns it.
+pub fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
+    wait_for(
+        TIMEOUT,
+        &format!("{ns}/{name} Ready=True and Compliant=True"),
+        || diag(ns, name, ctl),
+        || {
+            let ws = workspace(ns, name);
+            (condition_is(&ws, "Ready", "True") && condition_is(&ws, "Compliant", "True"))
+                .then_some(ws)
+        },
+    )
+}
 
 /// A `brickwarden run` child process; killed (SIGKILL) and reaped on drop.
 pub struct Controller {

@@ -23,14 +23,15 @@ pub fn apply(yaml: &str) {
 }
 
 /// A DatabricksWorkspace `ns/name` labelled `e2e=<label>` at `host`, with the PAT in Secret
-/// `secret` (key `token`) and resynced every 5 s; `spec` (YAML indented by 2) completes its
-/// spec.
+/// `secret` (key `token`) and resynced every `resync` (`5s`); `spec` (YAML indented by 2)
+/// completes its spec.
 pub fn workspace_yaml(
     ns: &str,
     name: &str,
     label: &str,
     host: &str,
     secret: &str,
+    resync: &str,
     spec: &str,
 ) -> String {
     format!(
@@ -45,7 +46,7 @@ spec:
   auth:
     personalAccessToken:
       secretRef: {{name: {secret}, key: token}}
-  resyncInterval: 5s
+  resyncInterval: {resync}
 {spec}"#
     )
 }
