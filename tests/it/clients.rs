@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use brickwarden::clients::arm::{ArmClient, PollOptions, WorkspaceUpdate};
 use brickwarden::clients::databricks::{
-    AccessControlRequest, AclPermission, ListType, NewIpAccessList, ReplaceIpAccessList,
-    SettingType, SettingValue, UpdateIpAccessList,
+    AccessControlRequest, AclPermission, ListType, ReplaceIpAccessList, SettingType, SettingValue,
+    UpdateIpAccessList,
 };
 use brickwarden::clients::{
     ApiError, ClientOptions, Credential, DatabricksClient, RateLimit, RequestLabels,
@@ -22,7 +22,9 @@ use serde_json::json;
 use url::Url;
 
 use crate::support;
-use crate::support::harness::{CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, databricks_oauth};
+use crate::support::harness::{
+    CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, databricks_oauth, new_list,
+};
 
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
 /// A syntactically valid (unsigned) JWT, as kubelet would project.
@@ -471,11 +473,7 @@ async fn creates_are_not_retried_on_server_errors() {
     h.fault(json!({"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 503, "count": 1}))
         .await;
     let err = client
-        .create_ip_access_list(&NewIpAccessList {
-            label: "corp".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["127.0.0.1".into()],
-        })
+        .create_ip_access_list(&new_list("corp", ListType::Allow, &["127.0.0.1"]))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -527,11 +525,11 @@ async fn ip_access_list_lifecycle() {
     let h = start_default().await;
     let client = h.pat_client();
     let created = client
-        .create_ip_access_list(&NewIpAccessList {
-            label: "corp-vpn".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["127.0.0.1".into(), "203.0.113.0/24".into()],
-        })
+        .create_ip_access_list(&new_list(
+            "corp-vpn",
+            ListType::Allow,
+            &["127.0.0.1", "203.0.113.0/24"],
+        ))
         .await
         .unwrap();
     assert!(!created.list_id.is_empty());
@@ -790,13 +788,9 @@ async fn workspaces_are_isolated_by_path_prefix() {
         h.options(),
     )
     .unwrap();
-    ws1.create_ip_access_list(&NewIpAccessList {
-        label: "only-ws1".into(),
-        list_type: ListType::Block,
-        ip_addresses: vec!["192.0.2.0/24".into()],
-    })
-    .await
-    .unwrap();
+    ws1.create_ip_access_list(&new_list("only-ws1", ListType::Block, &["192.0.2.0/24"]))
+        .await
+        .unwrap();
     let l1 = ws1.list_ip_access_lists().await.unwrap();
     let l2 = ws2.list_ip_access_lists().await.unwrap();
     assert!(l1.iter().any(|l| l.label == "only-ws1"));

@@ -3,7 +3,7 @@
 //! costs reads only (asserted on the emulator's request journal).
 
 use brickwarden::api::{ControlState, Mode};
-use brickwarden::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
+use brickwarden::clients::databricks::{DatabricksClient, ListType};
 use brickwarden::clients::{ClientOptions, Credential};
 use brickwarden::engine::{self, Apply, Connections, Outcome, Report};
 use brickwarden_emulator::Emulator;
@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::fleet_bench::policy;
 use crate::support::emulator::{Admin, requests_of};
-use crate::support::harness::{self, PAT, target};
+use crate::support::harness::{self, PAT, new_list, target};
 
 async fn emulator() -> Emulator {
     harness::start().await.emulator
@@ -119,11 +119,7 @@ async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
 async fn enforce_remediates_then_a_compliant_pass_only_reads() {
     let emulator = emulator().await;
     let stray = client(&emulator, "ws-1")
-        .create_ip_access_list(&NewIpAccessList {
-            label: "stray".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["10.0.0.0/8".into()],
-        })
+        .create_ip_access_list(&new_list("stray", ListType::Allow, &["10.0.0.0/8"]))
         .await
         .unwrap();
     let t = target(Mode::Enforce, policy(), &["127.0.0.1"]);
@@ -273,11 +269,7 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
 async fn additive_never_deletes_undeclared_lists() {
     let emulator = emulator().await;
     let legacy = client(&emulator, "ws-1")
-        .create_ip_access_list(&NewIpAccessList {
-            label: "legacy".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["10.0.0.0/8".into()],
-        })
+        .create_ip_access_list(&new_list("legacy", ListType::Allow, &["10.0.0.0/8"]))
         .await
         .unwrap();
     let additive = json!({"ipAccessLists": {"management": "Additive", "lists": [{"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1"]}]}});

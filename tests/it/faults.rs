@@ -21,7 +21,7 @@ use crate::support::emulator::{
 };
 use crate::support::harness::{
     self, CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, databricks_oauth, emulator_with,
-    fast_options,
+    fast_options, new_list,
 };
 
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
@@ -107,11 +107,7 @@ fn lists_labelled(emulator: &Emulator, label: &str) -> Vec<Value> {
 }
 
 fn corp_list() -> NewIpAccessList {
-    NewIpAccessList {
-        label: "corp".into(),
-        list_type: ListType::Allow,
-        ip_addresses: vec!["127.0.0.1".into(), "203.0.113.0/24".into()],
-    }
+    new_list("corp", ListType::Allow, &["127.0.0.1", "203.0.113.0/24"])
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use brickwarden::api::Mode;
+use brickwarden::clients::databricks::{ListType, NewIpAccessList};
 use brickwarden::clients::{ClientOptions, Credential, HttpOptions, RateLimit, RetryPolicy};
 use brickwarden::engine::Target;
 use brickwarden_emulator::{Emulator, EmulatorConfig, TENANT_ID};
@@ -58,6 +59,15 @@ pub fn databricks_oauth() -> Credential {
     Credential::DatabricksOAuth {
         client_id: CLIENT_ID.into(),
         client_secret: CLIENT_SECRET.into(),
+    }
+}
+
+/// A new IP access list `label` of `list_type` with `addresses`.
+pub fn new_list(label: &str, list_type: ListType, addresses: &[&str]) -> NewIpAccessList {
+    NewIpAccessList {
+        label: label.into(),
+        list_type,
+        ip_addresses: addresses.iter().map(|a| a.to_string()).collect(),
     }
 }
 
