@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::crash;
 use crate::support::controller::{
-    Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS, TIMEOUT, diag, wait_ready_compliant,
+    Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS, TIMEOUT, wait_ready_compliant,
+    wait_workspace,
 };
 use crate::support::controlplane::cluster_with_crds;
 use crate::support::emulator::requests_of;
@@ -385,16 +386,9 @@ fn audit_reports_without_writing() {
     let mark = env.mark();
     let ctl = Controller::start(ns, "e2e-audit", "audit-a", &format!("e2e={label}"));
 
-    let ws = wait_for(
-        TIMEOUT,
-        "Ready=True with drift reported",
-        || diag(ns, name, &ctl),
-        || {
-            let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && ws["status"]["controls"].is_array())
-                .then_some(ws)
-        },
-    );
+    let ws = wait_workspace(ns, name, &ctl, "Ready=True with drift reported", |ws| {
+        condition_is(ws, "Ready", "True") && ws["status"]["controls"].is_array()
+    });
     assert!(
         condition_is(&ws, "Compliant", "False"),
         "{:#}",
@@ -448,15 +442,9 @@ fn suspend_stops_all_requests() {
     wait_ready_compliant(ns, name, &ctl);
 
     set_suspend(ns, name, true);
-    let ws = wait_for(
-        TIMEOUT,
-        "Ready reason Suspended",
-        || diag(ns, name, &ctl),
-        || {
-            let ws = workspace(ns, name);
-            (reason_of(&ws, "Ready") == "Suspended").then_some(ws)
-        },
-    );
+    let ws = wait_workspace(ns, name, &ctl, "Ready reason Suspended", |ws| {
+        reason_of(ws, "Ready") == "Suspended"
+    });
     assert_eq!(
         ws["status"]["observedGeneration"],
         ws["metadata"]["generation"]
@@ -523,15 +511,12 @@ fn missing_secret_is_reported_and_isolated() {
     ));
     let ctl = Controller::start(ns, "e2e-secret", "secret-a", &format!("e2e={label}"));
 
-    let bad = wait_for(
-        TIMEOUT,
+    let bad = wait_workspace(
+        ns,
+        "bad",
+        &ctl,
         "bad: Ready=False reason SecretNotFound",
-        || diag(ns, "bad", &ctl),
-        || {
-            let ws = workspace(ns, "bad");
-            (condition_is(&ws, "Ready", "False") && reason_of(&ws, "Ready") == "SecretNotFound")
-                .then_some(ws)
-        },
+        |ws| condition_is(ws, "Ready", "False") && reason_of(ws, "Ready") == "SecretNotFound",
     );
     let message = condition(&bad, "Ready").unwrap()["message"]
         .as_str()

@@ -13,7 +13,7 @@ use brickwarden_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::argocd::health;
-use crate::support::controller::{Controller, TIMEOUT, diag, wait_ready_compliant};
+use crate::support::controller::{Controller, TIMEOUT, diag, wait_ready_compliant, wait_workspace};
 use crate::support::controlplane::{cluster_with_crds, install_crds_once};
 use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
@@ -344,15 +344,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
     );
     let ctl = Controller::start(ns, "e2e-gov-health", "health-a", &format!("e2e={label}"));
 
-    let nosecret = wait_for(
-        TIMEOUT,
-        "nosecret: Stalled",
-        || diag(ns, "nosecret", &ctl),
-        || {
-            let ws = workspace(ns, "nosecret");
-            (settled(&ws) && condition_is(&ws, "Stalled", "True")).then_some(ws)
-        },
-    );
+    let nosecret = wait_workspace(ns, "nosecret", &ctl, "nosecret: Stalled", |ws| {
+        settled(ws) && condition_is(ws, "Stalled", "True")
+    });
     assert_eq!(reason_of(&nosecret, "Stalled"), "SecretNotFound");
     assert_eq!(reason_of(&nosecret, "Ready"), "SecretNotFound");
     assert!(condition_is(&nosecret, "Ready", "False"));
@@ -361,15 +355,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
     assert_eq!(status, "Degraded");
     assert!(message.starts_with("SecretNotFound: "), "{message}");
 
-    let lockout = wait_for(
-        TIMEOUT,
-        "lockout: Stalled",
-        || diag(ns, "lockout", &ctl),
-        || {
-            let ws = workspace(ns, "lockout");
-            (settled(&ws) && condition_is(&ws, "Stalled", "True")).then_some(ws)
-        },
-    );
+    let lockout = wait_workspace(ns, "lockout", &ctl, "lockout: Stalled", |ws| {
+        settled(ws) && condition_is(ws, "Stalled", "True")
+    });
     assert!(condition_is(&lockout, "Ready", "True"));
     assert!(condition_is(&lockout, "RemediationBlocked", "True"));
     assert_eq!(
@@ -387,15 +375,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
         events(ns, "lockout")
     );
 
-    let audit = wait_for(
-        TIMEOUT,
-        "audit: Compliant=False",
-        || diag(ns, "audit", &ctl),
-        || {
-            let ws = workspace(ns, "audit");
-            (settled(&ws) && condition_is(&ws, "Compliant", "False")).then_some(ws)
-        },
-    );
+    let audit = wait_workspace(ns, "audit", &ctl, "audit: Compliant=False", |ws| {
+        settled(ws) && condition_is(ws, "Compliant", "False")
+    });
     assert!(condition_is(&audit, "Ready", "True"));
     assert!(condition(&audit, "Reconciling").is_none() && condition(&audit, "Stalled").is_none());
     let (status, message) = health(&audit);
@@ -404,15 +386,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
 
     // The Secret appears: Ready, Compliant, Stalled removed, Healthy.
     apply_secret(ns, "absent", "token", PAT);
-    let fixed = wait_for(
-        TIMEOUT,
-        "nosecret: Healthy",
-        || diag(ns, "nosecret", &ctl),
-        || {
-            let ws = workspace(ns, "nosecret");
-            (health(&ws).0 == "Healthy").then_some(ws)
-        },
-    );
+    let fixed = wait_workspace(ns, "nosecret", &ctl, "nosecret: Healthy", |ws| {
+        health(ws).0 == "Healthy"
+    });
     assert!(
         condition(&fixed, "Stalled").is_none(),
         "{:#}",
@@ -707,21 +683,20 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     let installed = std::time::Instant::now();
 
     // --- held: the exception holds one control, the others are remediated.
-    let held = wait_for(
-        TIMEOUT,
+    let held = wait_workspace(
+        ns,
+        "held",
+        &ctl,
         "held: the settings remediated, the web terminal excepted",
-        diag_of("held"),
-        || {
-            let ws = workspace(ns, "held");
-            let ok = settled(&ws)
-                && state_of(&ws, "workspaceConf/enableWebTerminal") == "Excepted"
+        |ws| {
+            settled(ws)
+                && state_of(ws, "workspaceConf/enableWebTerminal") == "Excepted"
                 && [
                     "settings/restrictWorkspaceAdmins",
                     "settings/disableLegacyDbfs",
                 ]
                 .iter()
-                .all(|id| is_compliant(&state_of(&ws, id)));
-            ok.then_some(ws)
+                .all(|id| is_compliant(&state_of(ws, id)))
         },
     );
     let terminal = find_control(&held, "workspaceConf/enableWebTerminal");
@@ -751,15 +726,12 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     assert!(env.conf("ws-1")["enableWebTerminal"].is_null());
 
     // --- window: drift reported, planned, not written; the status says when the window opens.
-    let window = wait_for(
-        TIMEOUT,
+    let window = wait_workspace(
+        ns,
+        "window",
+        &ctl,
         "window: drift held outside the maintenance window",
-        diag_of("window"),
-        || {
-            let ws = workspace(ns, "window");
-            (settled(&ws) && state_of(&ws, "workspaceConf/enableExportNotebook") == "Drifted")
-                .then_some(ws)
-        },
+        |ws| settled(ws) && state_of(ws, "workspaceConf/enableExportNotebook") == "Drifted",
     );
     for id in [
         "workspaceConf/enableExportNotebook",
@@ -855,16 +827,15 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
 
     // The pending digest releases the deletion, once.
     annotate_approval(ns, "approval", &digest);
-    wait_for(
-        TIMEOUT,
+    wait_workspace(
+        ns,
+        "approval",
+        &ctl,
         "approval: the approved deletion ran",
-        diag_of("approval"),
-        || {
-            let ws = workspace(ns, "approval");
-            (ws["status"]["approvedDigest"] == digest.as_str()
+        |ws| {
+            ws["status"]["approvedDigest"] == digest.as_str()
                 && ws["status"]["pendingApproval"].is_null()
-                && is_compliant(&state_of(&ws, "ipAccessLists/undeclared")))
-            .then_some(())
+                && is_compliant(&state_of(ws, "ipAccessLists/undeclared"))
         },
     );
     two_more_passes(
@@ -905,14 +876,12 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
         note.contains("workspaceConf/enableExportNotebook"),
         "{note}"
     );
-    wait_for(
-        TIMEOUT,
+    wait_workspace(
+        ns,
+        "expiring",
+        &ctl,
         "expiring: the control remediated after the expiry",
-        diag_of("expiring"),
-        || {
-            let ws = workspace(ns, "expiring");
-            is_compliant(&state_of(&ws, "workspaceConf/enableExportNotebook")).then_some(())
-        },
+        |ws| is_compliant(&state_of(ws, "workspaceConf/enableExportNotebook")),
     );
     let journal = env.journal("ws-3");
     let conf_writes: Vec<&Request> = journal

@@ -27,18 +27,35 @@ pub fn diag(ns: &str, name: &str, ctl: &Controller) -> String {
     format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail())
 }
 
-/// Waits ([`TIMEOUT`]) until `ctl` has made workspace `ns/name` Ready=True and Compliant=True,
-/// and returns it.
-pub fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
+/// Waits ([`TIMEOUT`]) until workspace `ns/name` is `done`, and returns it; on timeout fails
+/// with `what`, the workspace's status and `ctl`'s log tail.
+pub fn wait_workspace(
+    ns: &str,
+    name: &str,
+    ctl: &Controller,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     wait_for(
         TIMEOUT,
-        &format!("{ns}/{name} Ready=True and Compliant=True"),
+        what,
         || diag(ns, name, ctl),
         || {
             let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && condition_is(&ws, "Compliant", "True"))
-                .then_some(ws)
+            done(&ws).then_some(ws)
         },
+    )
+}
+
+/// Waits ([`TIMEOUT`]) until `ctl` has made workspace `ns/name` Ready=True and Compliant=True,
+/// and returns it.
+pub fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
+    wait_workspace(
+        ns,
+        name,
+        ctl,
+        &format!("{ns}/{name} Ready=True and Compliant=True"),
+        |ws| condition_is(ws, "Ready", "True") && condition_is(ws, "Compliant", "True"),
     )
 }
 
