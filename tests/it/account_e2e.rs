@@ -12,7 +12,9 @@ use serde_json::Value;
 use crate::support::controller::{Controller, TIMEOUT};
 use crate::support::harness::BlockingHarness;
 use crate::support::harness::PAT;
-use crate::support::kube::{apply, apply_secret, condition_is, get_json, kubectl};
+use crate::support::kube::{
+    apply, apply_secret, condition_is, expect_control, get_json, kubectl, resource_yaml,
+};
 use crate::support::wait_for;
 
 /// The account's `resyncInterval`; passes are requeued after it, spread by ±10%.
@@ -62,15 +64,8 @@ fn account(ns: &str, name: &str) -> Value {
 }
 
 fn account_yaml(ns: &str, name: &str, label: &str, host: &str, workspace_id: i64) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksAccount
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
+    let spec = format!(
+        r#"  host: {host}
   accountId: {ACCOUNT_ID}
   auth:
     databricksOAuth:
@@ -98,16 +93,8 @@ spec:
         workspaces: [{workspace_id}]
 "#,
         resync = RESYNC.as_secs()
-    )
-}
-
-fn control<'a>(account: &'a Value, id: &str) -> &'a Value {
-    account["status"]["controls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no control {id} in {:#}", account["status"]))
+    );
+    resource_yaml("DatabricksAccount", ns, name, label, &spec)
 }
 
 #[test]
@@ -163,14 +150,14 @@ spec:
         "networkPolicy/restricted",
         &format!("networkPolicy/restricted/workspace/{ws1}"),
     ] {
-        let c = control(&compliant, id);
+        let c = expect_control(&compliant, id);
         assert!(
             c["state"] == "Compliant" || c["state"] == "Remediated",
             "{id}: {c:#}"
         );
     }
     // The private endpoint waits for its owner's approval: brickwarden has done its part.
-    let rule = control(&compliant, "ncc/ncc-westeurope/rule/lake/dfs");
+    let rule = expect_control(&compliant, "ncc/ncc-westeurope/rule/lake/dfs");
     assert!(
         rule["message"]
             .as_str()

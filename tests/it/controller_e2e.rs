@@ -18,8 +18,8 @@ use crate::support::controlplane::cluster_with_crds;
 use crate::support::emulator::requests_of;
 use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
-    self, apply, apply_secret, condition, condition_is, get_json, kubectl, lease_holder,
-    lease_state, reason_of, workspace,
+    self, apply, apply_secret, condition, condition_is, control, events, get_json, kubectl,
+    lease_holder, lease_state, reason_of, workspace,
 };
 use crate::support::wait_for;
 
@@ -39,18 +39,6 @@ const RENEW_PERIOD: Duration = Duration::from_secs(LEASE_DURATION_SECS - LEASE_G
 
 fn create_namespace(ns: &str) {
     kubectl(&["create", "namespace", ns]);
-}
-
-fn control<'a>(ws: &'a Value, id: &str) -> Option<&'a Value> {
-    ws["status"]["controls"]
-        .as_array()?
-        .iter()
-        .find(|c| c["id"] == id)
-}
-
-fn events(ns: &str, name: &str) -> Value {
-    let selector = format!("involvedObject.name={name}");
-    get_json(&["events", "-n", ns, "--field-selector", &selector])
 }
 
 fn event_reasons(ns: &str, name: &str) -> Vec<String> {

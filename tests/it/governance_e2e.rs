@@ -17,8 +17,8 @@ use crate::support::controller::{Controller, TIMEOUT, diag, wait_ready_compliant
 use crate::support::controlplane::{cluster_with_crds, install_crds_once};
 use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
-    self, apply, apply_secret, condition, condition_is, get_json, kubectl, lease_holder, reason_of,
-    workspace,
+    self, apply, apply_secret, condition, condition_is, control, expect_control, get_json, kubectl,
+    lease_holder, reason_of, workspace,
 };
 use crate::support::wait_for;
 
@@ -76,8 +76,7 @@ const WORKSPACE_CONF: &[(&str, &str, &str)] = &[
 
 /// The workspace's events as `(reason, action, note)`.
 fn events(ns: &str, name: &str) -> Vec<(String, String, String)> {
-    let selector = format!("involvedObject.name={name}");
-    let list = get_json(&["events", "-n", ns, "--field-selector", &selector]);
+    let list = kube::events(ns, name);
     let text = |e: &Value, key: &str| e[key].as_str().unwrap_or_default().to_string();
     list["items"]
         .as_array()
@@ -199,15 +198,6 @@ fn all_workspace_conf() -> String {
     policy
 }
 
-fn find_control<'a>(ws: &'a Value, id: &str) -> &'a Value {
-    ws["status"]["controls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no control {id}: {:#}", ws["status"]["controls"]))
-}
-
 fn settled(ws: &Value) -> bool {
     ws["status"]["observedGeneration"] == ws["metadata"]["generation"]
 }
@@ -249,13 +239,13 @@ fn every_remediated_control_has_its_own_event() {
         "one pass remediates many controls: {ids:?} (conf {conf:#})"
     );
     for id in &untouched {
-        let control = find_control(&ws, id);
+        let control = expect_control(&ws, id);
         assert!(control["lastRemediation"].is_null(), "{control:#}");
     }
 
     // Status: each control remembers its remediation.
     for id in &ids {
-        let control = find_control(&ws, id);
+        let control = expect_control(&ws, id);
         let last = &control["lastRemediation"];
         let action = last["action"].as_str().unwrap_or_default();
         let key = id.trim_start_matches("workspaceConf/");
@@ -497,11 +487,7 @@ fn governed_yaml(
 }
 
 fn state_of(ws: &Value, id: &str) -> String {
-    ws["status"]["controls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id)
+    control(ws, id)
         .and_then(|c| c["state"].as_str())
         .unwrap_or_default()
         .to_string()
@@ -699,7 +685,7 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
                 .all(|id| is_compliant(&state_of(ws, id)))
         },
     );
-    let terminal = find_control(&held, "workspaceConf/enableWebTerminal");
+    let terminal = expect_control(&held, "workspaceConf/enableWebTerminal");
     let message = terminal["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("approved by security@example.com") && message.contains("SEC-123"),
@@ -737,7 +723,7 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
         "workspaceConf/enableExportNotebook",
         "workspaceConf/enableResultsDownloading",
     ] {
-        let control = find_control(&window, id);
+        let control = expect_control(&window, id);
         assert_eq!(control["state"], "Drifted", "{control:#}");
         assert_eq!(control["reason"], "OutsideMaintenanceWindow", "{control:#}");
         let message = control["message"].as_str().unwrap_or_default();
@@ -773,7 +759,7 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     );
     let actions = pending["status"]["pendingApproval"]["actions"].to_string();
     assert!(actions.contains("stale"), "{actions}");
-    let undeclared = find_control(&pending, "ipAccessLists/undeclared");
+    let undeclared = expect_control(&pending, "ipAccessLists/undeclared");
     assert_eq!(undeclared["state"], "Drifted", "{undeclared:#}");
     assert_eq!(undeclared["reason"], "ApprovalRequired", "{undeclared:#}");
     let journal = env.journal("ws-5");

@@ -34,19 +34,27 @@ pub fn workspace_yaml(
     resync: &str,
     spec: &str,
 ) -> String {
+    let spec = format!(
+        r#"  host: {host}
+  auth:
+    personalAccessToken:
+      secretRef: {{name: {secret}, key: token}}
+  resyncInterval: {resync}
+{spec}"#
+    );
+    resource_yaml("DatabricksWorkspace", ns, name, label, &spec)
+}
+
+/// A brickwarden `kind` `ns/name` labelled `e2e=<label>` with `spec` (YAML indented by 2).
+pub fn resource_yaml(kind: &str, ns: &str, name: &str, label: &str, spec: &str) -> String {
     format!(
         r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
+kind: {kind}
 metadata:
   name: {name}
   namespace: {ns}
   labels: {{e2e: {label}}}
 spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: {secret}, key: token}}
-  resyncInterval: {resync}
 {spec}"#
     )
 }
@@ -65,6 +73,12 @@ pub fn get_json(args: &[&str]) -> Value {
     serde_json::from_str(&kubectl(&full)).expect("kubectl -o json")
 }
 
+/// The Events of the objects named `name` in namespace `ns` (an EventList).
+pub fn events(ns: &str, name: &str) -> Value {
+    let selector = format!("involvedObject.name={name}");
+    get_json(&["events", "-n", ns, "--field-selector", &selector])
+}
+
 pub fn workspace(ns: &str, name: &str) -> Value {
     get_json(&["dbw", "-n", ns, name])
 }
@@ -74,6 +88,19 @@ pub fn condition<'a>(ws: &'a Value, type_: &str) -> Option<&'a Value> {
         .as_array()?
         .iter()
         .find(|c| c["type"] == type_)
+}
+
+/// Control `id` of a resource's `status.controls`.
+pub fn control<'a>(resource: &'a Value, id: &str) -> Option<&'a Value> {
+    resource["status"]["controls"]
+        .as_array()?
+        .iter()
+        .find(|c| c["id"] == id)
+}
+
+/// Control `id` of a resource's `status.controls`, which must be there.
+pub fn expect_control<'a>(resource: &'a Value, id: &str) -> &'a Value {
+    control(resource, id).unwrap_or_else(|| panic!("no control {id} in {:#}", resource["status"]))
 }
 
 pub fn condition_is(ws: &Value, type_: &str, status: &str) -> bool {
