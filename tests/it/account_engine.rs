@@ -8,16 +8,16 @@
 use brickwarden::api::{AccountPolicy, ControlState, Mode};
 use brickwarden::clients::databricks::DatabricksClient;
 use brickwarden::clients::{ClientOptions, Credential};
+use brickwarden::controls::Reason;
 use brickwarden::controls::account::AccountApis;
-use brickwarden::controls::{ControlResult, Reason};
-use brickwarden::engine::{self, Apply, Report, Target};
+use brickwarden::engine::{self, Apply, Target};
 use brickwarden_emulator::EmulatorConfig;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::support::emulator::requests_of;
-use crate::support::harness::{self, Harness};
+use crate::support::harness::{self, Harness, control};
 
 const ACCOUNT_ID: &str = "00000000-0000-0000-0000-0000000acc01";
 const LAKE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake";
@@ -82,14 +82,6 @@ fn network_policy(management: &str, ws: i64) -> Value {
             "workspaces": [ws],
         }],
     })
-}
-
-fn control<'a>(report: &'a Report, id: &str) -> &'a ControlResult {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
 }
 
 /// The account API requests since the journal was cleared, `(method, path)`, without the

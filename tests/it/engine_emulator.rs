@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::fleet_bench::policy;
 use crate::support::emulator::{Admin, requests_of};
-use crate::support::harness::{self, PAT, new_list, target};
+use crate::support::harness::{self, PAT, control, new_list, target};
 
 async fn emulator() -> Emulator {
     harness::start().await.emulator
@@ -37,12 +37,7 @@ fn connections(emulator: &Emulator, ws: &str) -> Connections {
 }
 
 fn state(report: &Report, id: &str) -> ControlState {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
-        .state
+    control(report, id).state
 }
 
 /// Requests of one workspace since the journal was last cleared: (method, path).
@@ -83,11 +78,7 @@ async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
     ] {
         assert_eq!(state(&report, id), ControlState::Drifted, "{id}");
     }
-    let export = report
-        .controls
-        .iter()
-        .find(|c| c.id == "workspaceConf/enableExportNotebook")
-        .unwrap();
+    let export = control(&report, "workspaceConf/enableExportNotebook");
     assert_eq!(export.reason.map(|r| r.as_str()), Some("AuditMode"));
     assert!(
         export
@@ -218,11 +209,7 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
         Apply::Enforce,
     )
     .await;
-    let enabled = report
-        .controls
-        .iter()
-        .find(|c| c.id == "ipAccessLists/enabled")
-        .unwrap();
+    let enabled = control(&report, "ipAccessLists/enabled");
     assert_eq!(enabled.state, ControlState::Failed);
     assert_eq!(
         enabled.reason.map(|r| r.as_str()),
@@ -357,11 +344,7 @@ async fn token_revocation_is_opt_in_and_exact() {
         live.contains(&own.token_info.token_id),
         "brickwarden's own token is kept"
     );
-    let revoke_control = report
-        .controls
-        .iter()
-        .find(|c| c.id == "tokens/revoke")
-        .unwrap();
+    let revoke_control = control(&report, "tokens/revoke");
     assert!(
         revoke_control
             .message
@@ -405,11 +388,7 @@ async fn destructive_changes_wait_for_the_approved_digest() {
     clear_journal(&emulator).await;
 
     let waiting = engine::reconcile(&target, &connections, Apply::Enforce).await;
-    let revoke = waiting
-        .controls
-        .iter()
-        .find(|c| c.id == "tokens/revoke")
-        .unwrap();
+    let revoke = control(&waiting, "tokens/revoke");
     assert_eq!(revoke.state, ControlState::Drifted);
     assert_eq!(revoke.reason.map(|r| r.as_str()), Some("ApprovalRequired"));
     let pending = waiting

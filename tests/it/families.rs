@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::support::emulator::Entry;
-use crate::support::harness::{CLIENT_SECRET, Harness, PAT, fast_options, start};
+use crate::support::harness::{CLIENT_SECRET, Harness, PAT, control, fast_options, start};
 
 const LOG_ANALYTICS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/la";
 
@@ -97,14 +97,6 @@ impl Families for Harness {
 fn audit(mut target: Target) -> Target {
     target.mode = Mode::Audit;
     target
-}
-
-fn control<'a>(report: &'a Report, id: &str) -> &'a brickwarden::controls::ControlResult {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id} in {:#?}", report.controls))
 }
 
 fn state_of(report: &Report, id: &str) -> ControlState {

@@ -9,7 +9,7 @@ use brickwarden::api::{ControlState, Mode};
 use brickwarden::clients::databricks::{ListType, NewIpAccessList, UpdateIpAccessList};
 use brickwarden::clients::{ApiError, Credential, DatabricksClient};
 use brickwarden::controls::Reason;
-use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
+use brickwarden::engine::{self, Apply, Connections, Outcome, Target};
 use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec, JournalEntry};
 use reqwest::Method;
 use secrecy::SecretString;
@@ -20,7 +20,7 @@ use crate::support::emulator::{
     Admin, DATABRICKS_SCOPE, entra_token_request, ws_request, ws_token_request,
 };
 use crate::support::harness::{
-    self, CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, databricks_oauth, emulator_with,
+    self, CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, control, databricks_oauth, emulator_with,
     fast_options, new_list,
 };
 
@@ -940,12 +940,4 @@ fn policy() -> Value {
             {"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1"]}]},
         "tokens": {"enabled": true, "maxLifetimeDays": 90}
     })
-}
-
-fn control<'a>(report: &'a Report, id: &str) -> &'a brickwarden::controls::result::ControlResult {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
 }

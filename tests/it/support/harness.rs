@@ -8,7 +8,8 @@ use std::time::Duration;
 use brickwarden::api::Mode;
 use brickwarden::clients::databricks::{ListType, NewIpAccessList};
 use brickwarden::clients::{ClientOptions, Credential, HttpOptions, RateLimit, RetryPolicy};
-use brickwarden::engine::Target;
+use brickwarden::controls::ControlResult;
+use brickwarden::engine::{Report, Target};
 use brickwarden_emulator::{Emulator, EmulatorConfig, TENANT_ID};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -69,6 +70,15 @@ pub fn new_list(label: &str, list_type: ListType, addresses: &[&str]) -> NewIpAc
         list_type,
         ip_addresses: addresses.iter().map(|a| a.to_string()).collect(),
     }
+}
+
+/// The result of control `id` in a pass's report, which must be there.
+pub fn control<'a>(report: &'a Report, id: &str) -> &'a ControlResult {
+    report
+        .controls
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
 }
 
 /// Just the emulator of [`start_with`], for tests that need no admin client.
