@@ -123,24 +123,9 @@ c.post(format!("{}/_emulator/faults", emu.base_url()))
         ..Default::default()
     })
     .unwrap();
-    let faults: Value = c
-        .get(format!("{}/_emulator/faults", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, faults) = call(c.get(format!("{}/_emulator/faults", emu.base_url()))).await;
     assert_eq!(faults.as_array().unwrap().len(), 1);
-    let resp = c
-        .get(format!(
-            "{}{}?api-version=2026-01-01",
-            emu.arm_url(),
-            emu.arm_resource_id("ws-1")
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp = c.get(arm_resource_url(&emu, "ws-1")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.headers()["retry-after"], "1");
     let (_, body) = json_of(resp).await;
@@ -183,27 +168,14 @@ async fn injected_latency_delays_without_changing_the_answer() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::CREATED);
+    let conf = "/api/2.0/workspace-conf?keys=enableTokensConfig";
     let started = Instant::now();
-    let (status, body) = ws_get(
-        &c,
-        &emu,
-        "ws-2",
-        "/api/2.0/workspace-conf?keys=enableTokensConfig",
-        PAT,
-    )
-    .await;
+    let (status, body) = ws_get(&c, &emu, "ws-2", conf, PAT).await;
     assert!(started.elapsed() >= Duration::from_millis(400));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"enableTokensConfig": null}));
     let started = Instant::now();
-    ws_get(
-        &c,
-        &emu,
-        "ws-2",
-        "/api/2.0/workspace-conf?keys=enableTokensConfig",
-        PAT,
-    )
-    .await;
+    ws_get(&c, &emu, "ws-2", conf, PAT).await;
     assert!(started.elapsed() < Duration::from_millis(400));
     let entries = journal(&emu, "").await;
     assert!(entries[0]["duration_ms"].as_u64().unwrap() >= 400);
@@ -546,14 +518,7 @@ async fn error_envelopes() {
 async fn workspace_list_names_hosts_ids_and_tiers() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let listed: Value = c
-        .get(format!("{}/_emulator/workspaces", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, listed) = call(c.get(format!("{}/_emulator/workspaces", emu.base_url()))).await;
     assert_eq!(listed, emu.workspace_list());
     let items = listed.as_array().unwrap();
     assert_eq!(items.len(), 3);
@@ -571,14 +536,7 @@ async fn workspace_list_names_hosts_ids_and_tiers() {
 async fn arm_put_is_a_long_running_operation() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let token: Value = entra_token_request(&c, &emu, "arm-test", SECRET, ARM_SCOPE)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let token = access_token(entra_token_request(&c, &emu, "arm-test", SECRET, ARM_SCOPE)).await;
     let url = arm_resource_url(&emu, "ws-1");
     let (_, mut res) = call(c.get(&url).bearer_auth(&token)).await;
     res["properties"]["publicNetworkAccess"] = json!("Disabled");
