@@ -9,53 +9,32 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::controller::Controller;
-use crate::support::harness::{self, Harness};
-use crate::support::kube::{apply, condition_is, get_json, kubectl};
+use crate::support::controller::{Controller, TIMEOUT};
+use crate::support::harness::BlockingHarness;
+use crate::support::harness::PAT;
+use crate::support::kube::{
+    apply, apply_secret, condition_is, expect_control, get_json, kubectl, resource_yaml,
+};
 use crate::support::wait_for;
 
-const TIMEOUT: Duration = Duration::from_secs(90);
 /// The account's `resyncInterval`; passes are requeued after it, spread by ±10%.
 const RESYNC: Duration = Duration::from_secs(5);
 const ACCOUNT_ID: &str = "00000000-0000-0000-0000-0000000acc01";
 
 /// An in-process emulator on its own runtime.
-struct Env {
-    harness: Option<Harness>,
-    rt: tokio::runtime::Runtime,
+type Env = BlockingHarness;
+
+/// What these tests read of the emulator.
+trait AccountEnv {
+    fn account_url(&self) -> String;
+    fn account_requests(&self) -> Vec<(u64, String, String, u16)>;
+    fn account_state(&self) -> Value;
+    fn get(&self, url: &str) -> Option<String>;
 }
 
-impl Env {
-    fn start() -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let harness = rt.block_on(harness::start());
-        Env {
-            harness: Some(harness),
-            rt,
-        }
-    }
-
-    fn harness(&self) -> &Harness {
-        self.harness.as_ref().expect("emulator")
-    }
-
+impl AccountEnv for Env {
     fn account_url(&self) -> String {
         format!("{}/accounts", self.harness().emulator.base_url())
-    }
-
-    /// The numeric id of emulator workspace `ws` (`GET /_emulator/workspaces`).
-    fn workspace_id(&self, ws: &str) -> i64 {
-        let list = self.harness().emulator.workspace_list();
-        list.as_array()
-            .into_iter()
-            .flatten()
-            .find(|w| w["id"] == ws)
-            .and_then(|w| w["workspaceId"].as_i64())
-            .unwrap_or_else(|| panic!("{ws} in {list:#}"))
     }
 
     /// `(seq, method, path, status)` of the account API's requests.
@@ -80,28 +59,13 @@ impl Env {
     }
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(harness) = self.harness.take() {
-            self.rt.block_on(harness.shutdown());
-        }
-    }
-}
-
 fn account(ns: &str, name: &str) -> Value {
     get_json(&["dba", "-n", ns, name])
 }
 
 fn account_yaml(ns: &str, name: &str, label: &str, host: &str, workspace_id: i64) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksAccount
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
+    let spec = format!(
+        r#"  host: {host}
   accountId: {ACCOUNT_ID}
   auth:
     databricksOAuth:
@@ -129,16 +93,8 @@ spec:
         workspaces: [{workspace_id}]
 "#,
         resync = RESYNC.as_secs()
-    )
-}
-
-fn control<'a>(account: &'a Value, id: &str) -> &'a Value {
-    account["status"]["controls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no control {id} in {:#}", account["status"]))
+    );
+    resource_yaml("DatabricksAccount", ns, name, label, &spec)
 }
 
 #[test]
@@ -147,15 +103,11 @@ fn an_account_is_remediated_to_compliant_with_events_metrics_and_no_second_write
     kubectl(&["create", "namespace", ns]);
     let env = Env::start();
     let secret = brickwarden_emulator::EmulatorConfig::default().client_secret;
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: account-sp, namespace: {ns}}}\nstringData:\n  secret: {secret}\n"
-    ));
-    let ws1 = env.workspace_id("ws-1");
+    apply_secret(ns, "account-sp", "secret", &secret);
+    let ws1 = env.harness().workspace_id("ws-1");
     apply(&account_yaml(ns, name, label, &env.account_url(), ws1));
     // ws-1 as a workspace resource that names its account.
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pat, namespace: {ns}}}\nstringData:\n  token: dapi-emulator\n"
-    ));
+    apply_secret(ns, "pat", "token", PAT);
     let workspace_url = env.harness().emulator.workspace_url("ws-1");
     apply(&format!(
         r#"apiVersion: brickwarden.io/v1alpha1
@@ -198,14 +150,14 @@ spec:
         "networkPolicy/restricted",
         &format!("networkPolicy/restricted/workspace/{ws1}"),
     ] {
-        let c = control(&compliant, id);
+        let c = expect_control(&compliant, id);
         assert!(
             c["state"] == "Compliant" || c["state"] == "Remediated",
             "{id}: {c:#}"
         );
     }
     // The private endpoint waits for its owner's approval: brickwarden has done its part.
-    let rule = control(&compliant, "ncc/ncc-westeurope/rule/lake/dfs");
+    let rule = expect_control(&compliant, "ncc/ncc-westeurope/rule/lake/dfs");
     assert!(
         rule["message"]
             .as_str()

@@ -8,16 +8,16 @@
 use brickwarden::api::{AccountPolicy, ControlState, Mode};
 use brickwarden::clients::databricks::DatabricksClient;
 use brickwarden::clients::{ClientOptions, Credential};
+use brickwarden::controls::Reason;
 use brickwarden::controls::account::AccountApis;
-use brickwarden::controls::{ControlResult, Reason};
-use brickwarden::engine::{self, Apply, Report, Target};
+use brickwarden::engine::{self, Apply, Target};
 use brickwarden_emulator::EmulatorConfig;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::support::emulator::requests_of;
-use crate::support::harness::{self, Harness};
+use crate::support::harness::{self, Harness, control};
 
 const ACCOUNT_ID: &str = "00000000-0000-0000-0000-0000000acc01";
 const LAKE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake";
@@ -49,29 +49,18 @@ fn apis(h: &Harness) -> AccountApis {
     }
 }
 
-/// The numeric workspace id of `ws-N`.
-fn workspace_id(h: &Harness, name: &str) -> i64 {
-    h.emulator
-        .workspace_list()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["id"] == name)
-        .and_then(|w| w["workspaceId"].as_i64())
-        .unwrap_or_else(|| panic!("no {name} in the emulator's workspaces"))
+/// The emulator of [`start`], the account APIs on it and the numeric id of `ws-1`, which
+/// most policies here bind.
+async fn start_on_ws1() -> (Harness, AccountApis, i64) {
+    let h = start().await;
+    let apis = apis(&h);
+    let ws = h.workspace_id("ws-1");
+    (h, apis, ws)
 }
 
+/// An account target of `policy` in `mode` (accounts protect no addresses).
 fn target(mode: Mode, policy: Value) -> Target<AccountPolicy> {
-    Target {
-        policy: serde_json::from_value(policy).expect("an account policy"),
-        mode,
-        protected_addresses: Vec::new(),
-        private_network: false,
-        exceptions: Vec::new(),
-        windows: Vec::new(),
-        approval_required: false,
-        approved_digest: None,
-    }
+    harness::target(mode, policy, &[])
 }
 
 /// One NCC with one rule bound to `ws`, and a restricted network policy bound to `ws`.
@@ -93,14 +82,6 @@ fn network_policy(management: &str, ws: i64) -> Value {
             "workspaces": [ws],
         }],
     })
-}
-
-fn control<'a>(report: &'a Report, id: &str) -> &'a ControlResult {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
 }
 
 /// The account API requests since the journal was cleared, `(method, path)`, without the
@@ -143,9 +124,7 @@ async fn set_rule_state(h: &Harness, rule_id: &str, state: &str) {
 
 #[tokio::test]
 async fn ncc_rule_binding_and_restricted_policy_are_remediated_in_one_pass_then_cost_reads_only() {
-    let h = start().await;
-    let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let (h, apis, ws) = start_on_ws1().await;
     let policy = network_policy("Additive", ws);
     let ids = [
         "ncc/ncc-we".to_string(),
@@ -255,9 +234,7 @@ async fn ncc_rule_binding_and_restricted_policy_are_remediated_in_one_pass_then_
 
 #[tokio::test]
 async fn a_pending_endpoint_stays_pending_and_is_not_recreated_even_under_exclusive() {
-    let h = start().await;
-    let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let (h, apis, ws) = start_on_ws1().await;
     let enforce = target(Mode::Enforce, network_policy("Exclusive", ws));
     engine::reconcile_account(&enforce, &apis, Apply::Enforce).await;
     let before = rules(&h).await;
@@ -279,9 +256,7 @@ async fn a_pending_endpoint_stays_pending_and_is_not_recreated_even_under_exclus
 
 #[tokio::test]
 async fn a_rejected_endpoint_is_recreated_only_under_exclusive_and_after_approval() {
-    let h = start().await;
-    let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let (h, apis, ws) = start_on_ws1().await;
     engine::reconcile_account(
         &target(Mode::Enforce, network_policy("Additive", ws)),
         &apis,
@@ -355,7 +330,7 @@ async fn a_rejected_endpoint_is_recreated_only_under_exclusive_and_after_approva
 async fn a_workspace_of_another_region_is_refused_with_both_regions_named() {
     let h = start().await;
     let apis = apis(&h);
-    let north = workspace_id(&h, "ws-2");
+    let north = h.workspace_id("ws-2");
     let policy = json!({
         "networkConnectivityConfigs": [{
             "name": "ncc-we",
@@ -391,9 +366,7 @@ async fn a_workspace_of_another_region_is_refused_with_both_regions_named() {
 
 #[tokio::test]
 async fn a_create_whose_answer_is_lost_is_read_back_not_repeated() {
-    let h = start().await;
-    let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let (h, apis, ws) = start_on_ws1().await;
     let base = format!("/api/2.0/accounts/{ACCOUNT_ID}");
     // Both creates commit, then their answers are lost (503): the first POST under each prefix.
     for path in ["network-connectivity-configs", "network-policies"] {
@@ -452,7 +425,7 @@ async fn aws_private_access_settings_are_created_and_bound_once_brickwarden_reac
     })
     .await;
     let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let ws = h.workspace_id("ws-1");
     let policy = json!({
         "privateAccessSettings": [{
             "name": "pas-prod",
@@ -545,9 +518,7 @@ print(json.dumps(out))
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_account_family_is_remediated_and_the_official_account_client_agrees() {
     let python = crate::emulator_sdk::python().await;
-    let h = start().await;
-    let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let (h, apis, ws) = start_on_ws1().await;
     let mut policy = network_policy("Additive", ws);
     policy["ipAccessLists"] = json!({
         "enabled": true,
@@ -659,9 +630,7 @@ async fn every_account_family_is_remediated_and_the_official_account_client_agre
 /// (nothing of them is written) while the others are remediated; an expired one holds nothing.
 #[tokio::test]
 async fn an_account_exception_holds_its_controls_and_an_expired_one_does_not() {
-    let h = start().await;
-    let apis = apis(&h);
-    let ws = workspace_id(&h, "ws-1");
+    let (h, apis, ws) = start_on_ws1().await;
     let mut policy = network_policy("Additive", ws);
     policy["settings"] = json!({"disableLegacyFeatures": true});
     let exception = |expires: jiff::Timestamp| -> brickwarden::api::Exception {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::controlplane::free_port;
 use crate::support::emulator::Admin;
+use crate::support::text;
 
 const BIN: &str = env!("CARGO_BIN_EXE_brickwarden");
 const EXAMPLE_BASE: &str = "http://127.0.0.1:8765";
@@ -90,14 +91,6 @@ fn brickwarden(base: &str, args: &[&str], with_secrets: bool) -> Output {
             .env("AZURE_CLIENT_SECRET", "emulator-secret");
     }
     command.output().expect("run brickwarden")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn assert_no_secrets(out: &Output) {

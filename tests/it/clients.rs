@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use brickwarden::clients::arm::{ArmClient, PollOptions, WorkspaceUpdate};
 use brickwarden::clients::databricks::{
-    AccessControlRequest, AclPermission, ListType, NewIpAccessList, ReplaceIpAccessList,
-    SettingType, SettingValue, UpdateIpAccessList,
+    AccessControlRequest, AclPermission, ListType, ReplaceIpAccessList, SettingType, SettingValue,
+    UpdateIpAccessList,
 };
 use brickwarden::clients::{
-    ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RequestLabels,
-    RequestObserver, RetryPolicy,
+    ApiError, ClientOptions, Credential, DatabricksClient, RateLimit, RequestLabels,
+    RequestObserver,
 };
 use brickwarden_emulator::EmulatorConfig;
 use secrecy::{ExposeSecret, SecretString};
@@ -22,11 +22,11 @@ use serde_json::json;
 use url::Url;
 
 use crate::support;
+use crate::support::harness::{
+    CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, databricks_oauth, new_list,
+};
 
-const PAT: &str = "dapi-emulator";
-const CLIENT_SECRET: &str = "emulator-secret";
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
-const CLIENT_ID: &str = "22222222-2222-2222-2222-222222222222";
 /// A syntactically valid (unsigned) JWT, as kubelet would project.
 const FAKE_SA_JWT: &str = "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJpc3MiOiJodHRwczovL29pZGMuZXhhbXBsZSIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDpicmlja3dhcmRlbjpicmlja3dhcmRlbiIsImF1ZCI6WyJhcGk6Ly9BenVyZUFEVG9rZW5FeGNoYW5nZSJdfQ.c2lnbmF0dXJl";
 
@@ -116,29 +116,12 @@ async fn start_default() -> Harness {
 }
 
 impl Harness {
-    /// Fast retries so tests take milliseconds, not the production seconds.
+    /// Fast retries so tests take milliseconds, not the production seconds; what the clients
+    /// do is reported to the recorder.
     fn options(&self) -> ClientOptions {
-        ClientOptions {
-            http: HttpOptions {
-                connect_timeout: Duration::from_secs(2),
-                request_timeout: Duration::from_secs(2),
-                retry: RetryPolicy {
-                    max_attempts: 4,
-                    base_delay: Duration::from_millis(20),
-                    max_delay: Duration::from_millis(100),
-                    total_budget: Duration::from_secs(20),
-                    max_retry_after: Duration::from_secs(5),
-                },
-                rate_limit: Some(RateLimit {
-                    requests_per_second: 1000.try_into().unwrap(),
-                    burst: 1000.try_into().unwrap(),
-                }),
-                observer: self.recorder.clone(),
-                ..HttpOptions::default()
-            },
-            authority_host: url(&self.emulator.authority_host()),
-            ..ClientOptions::default()
-        }
+        let mut options = support::harness::fast_options(&self.emulator);
+        options.http.observer = self.recorder.clone();
+        options
     }
 
     fn workspace_url(&self, ws: &str) -> Url {
@@ -162,26 +145,11 @@ fn url(s: &impl ToString) -> Url {
     Url::parse(&s.to_string()).unwrap()
 }
 
-fn azure_secret() -> Credential {
-    Credential::AzureClientSecret {
-        tenant_id: TENANT.into(),
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-    }
-}
-
 fn workload_identity(file: &std::path::Path) -> Credential {
     Credential::AzureWorkloadIdentity {
         tenant_id: TENANT.into(),
         client_id: CLIENT_ID.into(),
         token_file: file.to_path_buf(),
-    }
-}
-
-fn databricks_oauth() -> Credential {
-    Credential::DatabricksOAuth {
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
     }
 }
 
@@ -505,11 +473,7 @@ async fn creates_are_not_retried_on_server_errors() {
     h.fault(json!({"workspace": "ws-1", "path_prefix": "/api/2.0/ip-access-lists", "status": 503, "count": 1}))
         .await;
     let err = client
-        .create_ip_access_list(&NewIpAccessList {
-            label: "corp".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["127.0.0.1".into()],
-        })
+        .create_ip_access_list(&new_list("corp", ListType::Allow, &["127.0.0.1"]))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -561,11 +525,11 @@ async fn ip_access_list_lifecycle() {
     let h = start_default().await;
     let client = h.pat_client();
     let created = client
-        .create_ip_access_list(&NewIpAccessList {
-            label: "corp-vpn".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["127.0.0.1".into(), "203.0.113.0/24".into()],
-        })
+        .create_ip_access_list(&new_list(
+            "corp-vpn",
+            ListType::Allow,
+            &["127.0.0.1", "203.0.113.0/24"],
+        ))
         .await
         .unwrap();
     assert!(!created.list_id.is_empty());
@@ -824,13 +788,9 @@ async fn workspaces_are_isolated_by_path_prefix() {
         h.options(),
     )
     .unwrap();
-    ws1.create_ip_access_list(&NewIpAccessList {
-        label: "only-ws1".into(),
-        list_type: ListType::Block,
-        ip_addresses: vec!["192.0.2.0/24".into()],
-    })
-    .await
-    .unwrap();
+    ws1.create_ip_access_list(&new_list("only-ws1", ListType::Block, &["192.0.2.0/24"]))
+        .await
+        .unwrap();
     let l1 = ws1.list_ip_access_lists().await.unwrap();
     let l2 = ws2.list_ip_access_lists().await.unwrap();
     assert!(l1.iter().any(|l| l.label == "only-ws1"));

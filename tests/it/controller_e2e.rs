@@ -7,21 +7,23 @@
 
 use std::time::{Duration, Instant};
 
-use brickwarden_emulator::Emulator;
 use serde_json::{Value, json};
 
-use crate::support::controller::{Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS};
+use crate::crash;
+use crate::support::controller::{
+    Controller, LEASE_DURATION_SECS, LEASE_GRACE_SECS, TIMEOUT, wait_ready_compliant,
+    wait_workspace,
+};
 use crate::support::controlplane::cluster_with_crds;
 use crate::support::emulator::requests_of;
-use crate::support::harness::{self, Harness};
+use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
-    apply, condition, condition_is, get_json, kubectl, lease_holder, lease_state, reason_of,
-    workspace,
+    self, apply, apply_secret, condition, condition_is, control, events, get_json, kubectl,
+    lease_holder, lease_state, reason_of, workspace,
 };
 use crate::support::wait_for;
 
 const PAT: &str = "dapi-emulator";
-const TIMEOUT: Duration = Duration::from_secs(90);
 /// `resyncInterval` of [`workspace_yaml`]; passes are requeued after it, spread by ±10%.
 const RESYNC: Duration = Duration::from_secs(5);
 /// The longest wait between two passes of one workspace ([`RESYNC`] + 10%).
@@ -37,18 +39,6 @@ const RENEW_PERIOD: Duration = Duration::from_secs(LEASE_DURATION_SECS - LEASE_G
 
 fn create_namespace(ns: &str) {
     kubectl(&["create", "namespace", ns]);
-}
-
-fn control<'a>(ws: &'a Value, id: &str) -> Option<&'a Value> {
-    ws["status"]["controls"]
-        .as_array()?
-        .iter()
-        .find(|c| c["id"] == id)
-}
-
-fn events(ns: &str, name: &str) -> Value {
-    let selector = format!("involvedObject.name={name}");
-    get_json(&["events", "-n", ns, "--field-selector", &selector])
 }
 
 fn event_reasons(ns: &str, name: &str) -> Vec<String> {
@@ -106,36 +96,27 @@ fn find_key<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
 /// The shared harness (an in-process emulator) on its own runtime, plus a blocking way to call
 /// HTTP endpoints.
 struct Env {
-    harness: Option<Harness>,
-    rt: tokio::runtime::Runtime,
+    emulator: BlockingHarness,
     http: reqwest::Client,
+}
+
+impl std::ops::Deref for Env {
+    type Target = BlockingHarness;
+
+    fn deref(&self) -> &BlockingHarness {
+        &self.emulator
+    }
 }
 
 impl Env {
     fn start() -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let harness = rt.block_on(harness::start());
+        // First the harness: its admin client installs the rustls provider reqwest needs.
+        let emulator = BlockingHarness::start();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
-        Env {
-            harness: Some(harness),
-            rt,
-            http,
-        }
-    }
-
-    fn emu(&self) -> &Emulator {
-        &self.harness.as_ref().expect("emulator").emulator
-    }
-
-    fn ws_url(&self, ws: &str) -> String {
-        self.emu().workspace_url(ws)
+        Env { emulator, http }
     }
 
     /// The emulator's `workspace-conf` value of `key` in workspace `ws`.
@@ -199,20 +180,6 @@ impl Env {
     }
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(harness) = self.harness.take() {
-            self.rt.block_on(harness.shutdown());
-        }
-    }
-}
-
-fn secret_yaml(ns: &str, name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\nstringData:\n  token: {PAT}\n"
-    )
-}
-
 /// A DatabricksWorkspace labelled `e2e=<label>` with the policy of these tests.
 fn workspace_yaml(
     ns: &str,
@@ -222,20 +189,8 @@ fn workspace_yaml(
     secret: &str,
     extra_spec: &str,
 ) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: {secret}, key: token}}
-  resyncInterval: 5s
-{extra_spec}  policy:
+    let spec = format!(
+        r#"{extra_spec}  policy:
     workspaceConf:
       exportNotebook: false
       verboseAuditLogs: true
@@ -246,7 +201,8 @@ spec:
     tokens:
       maxLifetimeDays: 90
 "#
-    )
+    );
+    kube::workspace_yaml(ns, name, label, host, secret, "5s", &spec)
 }
 
 /// Namespace `ns` with the PAT in Secret `pat`, and workspace `name` labelled `e2e=<label>`
@@ -254,7 +210,7 @@ spec:
 fn namespace_with_workspace(ns: &str, name: &str, label: &str, ws: &str, extra_spec: &str) -> Env {
     create_namespace(ns);
     let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
+    apply_secret(ns, "pat", "token", PAT);
     apply(&workspace_yaml(
         ns,
         name,
@@ -264,19 +220,6 @@ fn namespace_with_workspace(ns: &str, name: &str, label: &str, ws: &str, extra_s
         extra_spec,
     ));
     env
-}
-
-fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
-    wait_for(
-        TIMEOUT,
-        &format!("{ns}/{name} Ready=True and Compliant=True"),
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && condition_is(&ws, "Compliant", "True"))
-                .then_some(ws)
-        },
-    )
 }
 
 fn assert_full_score(ws: &Value) {
@@ -431,16 +374,9 @@ fn audit_reports_without_writing() {
     let mark = env.mark();
     let ctl = Controller::start(ns, "e2e-audit", "audit-a", &format!("e2e={label}"));
 
-    let ws = wait_for(
-        TIMEOUT,
-        "Ready=True with drift reported",
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && ws["status"]["controls"].is_array())
-                .then_some(ws)
-        },
-    );
+    let ws = wait_workspace(ns, name, &ctl, "Ready=True with drift reported", |ws| {
+        condition_is(ws, "Ready", "True") && ws["status"]["controls"].is_array()
+    });
     assert!(
         condition_is(&ws, "Compliant", "False"),
         "{:#}",
@@ -494,15 +430,9 @@ fn suspend_stops_all_requests() {
     wait_ready_compliant(ns, name, &ctl);
 
     set_suspend(ns, name, true);
-    let ws = wait_for(
-        TIMEOUT,
-        "Ready reason Suspended",
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, name);
-            (reason_of(&ws, "Ready") == "Suspended").then_some(ws)
-        },
-    );
+    let ws = wait_workspace(ns, name, &ctl, "Ready reason Suspended", |ws| {
+        reason_of(ws, "Ready") == "Suspended"
+    });
     assert_eq!(
         ws["status"]["observedGeneration"],
         ws["metadata"]["generation"]
@@ -545,7 +475,7 @@ fn missing_secret_is_reported_and_isolated() {
     let (ns, label) = ("e2e-secret", "secret");
     create_namespace(ns);
     let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
+    apply_secret(ns, "pat", "token", PAT);
     apply(&workspace_yaml(
         ns,
         "bad",
@@ -569,15 +499,12 @@ fn missing_secret_is_reported_and_isolated() {
     ));
     let ctl = Controller::start(ns, "e2e-secret", "secret-a", &format!("e2e={label}"));
 
-    let bad = wait_for(
-        TIMEOUT,
+    let bad = wait_workspace(
+        ns,
+        "bad",
+        &ctl,
         "bad: Ready=False reason SecretNotFound",
-        || format!("{:#}\n{}", workspace(ns, "bad")["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, "bad");
-            (condition_is(&ws, "Ready", "False") && reason_of(&ws, "Ready") == "SecretNotFound")
-                .then_some(ws)
-        },
+        |ws| condition_is(ws, "Ready", "False") && reason_of(ws, "Ready") == "SecretNotFound",
     );
     let message = condition(&bad, "Ready").unwrap()["message"]
         .as_str()
@@ -649,7 +576,7 @@ fn missing_secret_is_reported_and_isolated() {
 
     // Creating the Secret is picked up by the Secret watch, well before the 60s not-ready requeue.
     let created = Instant::now();
-    apply(&secret_yaml(ns, "absent"));
+    apply_secret(ns, "absent", "token", PAT);
     wait_ready_compliant(ns, "bad", &ctl);
     assert!(
         created.elapsed() < Duration::from_secs(45),
@@ -969,29 +896,21 @@ fn baseline_change_rereconciles_referencing_workspaces() {
     let baseline = format!("e2e-{}", rand_suffix() % 1_000_000_000);
     create_namespace(ns);
     let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
+    apply_secret(ns, "pat", "token", PAT);
     let baseline_yaml = |web_terminal: bool| {
         format!(
             "apiVersion: brickwarden.io/v1alpha1\nkind: SecurityBaseline\nmetadata: {{name: {baseline}}}\nspec:\n  policy:\n    workspaceConf: {{webTerminal: {web_terminal}, exportNotebook: false}}\n"
         )
     };
     apply(&baseline_yaml(false));
-    apply(&format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: pat, key: token}}
-  baselineRef: {baseline}
-  resyncInterval: 1h
-"#,
-        host = env.ws_url("ws-3")
+    apply(&kube::workspace_yaml(
+        ns,
+        name,
+        label,
+        &env.ws_url("ws-3"),
+        "pat",
+        "1h",
+        &format!("  baselineRef: {baseline}\n"),
     ));
     let ctl = Controller::start(
         ns,
@@ -1022,7 +941,7 @@ fn restart_mid_reconcile_converges_without_duplicate_writes() {
     let (ns, name, label) = ("e2e-restart", "restart", "restart");
     create_namespace(ns);
     let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
+    apply_secret(ns, "pat", "token", PAT);
     // The list creation answers slowly: the first controller is killed while it waits.
     env.emu()
         .inject_fault(brickwarden_emulator::FaultSpec {
@@ -1367,7 +1286,7 @@ fn namespaced_mode_manages_only_watched_namespaces_with_the_charts_rbac() {
 
     let env = Env::start();
     for ns in [watched, other] {
-        apply(&secret_yaml(ns, "pat"));
+        apply_secret(ns, "pat", "token", PAT);
     }
     apply(&workspace_yaml(
         watched,
@@ -1392,6 +1311,7 @@ fn namespaced_mode_manages_only_watched_namespaces_with_the_charts_rbac() {
         &format!("e2e={label}"),
         &kubeconfig,
         &["--watch-namespace", watched],
+        &[],
     );
     let ws = wait_ready_compliant(watched, "mine", &ctl);
     assert_full_score(&ws);
@@ -1427,7 +1347,7 @@ fn shards_split_the_fleet_and_a_standby_takes_over() {
     let (ns, label, lease) = ("e2e-shards", "shards", "e2e-shards");
     create_namespace(ns);
     let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
+    apply_secret(ns, "pat", "token", PAT);
     let owner = |name: &str| {
         (0..2).find(|i| {
             Shard {
@@ -1469,6 +1389,7 @@ fn shards_split_the_fleet_and_a_standby_takes_over() {
             &selector,
             cluster_with_crds().kubeconfig_path(),
             &args,
+            &[],
         )
     };
     let mut replicas = vec![
@@ -1580,7 +1501,7 @@ fn killed_controllers_never_lock_out_or_duplicate_and_the_next_converges() {
     let (ns, name, label) = ("e2e-crash", "crash", "crash");
     create_namespace(ns);
     let env = Env::start();
-    apply(&secret_yaml(ns, "pat"));
+    apply_secret(ns, "pat", "token", PAT);
     let ws = "ws-3";
     let admin = |method: reqwest::Method, path: &str, body: Value| {
         let url = format!("{}/_emulator/{path}", env.emu().base_url());
@@ -1603,13 +1524,7 @@ fn killed_controllers_never_lock_out_or_duplicate_and_the_next_converges() {
         admin(
             reqwest::Method::PATCH,
             &format!("state/{ws}"),
-            json!({
-                "workspace_conf": {"enableIpAccessLists": "false"},
-                "ip_access_lists": [
-                    {"label": "legacy", "list_type": "ALLOW", "ip_addresses": ["127.0.0.0/8"]},
-                    {"label": "old-vpn", "list_type": "ALLOW", "ip_addresses": ["203.0.113.0/24"]},
-                ],
-            }),
+            crash::initial_state(),
         )
     };
     for path in ["/api/2.0/ip-access-lists", "/api/2.0/workspace-conf"] {
@@ -1619,23 +1534,10 @@ fn killed_controllers_never_lock_out_or_duplicate_and_the_next_converges() {
             json!({"workspace": ws, "path_prefix": path, "latency_ms": 150, "count": 100000}),
         );
     }
-    apply(&format!(
-        "apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata: {{name: {name}, namespace: {ns}, labels: {{e2e: {label}}}}}
-spec:
-  host: {}
-  auth: {{personalAccessToken: {{secretRef: {{name: pat, key: token}}}}}}
-  resyncInterval: 5s
-  policy:
-    ipAccessLists:
-      enabled: true
-      management: Exclusive
-      lists:
-        - {{label: ctl, type: ALLOW, addresses: [127.0.0.1, 10.0.0.0/8]}}
-        - {{label: bad, type: BLOCK, addresses: [192.0.2.0/24]}}
-",
-        env.ws_url(ws)
+    apply(&crash::workspace_yaml(
+        &format!("{{name: {name}, namespace: {ns}, labels: {{e2e: {label}}}}}"),
+        &env.ws_url(ws),
+        "  resyncInterval: 5s\n",
     ));
     let seen = || {
         let state = env.emu().state(ws).expect("state");
@@ -1722,10 +1624,8 @@ fn no_credential_reaches_logs_status_events_or_metrics_with_any_auth_method() {
     create_namespace(ns);
     let env = Env::start();
     let secret = "emulator-secret";
-    apply(&secret_yaml(ns, "pat"));
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: sp, namespace: {ns}}}\nstringData:\n  secret: {secret}\n"
-    ));
+    apply_secret(ns, "pat", "token", PAT);
+    apply_secret(ns, "sp", "secret", secret);
     let dir = tempfile::tempdir().unwrap();
     let federated = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YnJpY2t3YXJkZW4ifQ.ZmVkZXJhdGVkLXNpZ25hdHVyZQ";
     let token_file = dir.path().join("token");
@@ -1757,7 +1657,7 @@ fn no_credential_reaches_logs_status_events_or_metrics_with_any_auth_method() {
         "{}/aad",
         env.emu().base_url().to_string().trim_end_matches('/')
     );
-    let ctl = Controller::start_with_env(
+    let ctl = Controller::start_with(
         ns,
         "e2e-creds",
         "creds-a",

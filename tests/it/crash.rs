@@ -35,15 +35,18 @@ impl Seeded {
     }
 }
 
-fn workspace_yaml(host: &str) -> String {
+/// The scenario's DatabricksWorkspace (also `controller_e2e`'s, whose controllers are killed
+/// on it): `metadata` in flow style, `host`, `extra` spec lines (indented by 2), and two IP
+/// access lists under Exclusive management.
+pub fn workspace_yaml(metadata: &str, host: &str, extra: &str) -> String {
     format!(
         "apiVersion: brickwarden.io/v1alpha1
 kind: DatabricksWorkspace
-metadata: {{name: crash, namespace: crash}}
+metadata: {metadata}
 spec:
   host: {host}
   auth: {{personalAccessToken: {{secretRef: {{name: pat, key: token}}}}}}
-  policy:
+{extra}  policy:
     ipAccessLists:
       enabled: true
       management: Exclusive
@@ -55,7 +58,7 @@ spec:
 }
 
 /// The starting point: lists off, a broad legacy ALLOW list and a stale one, both undeclared.
-fn initial_state() -> Value {
+pub fn initial_state() -> Value {
     json!({
         "workspace_conf": {"enableIpAccessLists": "false"},
         "ip_access_lists": [
@@ -136,7 +139,15 @@ async fn killed_applies_never_lock_out_or_duplicate_and_the_last_one_converges()
     let admin = Admin::new(&emulator.base_url().to_string());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("crash.yaml");
-    std::fs::write(&file, workspace_yaml(&emulator.workspace_url("ws-1"))).unwrap();
+    std::fs::write(
+        &file,
+        workspace_yaml(
+            "{name: crash, namespace: crash}",
+            &emulator.workspace_url("ws-1"),
+            "",
+        ),
+    )
+    .unwrap();
 
     let mut kills = 0;
     for iteration in 0..iterations {

@@ -4,33 +4,33 @@
 use std::time::{Duration, Instant};
 
 use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec, TENANT_ID, summary};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::emulator::Admin;
+use crate::support::emulator::{
+    ARM_SCOPE, Admin, DATABRICKS_SCOPE, entra_token_request, http, ws_request, ws_token_request,
+};
+use crate::support::harness::emulator_with;
 
 const PAT: &str = "dapi-api-test";
 const SECRET: &str = "api-test-secret";
 
-async fn start(token_lifetime: Duration) -> Emulator {
-    let config = EmulatorConfig {
+/// Three workspaces, with this file's PAT and client secret.
+fn config() -> EmulatorConfig {
+    EmulatorConfig {
         workspaces: 3,
         token: PAT.into(),
         client_secret: SECRET.into(),
-        token_lifetime,
         ..EmulatorConfig::default()
-    };
-    Emulator::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .expect("emulator starts")
+    }
 }
 
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+async fn start(token_lifetime: Duration) -> Emulator {
+    emulator_with(EmulatorConfig {
+        token_lifetime,
+        ..config()
+    })
+    .await
 }
 
 /// Sends `request` and returns the status and the JSON body (a string if it is not JSON).
@@ -56,11 +56,16 @@ async fn ws_get(
     path: &str,
     token: &str,
 ) -> (StatusCode, Value) {
-    call(
-        c.get(format!("{}{path}", emu.workspace_url(ws)))
-            .bearer_auth(token),
+    call(ws_request(c, emu, Method::GET, ws, path, token)).await
+}
+
+/// `{arm_url}{resource id of ws}?api-version=...`: workspace `ws` in ARM.
+fn arm_resource_url(emu: &Emulator, ws: &str) -> String {
+    format!(
+        "{}{}?api-version=2026-01-01",
+        emu.arm_url(),
+        emu.arm_resource_id(ws)
     )
-    .await
 }
 
 async fn journal(emu: &Emulator, query: &str) -> Vec<Value> {
@@ -118,24 +123,9 @@ c.post(format!("{}/_emulator/faults", emu.base_url()))
         ..Default::default()
     })
     .unwrap();
-    let faults: Value = c
-        .get(format!("{}/_emulator/faults", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, faults) = call(c.get(format!("{}/_emulator/faults", emu.base_url()))).await;
     assert_eq!(faults.as_array().unwrap().len(), 1);
-    let resp = c
-        .get(format!(
-            "{}{}?api-version=2026-01-01",
-            emu.arm_url(),
-            emu.arm_resource_id("ws-1")
-        ))
-        .send()
-        .await
-        .unwrap();
+    let resp = c.get(arm_resource_url(&emu, "ws-1")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.headers()["retry-after"], "1");
     let (_, body) = json_of(resp).await;
@@ -178,27 +168,14 @@ async fn injected_latency_delays_without_changing_the_answer() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::CREATED);
+    let conf = "/api/2.0/workspace-conf?keys=enableTokensConfig";
     let started = Instant::now();
-    let (status, body) = ws_get(
-        &c,
-        &emu,
-        "ws-2",
-        "/api/2.0/workspace-conf?keys=enableTokensConfig",
-        PAT,
-    )
-    .await;
+    let (status, body) = ws_get(&c, &emu, "ws-2", conf, PAT).await;
     assert!(started.elapsed() >= Duration::from_millis(400));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"enableTokensConfig": null}));
     let started = Instant::now();
-    ws_get(
-        &c,
-        &emu,
-        "ws-2",
-        "/api/2.0/workspace-conf?keys=enableTokensConfig",
-        PAT,
-    )
-    .await;
+    ws_get(&c, &emu, "ws-2", conf, PAT).await;
     assert!(started.elapsed() < Duration::from_millis(400));
     let entries = journal(&emu, "").await;
     assert!(entries[0]["duration_ms"].as_u64().unwrap() >= 400);
@@ -210,28 +187,20 @@ async fn journal_records_requests_in_order_without_secrets() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
     ws_get(&c, &emu, "ws-1", "/api/2.0/token/list", PAT).await;
-    let resp = c
-        .patch(format!(
-            "{}/api/2.0/workspace-conf",
-            emu.workspace_url("ws-1")
-        ))
-        .bearer_auth(PAT)
-        .json(&json!({"enableExportNotebook": "false"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = ws_request(
+        &c,
+        &emu,
+        Method::PATCH,
+        "ws-1",
+        "/api/2.0/workspace-conf",
+        PAT,
+    )
+    .json(&json!({"enableExportNotebook": "false"}))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let resp = c
-        .post(format!(
-            "{}/{TENANT_ID}/oauth2/v2.0/token",
-            emu.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "ci"),
-            ("client_secret", SECRET),
-            ("scope", "https://management.azure.com/.default"),
-        ])
+    let resp = entra_token_request(&c, &emu, "ci", SECRET, ARM_SCOPE)
         .send()
         .await
         .unwrap();
@@ -315,12 +284,8 @@ async fn state_dump_has_every_family_and_no_token_values() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
     let (status, created) = call(
-        c.post(format!(
-            "{}/api/2.0/token/create",
-            emu.workspace_url("ws-1")
-        ))
-        .bearer_auth(PAT)
-        .json(&json!({"comment": "dump", "lifetime_seconds": 600})),
+        ws_request(&c, &emu, Method::POST, "ws-1", "/api/2.0/token/create", PAT)
+            .json(&json!({"comment": "dump", "lifetime_seconds": 600})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -370,12 +335,7 @@ async fn state_dump_has_every_family_and_no_token_values() {
 async fn issued_tokens_expire() {
     let emu = start(Duration::from_secs(1)).await;
     let c = http();
-    let (status, token) = call(
-        c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
-            .basic_auth("ci-client", Some(SECRET))
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
-    )
-    .await;
+    let (status, token) = call(ws_token_request(&c, &emu, "ws-1", "ci-client", SECRET)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 1);
@@ -385,26 +345,17 @@ async fn issued_tokens_expire() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["userName"], "ci-client");
 
-    let (status, arm_token) = call(
-        c.post(format!(
-            "{}/{TENANT_ID}/oauth2/v2.0/token",
-            emu.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "ci-client"),
-            ("client_secret", SECRET),
-            ("scope", "https://management.azure.com/.default"),
-        ]),
-    )
+    let (status, arm_token) = call(entra_token_request(
+        &c,
+        &emu,
+        "ci-client",
+        SECRET,
+        ARM_SCOPE,
+    ))
     .await;
     assert_eq!(status, StatusCode::OK);
     let arm_access = arm_token["access_token"].as_str().unwrap().to_string();
-    let arm_url = format!(
-        "{}{}?api-version=2026-01-01",
-        emu.arm_url(),
-        emu.arm_resource_id("ws-2")
-    );
+    let arm_url = arm_resource_url(&emu, "ws-2");
     let resp = c
         .get(&arm_url)
         .bearer_auth(&arm_access)
@@ -557,12 +508,7 @@ async fn error_envelopes() {
         format!("{}/oidc/v1/token", emu.workspace_url("ws-2"))
     );
     // OAuth errors use the OAuth envelope.
-    let (status, body) = call(
-        c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
-            .basic_auth("ci", Some("wrong"))
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
-    )
-    .await;
+    let (status, body) = call(ws_token_request(&c, &emu, "ws-1", "ci", "wrong")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
     emu.shutdown().await;
@@ -572,14 +518,7 @@ async fn error_envelopes() {
 async fn workspace_list_names_hosts_ids_and_tiers() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let listed: Value = c
-        .get(format!("{}/_emulator/workspaces", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, listed) = call(c.get(format!("{}/_emulator/workspaces", emu.base_url()))).await;
     assert_eq!(listed, emu.workspace_list());
     let items = listed.as_array().unwrap();
     assert_eq!(items.len(), 3);
@@ -597,29 +536,8 @@ async fn workspace_list_names_hosts_ids_and_tiers() {
 async fn arm_put_is_a_long_running_operation() {
     let emu = start(Duration::from_secs(3600)).await;
     let c = http();
-    let token: Value = c
-        .post(format!(
-            "{}/{TENANT_ID}/oauth2/v2.0/token",
-            emu.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "arm-test"),
-            ("client_secret", SECRET),
-            ("scope", "https://management.azure.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
-    let url = format!(
-        "{}{}?api-version=2026-01-01",
-        emu.arm_url(),
-        emu.arm_resource_id("ws-1")
-    );
+    let token = access_token(entra_token_request(&c, &emu, "arm-test", SECRET, ARM_SCOPE)).await;
+    let url = arm_resource_url(&emu, "ws-1");
     let (_, mut res) = call(c.get(&url).bearer_auth(&token)).await;
     res["properties"]["publicNetworkAccess"] = json!("Disabled");
     let resp = c
@@ -683,9 +601,6 @@ async fn shutdown_is_graceful_and_summary_lists_urls() {
 
 async fn start_account(cloud: brickwarden_emulator::Cloud) -> Emulator {
     let config = EmulatorConfig {
-        workspaces: 3,
-        token: PAT.into(),
-        client_secret: SECRET.into(),
         cloud,
         regions: vec![(
             2,
@@ -696,11 +611,9 @@ async fn start_account(cloud: brickwarden_emulator::Cloud) -> Emulator {
             .to_string(),
         )],
         workspace_hosts: false,
-        ..EmulatorConfig::default()
+        ..config()
     };
-    Emulator::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .expect("emulator starts")
+    emulator_with(config).await
 }
 
 const ACCOUNT: &str = brickwarden_emulator::DEFAULT_ACCOUNT_ID;
@@ -715,33 +628,37 @@ fn account_api(emu: &Emulator, rest: &str) -> String {
 /// An account OAuth token for client `client_id` (client credentials in HTTP Basic, as the
 /// SDKs send them).
 async fn account_token(c: &reqwest::Client, emu: &Emulator, client_id: &str) -> String {
-    let (status, body) = call(
-        c.post(format!(
-            "{}/accounts/oidc/accounts/{ACCOUNT}/v1/token",
-            emu.base_url()
-        ))
-        .basic_auth(client_id, Some(SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_string()
+    access_token(account_token_request(c, emu, client_id)).await
+}
+
+/// The account's client-credentials token request for `client_id`.
+fn account_token_request(
+    c: &reqwest::Client,
+    emu: &Emulator,
+    client_id: &str,
+) -> reqwest::RequestBuilder {
+    c.post(format!(
+        "{}/accounts/oidc/accounts/{ACCOUNT}/v1/token",
+        emu.base_url()
+    ))
+    .basic_auth(client_id, Some(SECRET))
+    .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
 }
 
 async fn entra_token(c: &reqwest::Client, emu: &Emulator) -> String {
-    let (status, body) = call(
-        c.post(format!(
-            "{}/{TENANT_ID}/oauth2/v2.0/token",
-            emu.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "entra-app"),
-            ("client_secret", SECRET),
-            ("scope", "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"),
-        ]),
-    )
-    .await;
+    access_token(entra_token_request(
+        c,
+        emu,
+        "entra-app",
+        SECRET,
+        DATABRICKS_SCOPE,
+    ))
+    .await
+}
+
+/// The access token a token `request` answers with, which must succeed.
+async fn access_token(request: reqwest::RequestBuilder) -> String {
+    let (status, body) = call(request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["access_token"].as_str().unwrap().to_string()
 }
@@ -822,15 +739,7 @@ async fn account_requests_are_journaled_and_faultable_as_service_account() {
     admin
         .fault(json!({"workspace": "account", "path_prefix": "/oidc/", "status": 429, "count": 1}))
         .await;
-    let (status, body) = call(
-        c.post(format!(
-            "{}/accounts/oidc/accounts/{ACCOUNT}/v1/token",
-            emu.base_url()
-        ))
-        .basic_auth("acct-client", Some(SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
-    )
-    .await;
+    let (status, body) = call(account_token_request(&c, &emu, "acct-client")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["error"], "temporarily_unavailable");
 }
@@ -854,12 +763,8 @@ async fn account_api_takes_account_oauth_and_entra_tokens_never_pats() {
         "{body}"
     );
     let (status, created) = call(
-        c.post(format!(
-            "{}/api/2.0/token/create",
-            emu.workspace_url("ws-1")
-        ))
-        .bearer_auth(PAT)
-        .json(&json!({"comment": "ci", "lifetime_seconds": 3600})),
+        ws_request(&c, &emu, Method::POST, "ws-1", "/api/2.0/token/create", PAT)
+            .json(&json!({"comment": "ci", "lifetime_seconds": 3600})),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -870,12 +775,7 @@ async fn account_api_takes_account_oauth_and_entra_tokens_never_pats() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A workspace's own OAuth token is not an account credential.
-    let (status, ws_token) = call(
-        c.post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
-            .basic_auth("acct-client", Some(SECRET))
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")]),
-    )
-    .await;
+    let (status, ws_token) = call(ws_token_request(&c, &emu, "ws-1", "acct-client", SECRET)).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = call(
         c.get(&url)
@@ -979,14 +879,7 @@ async fn account_state_dump_and_private_endpoint_approval() {
             .all(|e| !e["full_path"].as_str().unwrap().starts_with("/_emulator"))
     );
 
-    let state: Value = c
-        .get(format!("{}/_emulator/state/account", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = Admin::new(&emu.base_url()).state("account").await;
     assert_eq!(state["account_id"], ACCOUNT);
     assert_eq!(state["cloud"], "azure");
     assert_eq!(
@@ -1029,14 +922,7 @@ async fn account_state_dump_and_private_endpoint_approval() {
 
     // Reset seeds the account again.
     emu.reset();
-    let state: Value = c
-        .get(format!("{}/_emulator/state/account", emu.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = Admin::new(&emu.base_url()).state("account").await;
     assert_eq!(state["network_connectivity_configs"], json!([]));
     assert_eq!(state["private_endpoint_rules"], json!([]));
 }

@@ -2,17 +2,18 @@
 //! Enforce remediates, the lockout guard and Additive management hold, and a compliant workspace
 //! costs reads only (asserted on the emulator's request journal).
 
-use brickwarden::api::{ControlState, Mode, Policy};
-use brickwarden::clients::databricks::{DatabricksClient, ListType, NewIpAccessList};
+use brickwarden::api::{ControlState, Mode};
+use brickwarden::clients::databricks::{DatabricksClient, ListType};
 use brickwarden::clients::{ClientOptions, Credential};
-use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
+use brickwarden::engine::{self, Apply, Connections, Outcome, Report};
 use brickwarden_emulator::Emulator;
 use secrecy::SecretString;
 use serde_json::json;
 use url::Url;
 
+use crate::fleet_bench::policy;
 use crate::support::emulator::{Admin, requests_of};
-use crate::support::harness;
+use crate::support::harness::{self, PAT, control, new_list, target};
 
 async fn emulator() -> Emulator {
     harness::start().await.emulator
@@ -21,7 +22,7 @@ async fn emulator() -> Emulator {
 fn client(emulator: &Emulator, ws: &str) -> DatabricksClient {
     DatabricksClient::new(
         Url::parse(&emulator.workspace_url(ws)).unwrap(),
-        Credential::PersonalAccessToken(SecretString::from("dapi-emulator")),
+        Credential::PersonalAccessToken(SecretString::from(PAT)),
         ClientOptions::default(),
     )
     .unwrap()
@@ -35,30 +36,8 @@ fn connections(emulator: &Emulator, ws: &str) -> Connections {
     }
 }
 
-fn target(mode: Mode, policy: serde_json::Value, protected: &[&str]) -> Target {
-    let policy: Policy = serde_json::from_value(policy).expect("policy");
-    Target {
-        policy,
-        mode,
-        protected_addresses: brickwarden::controls::access::parse_protected(
-            &protected.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-        )
-        .unwrap(),
-        private_network: false,
-        exceptions: Vec::new(),
-        windows: Vec::new(),
-        approval_required: false,
-        approved_digest: None,
-    }
-}
-
 fn state(report: &Report, id: &str) -> ControlState {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
-        .state
+    control(report, id).state
 }
 
 /// Requests of one workspace since the journal was last cleared: (method, path).
@@ -80,16 +59,6 @@ async fn clear_journal(emulator: &Emulator) {
     Admin::new(&emulator.base_url()).clear_journal().await;
 }
 
-fn policy() -> serde_json::Value {
-    json!({
-        "workspaceConf": {"exportNotebook": false, "verboseAuditLogs": true, "extra": {"enableWorkspaceFilesystem": "true"}},
-        "ipAccessLists": {"enabled": true, "management": "Exclusive", "lists": [
-            {"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1", "203.0.113.0/24"]},
-            {"label": "bad", "type": "BLOCK", "addresses": ["192.0.2.0/24"]}]},
-        "tokens": {"enabled": true, "maxLifetimeDays": 90, "permissions": {"management": "Exclusive", "canUse": [{"group": "data-engineers"}]}}
-    })
-}
-
 #[tokio::test]
 async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
     let emulator = emulator().await;
@@ -109,11 +78,7 @@ async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
     ] {
         assert_eq!(state(&report, id), ControlState::Drifted, "{id}");
     }
-    let export = report
-        .controls
-        .iter()
-        .find(|c| c.id == "workspaceConf/enableExportNotebook")
-        .unwrap();
+    let export = control(&report, "workspaceConf/enableExportNotebook");
     assert_eq!(export.reason.map(|r| r.as_str()), Some("AuditMode"));
     assert!(
         export
@@ -145,11 +110,7 @@ async fn audit_reports_drift_with_a_plan_and_writes_nothing() {
 async fn enforce_remediates_then_a_compliant_pass_only_reads() {
     let emulator = emulator().await;
     let stray = client(&emulator, "ws-1")
-        .create_ip_access_list(&NewIpAccessList {
-            label: "stray".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["10.0.0.0/8".into()],
-        })
+        .create_ip_access_list(&new_list("stray", ListType::Allow, &["10.0.0.0/8"]))
         .await
         .unwrap();
     let t = target(Mode::Enforce, policy(), &["127.0.0.1"]);
@@ -248,11 +209,7 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
         Apply::Enforce,
     )
     .await;
-    let enabled = report
-        .controls
-        .iter()
-        .find(|c| c.id == "ipAccessLists/enabled")
-        .unwrap();
+    let enabled = control(&report, "ipAccessLists/enabled");
     assert_eq!(enabled.state, ControlState::Failed);
     assert_eq!(
         enabled.reason.map(|r| r.as_str()),
@@ -299,11 +256,7 @@ async fn lockout_guard_blocks_lists_that_exclude_the_controller() {
 async fn additive_never_deletes_undeclared_lists() {
     let emulator = emulator().await;
     let legacy = client(&emulator, "ws-1")
-        .create_ip_access_list(&NewIpAccessList {
-            label: "legacy".into(),
-            list_type: ListType::Allow,
-            ip_addresses: vec!["10.0.0.0/8".into()],
-        })
+        .create_ip_access_list(&new_list("legacy", ListType::Allow, &["10.0.0.0/8"]))
         .await
         .unwrap();
     let additive = json!({"ipAccessLists": {"management": "Additive", "lists": [{"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1"]}]}});
@@ -391,11 +344,7 @@ async fn token_revocation_is_opt_in_and_exact() {
         live.contains(&own.token_info.token_id),
         "brickwarden's own token is kept"
     );
-    let revoke_control = report
-        .controls
-        .iter()
-        .find(|c| c.id == "tokens/revoke")
-        .unwrap();
+    let revoke_control = control(&report, "tokens/revoke");
     assert!(
         revoke_control
             .message
@@ -439,11 +388,7 @@ async fn destructive_changes_wait_for_the_approved_digest() {
     clear_journal(&emulator).await;
 
     let waiting = engine::reconcile(&target, &connections, Apply::Enforce).await;
-    let revoke = waiting
-        .controls
-        .iter()
-        .find(|c| c.id == "tokens/revoke")
-        .unwrap();
+    let revoke = control(&waiting, "tokens/revoke");
     assert_eq!(revoke.state, ControlState::Drifted);
     assert_eq!(revoke.reason.map(|r| r.as_str()), Some("ApprovalRequired"));
     let pending = waiting

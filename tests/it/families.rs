@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use brickwarden::api::{ControlState, DatabricksWorkspaceSpec, Mode};
-use brickwarden::clients::{ClientOptions, HttpOptions, RateLimit, RetryPolicy};
+use brickwarden::clients::{ClientOptions, RetryPolicy};
 use brickwarden::engine::credentials::{connect, credential_for};
 use brickwarden::engine::{self, Apply, Connections, Report, Target};
 use secrecy::SecretString;
@@ -15,10 +15,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::support::emulator::Entry;
-use crate::support::harness::{Harness, start};
+use crate::support::harness::{CLIENT_SECRET, Harness, PAT, control, fast_options, start};
 
-const PAT: &str = "dapi-emulator";
-const CLIENT_SECRET: &str = "emulator-secret";
 const LOG_ANALYTICS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/la";
 
 enum Auth {
@@ -36,26 +34,17 @@ trait Families {
 
 impl Families for Harness {
     fn options(&self) -> ClientOptions {
-        ClientOptions {
-            http: HttpOptions {
-                connect_timeout: Duration::from_secs(2),
-                request_timeout: Duration::from_secs(5),
-                retry: RetryPolicy {
-                    max_attempts: 3,
-                    base_delay: Duration::from_millis(10),
-                    max_delay: Duration::from_millis(50),
-                    total_budget: Duration::from_secs(10),
-                    max_retry_after: Duration::from_secs(1),
-                },
-                rate_limit: Some(RateLimit {
-                    requests_per_second: 1000.try_into().unwrap(),
-                    burst: 1000.try_into().unwrap(),
-                }),
-                ..HttpOptions::default()
-            },
-            authority_host: Url::parse(&self.emulator.authority_host()).unwrap(),
-            ..ClientOptions::default()
-        }
+        let mut options = fast_options(&self.emulator);
+        // Fewer and shorter retries, and more time per request, than the shared fast options.
+        options.http.request_timeout = Duration::from_secs(5);
+        options.http.retry = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            total_budget: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(1),
+        };
+        options
     }
 
     /// A workspace spec for `ws` with the given auth, resource id and policy.
@@ -110,14 +99,6 @@ impl Families for Harness {
 fn audit(mut target: Target) -> Target {
     target.mode = Mode::Audit;
     target
-}
-
-fn control<'a>(report: &'a Report, id: &str) -> &'a brickwarden::controls::ControlResult {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id} in {:#?}", report.controls))
 }
 
 fn state_of(report: &Report, id: &str) -> ControlState {

@@ -5,89 +5,47 @@
 
 use std::time::{Duration, Instant};
 
-use brickwarden::api::{ControlState, Mode, Policy};
+use brickwarden::api::{ControlState, Mode};
 use brickwarden::clients::databricks::{ListType, NewIpAccessList, UpdateIpAccessList};
-use brickwarden::clients::{
-    ApiError, ClientOptions, Credential, DatabricksClient, HttpOptions, RateLimit, RetryPolicy,
-};
+use brickwarden::clients::{ApiError, Credential, DatabricksClient};
 use brickwarden::controls::Reason;
-use brickwarden::engine::{self, Apply, Connections, Outcome, Report, Target};
+use brickwarden::engine::{self, Apply, Connections, Outcome, Target};
 use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec, JournalEntry};
+use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::support::emulator::Admin;
-use crate::support::harness;
+use crate::support::emulator::{
+    Admin, DATABRICKS_SCOPE, entra_token_request, ws_request, ws_token_request,
+};
+use crate::support::harness::{
+    self, CLIENT_ID, CLIENT_SECRET, PAT, azure_secret, control, databricks_oauth, emulator_with,
+    fast_options, new_list,
+};
 
-const PAT: &str = "dapi-emulator";
-const CLIENT_SECRET: &str = "emulator-secret";
 const TENANT: &str = "11111111-1111-1111-1111-111111111111";
-const CLIENT_ID: &str = "22222222-2222-2222-2222-222222222222";
 const INVALID_TOKEN: &str = r#"{"error_code": 403, "message": "Invalid access token."}"#;
 const SIGN_IN_PAGE: &str = "<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body><form>...</form></body></html>";
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 
-async fn emulator_with(config: EmulatorConfig) -> Emulator {
-    harness::start_with(config).await.emulator
-}
-
 async fn emulator() -> Emulator {
     emulator_with(EmulatorConfig::default()).await
-}
-
-/// Fast retries (4 attempts) so tests take milliseconds; no client-side rate limit to speak of.
-fn options(emulator: &Emulator) -> ClientOptions {
-    ClientOptions {
-        http: HttpOptions {
-            connect_timeout: Duration::from_secs(2),
-            request_timeout: Duration::from_secs(2),
-            retry: RetryPolicy {
-                max_attempts: 4,
-                base_delay: Duration::from_millis(20),
-                max_delay: Duration::from_millis(100),
-                total_budget: Duration::from_secs(20),
-                max_retry_after: Duration::from_secs(5),
-            },
-            rate_limit: Some(RateLimit {
-                requests_per_second: 1000.try_into().unwrap(),
-                burst: 1000.try_into().unwrap(),
-            }),
-            ..HttpOptions::default()
-        },
-        authority_host: Url::parse(&emulator.authority_host()).unwrap(),
-        ..ClientOptions::default()
-    }
 }
 
 fn client(emulator: &Emulator, credential: Credential) -> DatabricksClient {
     DatabricksClient::new(
         Url::parse(&emulator.workspace_url("ws-1")).unwrap(),
         credential,
-        options(emulator),
+        fast_options(emulator),
     )
     .unwrap()
 }
 
 fn pat() -> Credential {
     Credential::PersonalAccessToken(SecretString::from(PAT))
-}
-
-fn azure_secret() -> Credential {
-    Credential::AzureClientSecret {
-        tenant_id: TENANT.into(),
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-    }
-}
-
-fn databricks_oauth() -> Credential {
-    Credential::DatabricksOAuth {
-        client_id: CLIENT_ID.into(),
-        client_secret: CLIENT_SECRET.into(),
-    }
 }
 
 fn fault(emulator: &Emulator, spec: FaultSpec) {
@@ -149,11 +107,7 @@ fn lists_labelled(emulator: &Emulator, label: &str) -> Vec<Value> {
 }
 
 fn corp_list() -> NewIpAccessList {
-    NewIpAccessList {
-        label: "corp".into(),
-        list_type: ListType::Allow,
-        ip_addresses: vec!["127.0.0.1".into(), "203.0.113.0/24".into()],
-    }
+    new_list("corp", ListType::Allow, &["127.0.0.1", "203.0.113.0/24"])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,16 +162,18 @@ async fn emulator_answers_raw_bodies_lost_answers_and_resets() {
             ..on("ws-1", "PATCH", "/api/2.0/workspace-conf")
         },
     );
-    let resp = http
-        .patch(format!(
-            "{}/api/2.0/workspace-conf",
-            emu.workspace_url("ws-1")
-        ))
-        .bearer_auth(PAT)
-        .json(&json!({"enableIpAccessLists": "false"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = ws_request(
+        &http,
+        &emu,
+        Method::PATCH,
+        "ws-1",
+        "/api/2.0/workspace-conf",
+        PAT,
+    )
+    .json(&json!({"enableIpAccessLists": "false"}))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 503);
     assert_eq!(
         emu.state("ws-1").unwrap()["workspace_conf"]["enableIpAccessLists"],
@@ -234,16 +190,18 @@ async fn emulator_answers_raw_bodies_lost_answers_and_resets() {
             ..on("ws-1", "POST", "/api/2.0/ip-access-lists")
         },
     );
-    let err = http
-        .post(format!(
-            "{}/api/2.0/ip-access-lists",
-            emu.workspace_url("ws-1")
-        ))
-        .bearer_auth(PAT)
-        .json(&json!({"label": "corp", "list_type": "ALLOW", "ip_addresses": ["127.0.0.1"]}))
-        .send()
-        .await
-        .unwrap_err();
+    let err = ws_request(
+        &http,
+        &emu,
+        Method::POST,
+        "ws-1",
+        "/api/2.0/ip-access-lists",
+        PAT,
+    )
+    .json(&json!({"label": "corp", "list_type": "ALLOW", "ip_addresses": ["127.0.0.1"]}))
+    .send()
+    .await
+    .unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
     assert_eq!(lists_labelled(&emu, "corp").len(), 1);
 
@@ -278,17 +236,7 @@ async fn emulator_token_endpoints_take_faults() {
             ..FaultSpec::default()
         },
     );
-    let resp = http
-        .post(format!(
-            "{}/{TENANT}/oauth2/v2.0/token",
-            emu.authority_host()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", CLIENT_SECRET),
-            ("scope", "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"),
-        ])
+    let resp = entra_token_request(&http, &emu, CLIENT_ID, CLIENT_SECRET, DATABRICKS_SCOPE)
         .send()
         .await
         .unwrap();
@@ -304,10 +252,7 @@ async fn emulator_token_endpoints_take_faults() {
             ..on("ws-1", "POST", "/oidc/v1/token")
         },
     );
-    let resp = http
-        .post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+    let resp = ws_token_request(&http, &emu, "ws-1", CLIENT_ID, CLIENT_SECRET)
         .send()
         .await
         .unwrap();
@@ -322,10 +267,7 @@ async fn emulator_token_endpoints_take_faults() {
             ..on("ws-1", "POST", "/oidc/v1/token")
         },
     );
-    let err = http
-        .post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+    let err = ws_token_request(&http, &emu, "ws-1", CLIENT_ID, CLIENT_SECRET)
         .send()
         .await
         .unwrap_err();
@@ -345,10 +287,7 @@ async fn issued_token_lifetime_is_kept_to_the_millisecond() {
     let http = reqwest::Client::new();
     let me = format!("{}/api/2.0/preview/scim/v2/Me", emu.workspace_url("ws-1"));
     for _ in 0..3 {
-        let token: Value = http
-            .post(format!("{}/oidc/v1/token", emu.workspace_url("ws-1")))
-            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+        let token: Value = ws_token_request(&http, &emu, "ws-1", CLIENT_ID, CLIENT_SECRET)
             .send()
             .await
             .unwrap()
@@ -989,21 +928,9 @@ fn connections(emulator: &Emulator, credential: Credential) -> Connections {
     }
 }
 
+/// A target of `policy` in `mode` that protects the tests' own address.
 fn target(mode: Mode, policy: Value) -> Target {
-    let policy: Policy = serde_json::from_value(policy).expect("policy");
-    Target {
-        policy,
-        mode,
-        protected_addresses: brickwarden::controls::access::parse_protected(&[
-            "127.0.0.1".to_string()
-        ])
-        .unwrap(),
-        private_network: false,
-        exceptions: Vec::new(),
-        windows: Vec::new(),
-        approval_required: false,
-        approved_digest: None,
-    }
+    harness::target(mode, policy, &["127.0.0.1"])
 }
 
 fn policy() -> Value {
@@ -1013,12 +940,4 @@ fn policy() -> Value {
             {"label": "ctl", "type": "ALLOW", "addresses": ["127.0.0.1"]}]},
         "tokens": {"enabled": true, "maxLifetimeDays": 90}
     })
-}
-
-fn control<'a>(report: &'a Report, id: &str) -> &'a brickwarden::controls::result::ControlResult {
-    report
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no control {id}: {report:#?}"))
 }

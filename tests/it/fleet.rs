@@ -9,7 +9,8 @@ use brickwarden_emulator::{Emulator, EmulatorConfig, FaultSpec};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::emulator::Admin;
+use crate::support::emulator::{Admin, http};
+use crate::support::harness::emulator_with;
 
 const PAT: &str = "dapi-emulator";
 
@@ -19,17 +20,7 @@ async fn fleet(workspaces: usize, latency: Duration) -> Emulator {
         latency,
         ..EmulatorConfig::default()
     };
-    Emulator::start("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .expect("emulator starts")
-}
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    emulator_with(config).await
 }
 
 async fn get(c: &reqwest::Client, url: String) -> (StatusCode, Value, reqwest::header::HeaderMap) {

@@ -52,8 +52,8 @@ pub const MIN_CONVERGE_WRITES: usize = 5;
 pub const MIN_REREADS: usize = 3;
 
 /// The policy of every workspace (no baseline, no ARM): the one `BENCHMARKS.md`'s compliant
-/// pass uses.
-fn policy() -> Value {
+/// pass uses (and `engine_emulator`'s drift and compliant-pass tests).
+pub fn policy() -> Value {
     json!({
         "workspaceConf": {"exportNotebook": false, "verboseAuditLogs": true, "extra": {"enableWorkspaceFilesystem": "true"}},
         "ipAccessLists": {"enabled": true, "management": "Exclusive", "lists": [

@@ -13,16 +13,16 @@ use brickwarden_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::argocd::health;
-use crate::support::controller::Controller;
+use crate::support::controller::{Controller, TIMEOUT, diag, wait_ready_compliant, wait_workspace};
 use crate::support::controlplane::{cluster_with_crds, install_crds_once};
-use crate::support::harness::{self, Harness};
+use crate::support::harness::BlockingHarness;
 use crate::support::kube::{
-    apply, condition, condition_is, get_json, kubectl, lease_holder, reason_of, workspace,
+    self, apply, apply_secret, condition, condition_is, control, expect_control, get_json, kubectl,
+    lease_holder, reason_of, workspace,
 };
 use crate::support::wait_for;
 
 const PAT: &str = "dapi-emulator";
-const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Every typed workspace-conf key of the policy (DESIGN: `policy.workspaceConf`), with a value
 /// an emulator workspace (every key never set) does not have: one pass remediates all of them.
@@ -76,8 +76,7 @@ const WORKSPACE_CONF: &[(&str, &str, &str)] = &[
 
 /// The workspace's events as `(reason, action, note)`.
 fn events(ns: &str, name: &str) -> Vec<(String, String, String)> {
-    let selector = format!("involvedObject.name={name}");
-    let list = get_json(&["events", "-n", ns, "--field-selector", &selector]);
+    let list = kube::events(ns, name);
     let text = |e: &Value, key: &str| e[key].as_str().unwrap_or_default().to_string();
     list["items"]
         .as_array()
@@ -88,37 +87,17 @@ fn events(ns: &str, name: &str) -> Vec<(String, String, String)> {
 }
 
 /// An in-process emulator on its own runtime.
-struct Env {
-    harness: Option<Harness>,
-    rt: tokio::runtime::Runtime,
+type Env = BlockingHarness;
+
+/// What these tests read and change of the emulator.
+trait GovernanceEnv {
+    fn conf(&self, ws: &str) -> Value;
+    fn journal(&self, ws: &str) -> Vec<Request>;
+    fn patch_state(&self, ws: &str, patch: Value);
+    fn get(&self, url: &str) -> String;
 }
 
-impl Env {
-    fn start() -> Env {
-        Env::start_with(EmulatorConfig::default())
-    }
-
-    fn start_with(config: EmulatorConfig) -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let harness = rt.block_on(harness::start_with(config));
-        Env {
-            harness: Some(harness),
-            rt,
-        }
-    }
-
-    fn harness(&self) -> &Harness {
-        self.harness.as_ref().expect("emulator")
-    }
-
-    fn ws_url(&self, ws: &str) -> String {
-        self.harness().emulator.workspace_url(ws)
-    }
-
+impl GovernanceEnv for Env {
     /// The emulator's `workspace_conf` of workspace `ws`.
     fn conf(&self, ws: &str) -> Value {
         let state = self.harness().emulator.state(ws).expect("workspace state");
@@ -186,19 +165,9 @@ impl Request {
     }
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(harness) = self.harness.take() {
-            self.rt.block_on(harness.shutdown());
-        }
-    }
-}
-
 fn namespace_with_secret(ns: &str) {
     kubectl(&["create", "namespace", ns]);
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: pat, namespace: {ns}}}\nstringData:\n  token: {PAT}\n"
-    ));
+    apply_secret(ns, "pat", "token", PAT);
 }
 
 /// A DatabricksWorkspace labelled `e2e=<label>`, `policy` indented under `spec.policy`.
@@ -210,21 +179,14 @@ fn workspace_yaml(
     secret: &str,
     policy: &str,
 ) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: {label}}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: {secret}, key: token}}
-  resyncInterval: 5s
-  policy:
-{policy}"#
+    kube::workspace_yaml(
+        ns,
+        name,
+        label,
+        host,
+        secret,
+        "5s",
+        &format!("  policy:\n{policy}"),
     )
 }
 
@@ -234,19 +196,6 @@ fn all_workspace_conf() -> String {
         policy.push_str(&format!("      {field}: {value}\n"));
     }
     policy
-}
-
-fn find_control<'a>(ws: &'a Value, id: &str) -> &'a Value {
-    ws["status"]["controls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no control {id}: {:#}", ws["status"]["controls"]))
-}
-
-fn diag(ns: &str, name: &str, ctl: &Controller) -> String {
-    format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail())
 }
 
 fn settled(ws: &Value) -> bool {
@@ -276,16 +225,7 @@ fn every_remediated_control_has_its_own_event() {
     let started = jiff::Timestamp::now();
     let ctl = Controller::start(ns, "e2e-gov-trail", "trail-a", &format!("e2e={label}"));
 
-    let ws = wait_for(
-        TIMEOUT,
-        "Ready=True and Compliant=True",
-        || format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail()),
-        || {
-            let ws = workspace(ns, name);
-            (condition_is(&ws, "Ready", "True") && condition_is(&ws, "Compliant", "True"))
-                .then_some(ws)
-        },
-    );
+    let ws = wait_ready_compliant(ns, name, &ctl);
     // The emulator is the oracle: its keys start never set (null), so every key it now holds a
     // value for was written by the controller. (Some never-set keys already read as the
     // platform default the policy asks for, and are compliant without a write.)
@@ -299,13 +239,13 @@ fn every_remediated_control_has_its_own_event() {
         "one pass remediates many controls: {ids:?} (conf {conf:#})"
     );
     for id in &untouched {
-        let control = find_control(&ws, id);
+        let control = expect_control(&ws, id);
         assert!(control["lastRemediation"].is_null(), "{control:#}");
     }
 
     // Status: each control remembers its remediation.
     for id in &ids {
-        let control = find_control(&ws, id);
+        let control = expect_control(&ws, id);
         let last = &control["lastRemediation"];
         let action = last["action"].as_str().unwrap_or_default();
         let key = id.trim_start_matches("workspaceConf/");
@@ -394,15 +334,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
     );
     let ctl = Controller::start(ns, "e2e-gov-health", "health-a", &format!("e2e={label}"));
 
-    let nosecret = wait_for(
-        TIMEOUT,
-        "nosecret: Stalled",
-        || diag(ns, "nosecret", &ctl),
-        || {
-            let ws = workspace(ns, "nosecret");
-            (settled(&ws) && condition_is(&ws, "Stalled", "True")).then_some(ws)
-        },
-    );
+    let nosecret = wait_workspace(ns, "nosecret", &ctl, "nosecret: Stalled", |ws| {
+        settled(ws) && condition_is(ws, "Stalled", "True")
+    });
     assert_eq!(reason_of(&nosecret, "Stalled"), "SecretNotFound");
     assert_eq!(reason_of(&nosecret, "Ready"), "SecretNotFound");
     assert!(condition_is(&nosecret, "Ready", "False"));
@@ -411,15 +345,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
     assert_eq!(status, "Degraded");
     assert!(message.starts_with("SecretNotFound: "), "{message}");
 
-    let lockout = wait_for(
-        TIMEOUT,
-        "lockout: Stalled",
-        || diag(ns, "lockout", &ctl),
-        || {
-            let ws = workspace(ns, "lockout");
-            (settled(&ws) && condition_is(&ws, "Stalled", "True")).then_some(ws)
-        },
-    );
+    let lockout = wait_workspace(ns, "lockout", &ctl, "lockout: Stalled", |ws| {
+        settled(ws) && condition_is(ws, "Stalled", "True")
+    });
     assert!(condition_is(&lockout, "Ready", "True"));
     assert!(condition_is(&lockout, "RemediationBlocked", "True"));
     assert_eq!(
@@ -437,15 +365,9 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
         events(ns, "lockout")
     );
 
-    let audit = wait_for(
-        TIMEOUT,
-        "audit: Compliant=False",
-        || diag(ns, "audit", &ctl),
-        || {
-            let ws = workspace(ns, "audit");
-            (settled(&ws) && condition_is(&ws, "Compliant", "False")).then_some(ws)
-        },
-    );
+    let audit = wait_workspace(ns, "audit", &ctl, "audit: Compliant=False", |ws| {
+        settled(ws) && condition_is(ws, "Compliant", "False")
+    });
     assert!(condition_is(&audit, "Ready", "True"));
     assert!(condition(&audit, "Reconciling").is_none() && condition(&audit, "Stalled").is_none());
     let (status, message) = health(&audit);
@@ -453,18 +375,10 @@ fn kstatus_conditions_and_argocd_health_follow_the_workspace() {
     assert!(message.starts_with("Drifted: "), "{message}");
 
     // The Secret appears: Ready, Compliant, Stalled removed, Healthy.
-    apply(&format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: absent, namespace: {ns}}}\nstringData:\n  token: {PAT}\n"
-    ));
-    let fixed = wait_for(
-        TIMEOUT,
-        "nosecret: Healthy",
-        || diag(ns, "nosecret", &ctl),
-        || {
-            let ws = workspace(ns, "nosecret");
-            (health(&ws).0 == "Healthy").then_some(ws)
-        },
-    );
+    apply_secret(ns, "absent", "token", PAT);
+    let fixed = wait_workspace(ns, "nosecret", &ctl, "nosecret: Healthy", |ws| {
+        health(ws).0 == "Healthy"
+    });
     assert!(
         condition(&fixed, "Stalled").is_none(),
         "{:#}",
@@ -568,30 +482,12 @@ fn governed_yaml(
     spec: &str,
     policy: &str,
 ) -> String {
-    format!(
-        r#"apiVersion: brickwarden.io/v1alpha1
-kind: DatabricksWorkspace
-metadata:
-  name: {name}
-  namespace: {ns}
-  labels: {{e2e: gov-done}}
-spec:
-  host: {host}
-  auth:
-    personalAccessToken:
-      secretRef: {{name: pat, key: token}}
-  resyncInterval: {resync}
-{spec}  policy:
-{policy}"#
-    )
+    let spec = format!("{spec}  policy:\n{policy}");
+    kube::workspace_yaml(ns, name, "gov-done", host, "pat", resync, &spec)
 }
 
 fn state_of(ws: &Value, id: &str) -> String {
-    ws["status"]["controls"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["id"] == id)
+    control(ws, id)
         .and_then(|c| c["state"].as_str())
         .unwrap_or_default()
         .to_string()
@@ -773,24 +669,23 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     let installed = std::time::Instant::now();
 
     // --- held: the exception holds one control, the others are remediated.
-    let held = wait_for(
-        TIMEOUT,
+    let held = wait_workspace(
+        ns,
+        "held",
+        &ctl,
         "held: the settings remediated, the web terminal excepted",
-        diag_of("held"),
-        || {
-            let ws = workspace(ns, "held");
-            let ok = settled(&ws)
-                && state_of(&ws, "workspaceConf/enableWebTerminal") == "Excepted"
+        |ws| {
+            settled(ws)
+                && state_of(ws, "workspaceConf/enableWebTerminal") == "Excepted"
                 && [
                     "settings/restrictWorkspaceAdmins",
                     "settings/disableLegacyDbfs",
                 ]
                 .iter()
-                .all(|id| is_compliant(&state_of(&ws, id)));
-            ok.then_some(ws)
+                .all(|id| is_compliant(&state_of(ws, id)))
         },
     );
-    let terminal = find_control(&held, "workspaceConf/enableWebTerminal");
+    let terminal = expect_control(&held, "workspaceConf/enableWebTerminal");
     let message = terminal["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("approved by security@example.com") && message.contains("SEC-123"),
@@ -817,21 +712,18 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     assert!(env.conf("ws-1")["enableWebTerminal"].is_null());
 
     // --- window: drift reported, planned, not written; the status says when the window opens.
-    let window = wait_for(
-        TIMEOUT,
+    let window = wait_workspace(
+        ns,
+        "window",
+        &ctl,
         "window: drift held outside the maintenance window",
-        diag_of("window"),
-        || {
-            let ws = workspace(ns, "window");
-            (settled(&ws) && state_of(&ws, "workspaceConf/enableExportNotebook") == "Drifted")
-                .then_some(ws)
-        },
+        |ws| settled(ws) && state_of(ws, "workspaceConf/enableExportNotebook") == "Drifted",
     );
     for id in [
         "workspaceConf/enableExportNotebook",
         "workspaceConf/enableResultsDownloading",
     ] {
-        let control = find_control(&window, id);
+        let control = expect_control(&window, id);
         assert_eq!(control["state"], "Drifted", "{control:#}");
         assert_eq!(control["reason"], "OutsideMaintenanceWindow", "{control:#}");
         let message = control["message"].as_str().unwrap_or_default();
@@ -867,7 +759,7 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
     );
     let actions = pending["status"]["pendingApproval"]["actions"].to_string();
     assert!(actions.contains("stale"), "{actions}");
-    let undeclared = find_control(&pending, "ipAccessLists/undeclared");
+    let undeclared = expect_control(&pending, "ipAccessLists/undeclared");
     assert_eq!(undeclared["state"], "Drifted", "{undeclared:#}");
     assert_eq!(undeclared["reason"], "ApprovalRequired", "{undeclared:#}");
     let journal = env.journal("ws-5");
@@ -921,16 +813,15 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
 
     // The pending digest releases the deletion, once.
     annotate_approval(ns, "approval", &digest);
-    wait_for(
-        TIMEOUT,
+    wait_workspace(
+        ns,
+        "approval",
+        &ctl,
         "approval: the approved deletion ran",
-        diag_of("approval"),
-        || {
-            let ws = workspace(ns, "approval");
-            (ws["status"]["approvedDigest"] == digest.as_str()
+        |ws| {
+            ws["status"]["approvedDigest"] == digest.as_str()
                 && ws["status"]["pendingApproval"].is_null()
-                && is_compliant(&state_of(&ws, "ipAccessLists/undeclared")))
-            .then_some(())
+                && is_compliant(&state_of(ws, "ipAccessLists/undeclared"))
         },
     );
     two_more_passes(
@@ -971,14 +862,12 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
         note.contains("workspaceConf/enableExportNotebook"),
         "{note}"
     );
-    wait_for(
-        TIMEOUT,
+    wait_workspace(
+        ns,
+        "expiring",
+        &ctl,
         "expiring: the control remediated after the expiry",
-        diag_of("expiring"),
-        || {
-            let ws = workspace(ns, "expiring");
-            is_compliant(&state_of(&ws, "workspaceConf/enableExportNotebook")).then_some(())
-        },
+        |ws| is_compliant(&state_of(ws, "workspaceConf/enableExportNotebook")),
     );
     let journal = env.journal("ws-3");
     let conf_writes: Vec<&Request> = journal

@@ -24,7 +24,7 @@ use brickwarden::engine::{Outcome, Remediation, Report};
 use brickwarden::metrics::Metrics;
 use serde_json::Value;
 
-use crate::support::controlplane;
+use crate::support::{controlplane, text};
 
 /// The alerts the monitoring contract promises, each with a runbook section.
 const ALERTS: [&str; 7] = [
@@ -62,11 +62,7 @@ fn run_promtool(dir: tempfile::TempDir, args: &[&str]) -> String {
         .current_dir(dir.path())
         .output()
         .expect("promtool runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     if !out.status.success() {
         let kept = dir.keep();
         panic!(

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::support::controlplane::free_port;
+use crate::support::text;
 
 const BIN: &str = env!("CARGO_BIN_EXE_brickwarden");
 
@@ -202,11 +203,7 @@ fn plan(file: &Path, extra: &[&str]) -> (Output, String) {
         .env("NO_COLOR", "1")
         .output()
         .expect("run brickwarden plan");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     (out, text)
 }
 

@@ -7,13 +7,57 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use super::controlplane::{cluster_with_crds, free_port};
+use super::kube::{condition_is, workspace};
+use super::wait_for;
+
+/// How long the end-to-end tests wait for what a controller does.
+pub const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// `--lease-duration` of every test controller, in seconds: tests derive their bounds from it.
 pub const LEASE_DURATION_SECS: u64 = 4;
 /// How long before expiry the holder renews (`brickwarden run`: a third of the duration, at
 /// least 2 s): the holder renews every `LEASE_DURATION_SECS - LEASE_GRACE_SECS` seconds.
 pub const LEASE_GRACE_SECS: u64 = 2;
+
+/// What a failed wait on workspace `ns/name` shows: its status and the last lines of `ctl`'s log.
+pub fn diag(ns: &str, name: &str, ctl: &Controller) -> String {
+    format!("{:#}\n{}", workspace(ns, name)["status"], ctl.tail())
+}
+
+/// Waits ([`TIMEOUT`]) until workspace `ns/name` is `done`, and returns it; on timeout fails
+/// with `what`, the workspace's status and `ctl`'s log tail.
+pub fn wait_workspace(
+    ns: &str,
+    name: &str,
+    ctl: &Controller,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    wait_for(
+        TIMEOUT,
+        what,
+        || diag(ns, name, ctl),
+        || {
+            let ws = workspace(ns, name);
+            done(&ws).then_some(ws)
+        },
+    )
+}
+
+/// Waits ([`TIMEOUT`]) until `ctl` has made workspace `ns/name` Ready=True and Compliant=True,
+/// and returns it.
+pub fn wait_ready_compliant(ns: &str, name: &str, ctl: &Controller) -> Value {
+    wait_workspace(
+        ns,
+        name,
+        ctl,
+        &format!("{ns}/{name} Ready=True and Compliant=True"),
+        |ws| condition_is(ws, "Ready", "True") && condition_is(ws, "Compliant", "True"),
+    )
+}
 
 /// A `brickwarden run` child process; killed (SIGKILL) and reaped on drop.
 pub struct Controller {
@@ -36,33 +80,14 @@ impl Controller {
             selector,
             cluster_with_crds().kubeconfig_path(),
             &[],
-        )
-    }
-
-    /// [`Controller::start`] with another kubeconfig (e.g. a ServiceAccount's token) and extra
-    /// arguments of `brickwarden run` (e.g. `--watch-namespace`).
-    pub fn start_with(
-        lease_ns: &str,
-        lease: &str,
-        identity: &str,
-        selector: &str,
-        kubeconfig: &std::path::Path,
-        extra_args: &[&str],
-    ) -> Controller {
-        Controller::start_with_env(
-            lease_ns,
-            lease,
-            identity,
-            selector,
-            kubeconfig,
-            extra_args,
             &[],
         )
     }
 
-    /// [`Controller::start_with`] with extra environment variables (they win over the
-    /// defaults, e.g. `RUST_LOG`).
-    pub fn start_with_env(
+    /// [`Controller::start`] with another kubeconfig (e.g. a ServiceAccount's token), extra
+    /// arguments of `brickwarden run` (e.g. `--watch-namespace`) and extra environment
+    /// variables (they win over the defaults, e.g. `RUST_LOG`).
+    pub fn start_with(
         lease_ns: &str,
         lease: &str,
         identity: &str,

@@ -2,7 +2,10 @@
 //! injection and state, over HTTP from any emulator (in-process or a `brickwarden emulator`
 //! process), and the journal of an in-process emulator read directly.
 
-use brickwarden_emulator::Emulator;
+use std::time::Duration;
+
+use brickwarden_emulator::{Emulator, TENANT_ID};
+use reqwest::{Client, Method, RequestBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -36,6 +39,68 @@ pub fn requests_of(emulator: &Emulator, ws: &str, after: u64) -> Vec<Entry> {
         .filter(|e| e.seq > after && e.workspace.as_deref() == Some(ws))
         .map(|e| (e.workspace.unwrap_or_default(), e.method, e.path, e.status))
         .collect()
+}
+
+/// The Entra ID scope of the Azure Databricks resource.
+pub const DATABRICKS_SCOPE: &str = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default";
+/// The Entra ID scope of Azure Resource Manager.
+pub const ARM_SCOPE: &str = "https://management.azure.com/.default";
+
+/// A client for raw HTTP requests to an emulator (20 s timeout).
+pub fn http() -> Client {
+    // reqwest needs a rustls provider even for http; harmless when one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client")
+}
+
+/// `method {workspace ws's URL}{path}` with bearer `token`.
+pub fn ws_request(
+    c: &Client,
+    emu: &Emulator,
+    method: Method,
+    ws: &str,
+    path: &str,
+    token: &str,
+) -> RequestBuilder {
+    c.request(method, format!("{}{path}", emu.workspace_url(ws)))
+        .bearer_auth(token)
+}
+
+/// A client-credentials token request to workspace `ws`'s OAuth endpoint (`/oidc/v1/token`,
+/// the client in HTTP Basic, scope `all-apis`).
+pub fn ws_token_request(
+    c: &Client,
+    emu: &Emulator,
+    ws: &str,
+    client_id: &str,
+    secret: &str,
+) -> RequestBuilder {
+    c.post(format!("{}/oidc/v1/token", emu.workspace_url(ws)))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+}
+
+/// A client-credentials token request to Entra ID (tenant [`TENANT_ID`]) for `scope`.
+pub fn entra_token_request(
+    c: &Client,
+    emu: &Emulator,
+    client_id: &str,
+    secret: &str,
+    scope: &str,
+) -> RequestBuilder {
+    c.post(format!(
+        "{}/{TENANT_ID}/oauth2/v2.0/token",
+        emu.authority_host()
+    ))
+    .form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("client_secret", secret),
+        ("scope", scope),
+    ])
 }
 
 /// A client of the admin API of the emulator at `base` (`http://127.0.0.1:PORT`).

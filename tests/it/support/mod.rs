@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod harness;
 pub mod kube;
 
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// Polls `f` every 250ms until it returns `Some`, or fails after `timeout` with `what` and `diag()`.
@@ -32,4 +33,13 @@ pub fn wait_for<T>(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// What a process wrote: its stdout, then its stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
