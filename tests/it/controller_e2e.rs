@@ -171,6 +171,16 @@ impl Env {
         );
     }
 
+    /// GET `url`, waiting for an answer: on a loaded machine one request can time out.
+    fn answer(&self, url: &str) -> (u16, String) {
+        wait_for(
+            TIMEOUT,
+            &format!("an answer from {url}"),
+            String::new,
+            || self.get(url),
+        )
+    }
+
     fn get(&self, url: &str) -> Option<(u16, String)> {
         self.rt.block_on(async {
             let r = self.http.get(url).send().await.ok()?;
@@ -341,7 +351,7 @@ fn enforce_remediates_and_reports() {
     assert_full_score(&ws);
 
     // Metrics and liveness of the leader (its /readyz: see `leader_readyz_is_200`).
-    let (status, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics answers");
+    let (status, metrics) = env.answer(&ctl.url("/metrics"));
     assert_eq!(status, 200);
     for needle in [
         "brickwarden_control_drift",
@@ -351,7 +361,7 @@ fn enforce_remediates_and_reports() {
     ] {
         assert!(metrics.contains(needle), "{needle} in /metrics:\n{metrics}");
     }
-    let (status, _) = env.get(&ctl.url("/healthz")).expect("/healthz answers");
+    let (status, _) = env.answer(&ctl.url("/healthz"));
     assert_eq!(status, 200);
 
     // No secret value in status, events, metrics or logs.
@@ -560,7 +570,7 @@ fn missing_secret_is_reported_and_isolated() {
                 .then_some(())
         },
     );
-    let (_, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics answers");
+    let (_, metrics) = env.answer(&ctl.url("/metrics"));
     assert_alert_and_dashboard_metrics_are_exported(&metrics);
     wait_for(
         Duration::from_secs(30),
@@ -599,7 +609,7 @@ fn deleted_workspace_is_no_longer_managed() {
     let mut ctl = Controller::start(ns, "e2e-delete", "delete-a", &format!("e2e={label}"));
     wait_ready_compliant(ns, name, &ctl);
     let series = |env: &Env, ctl: &Controller| -> Vec<String> {
-        let (_, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics answers");
+        let (_, metrics) = env.answer(&ctl.url("/metrics"));
         metrics
             .lines()
             .filter(|l| l.contains(&format!("namespace=\"{ns}\"")))
@@ -703,17 +713,13 @@ fn leader_election_hands_over() {
             })
         },
     );
-    let (status, follower_metrics) = env
-        .get(&replicas[follower].url("/metrics"))
-        .expect("follower /metrics");
+    let (status, follower_metrics) = env.answer(&replicas[follower].url("/metrics"));
     assert_eq!(status, 200);
     assert!(
         follower_metrics.contains("brickwarden_leader 0"),
         "{follower_metrics}"
     );
-    let (status, _) = env
-        .get(&replicas[follower].url("/readyz"))
-        .expect("follower /readyz");
+    let (status, _) = env.answer(&replicas[follower].url("/readyz"));
     assert_eq!(status, 200, "a follower is ready to take over");
     // The holder stays put while it renews: renewTime advances at least twice, always by the
     // same holder (it renews every RENEW_PERIOD; the bound allows a late renewal or two).
@@ -1421,7 +1427,7 @@ fn shards_split_the_fleet_and_a_standby_takes_over() {
             .find(|(_, c)| c.identity == holder)
             .map(|(_, c)| c)
             .unwrap();
-        let (_, metrics) = env.get(&leader.url("/metrics")).expect("/metrics");
+        let (_, metrics) = env.answer(&leader.url("/metrics"));
         for (name, _) in &placed {
             let series = format!("workspace=\"{name}\"");
             assert_eq!(
@@ -1673,7 +1679,7 @@ fn no_credential_reaches_logs_status_events_or_metrics_with_any_auth_method() {
     for (name, _) in &methods {
         wait_ready_compliant(ns, name, &ctl);
     }
-    let (_, metrics) = env.get(&ctl.url("/metrics")).expect("/metrics");
+    let (_, metrics) = env.answer(&ctl.url("/metrics"));
     let everything = [
         ctl.logs(),
         get_json(&["dbw", "-n", ns]).to_string(),
