@@ -29,7 +29,6 @@ trait AccountEnv {
     fn account_url(&self) -> String;
     fn account_requests(&self) -> Vec<(u64, String, String, u16)>;
     fn account_state(&self) -> Value;
-    fn get(&self, url: &str) -> Option<String>;
 }
 
 impl AccountEnv for Env {
@@ -50,12 +49,6 @@ impl AccountEnv for Env {
 
     fn account_state(&self) -> Value {
         self.rt.block_on(self.harness().state("account"))
-    }
-
-    /// The body of a GET, if it answers.
-    fn get(&self, url: &str) -> Option<String> {
-        self.rt
-            .block_on(async { reqwest::get(url).await.ok()?.text().await.ok() })
     }
 }
 
@@ -198,7 +191,7 @@ spec:
         "the account's metric series",
         || ctl.tail(),
         || {
-            let text = env.get(&ctl.url("/metrics"))?;
+            let (_, text) = env.get(&ctl.url("/metrics"))?;
             text.contains(&format!("workspace=\"account/{name}\""))
                 .then_some(text)
         },

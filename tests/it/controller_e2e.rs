@@ -170,24 +170,6 @@ impl Env {
             Some("true")
         );
     }
-
-    /// GET `url`, waiting for an answer: on a loaded machine one request can time out.
-    fn answer(&self, url: &str) -> (u16, String) {
-        wait_for(
-            TIMEOUT,
-            &format!("an answer from {url}"),
-            String::new,
-            || self.get(url),
-        )
-    }
-
-    fn get(&self, url: &str) -> Option<(u16, String)> {
-        self.rt.block_on(async {
-            let r = self.http.get(url).send().await.ok()?;
-            let status = r.status().as_u16();
-            Some((status, r.text().await.ok()?))
-        })
-    }
 }
 
 /// A DatabricksWorkspace labelled `e2e=<label>` with the policy of these tests.

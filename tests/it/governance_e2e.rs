@@ -94,7 +94,6 @@ trait GovernanceEnv {
     fn conf(&self, ws: &str) -> Value;
     fn journal(&self, ws: &str) -> Vec<Request>;
     fn patch_state(&self, ws: &str, patch: Value);
-    fn get(&self, url: &str) -> String;
 }
 
 impl GovernanceEnv for Env {
@@ -125,18 +124,6 @@ impl GovernanceEnv for Env {
 
     fn patch_state(&self, ws: &str, patch: Value) {
         self.rt.block_on(self.harness().patch_state(ws, patch));
-    }
-
-    /// The body of `GET url` (the controller's /metrics).
-    fn get(&self, url: &str) -> String {
-        self.rt.block_on(async {
-            reqwest::get(url)
-                .await
-                .expect("GET")
-                .text()
-                .await
-                .expect("body")
-        })
     }
 }
 
@@ -934,7 +921,7 @@ fn exceptions_windows_approvals_and_reports_hold_on_the_real_control_plane() {
         );
     }
     writes_survive_a_restart(&env, ns);
-    let metrics = env.get(&ctl.url("/metrics"));
+    let (_, metrics) = env.answer(&ctl.url("/metrics"));
     assert!(
         metrics.contains(
             r#"brickwarden_policy_reports_total{kind="PolicyReport",outcome="unchanged"}"#

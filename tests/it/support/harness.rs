@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
+use super::controller::TIMEOUT;
 use super::emulator::Admin;
+use super::wait_for;
 
 /// An in-process emulator and a client of its admin API; the admin calls (`h.journal()`,
 /// `h.fault(..)`, `h.state(..)`, ...) are available on the harness itself.
@@ -160,6 +162,9 @@ impl Deref for Harness {
 pub struct BlockingHarness {
     harness: Option<Harness>,
     pub rt: tokio::runtime::Runtime,
+    /// For the controller's own endpoints and the emulator's admin API: they answer at once,
+    /// so 10 s means a stuck server.
+    http: reqwest::Client,
 }
 
 impl BlockingHarness {
@@ -176,10 +181,35 @@ impl BlockingHarness {
             .build()
             .expect("runtime");
         let harness = rt.block_on(start_with(config));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("http client");
         BlockingHarness {
             harness: Some(harness),
             rt,
+            http,
         }
+    }
+
+    /// `GET url`: its status and body, `None` when it does not answer.
+    pub fn get(&self, url: &str) -> Option<(u16, String)> {
+        self.rt.block_on(async {
+            let r = self.http.get(url).send().await.ok()?;
+            let status = r.status().as_u16();
+            Some((status, r.text().await.ok()?))
+        })
+    }
+
+    /// `GET url`, waiting ([`TIMEOUT`]) for an answer: on a loaded machine one request can time
+    /// out.
+    pub fn answer(&self, url: &str) -> (u16, String) {
+        wait_for(
+            TIMEOUT,
+            &format!("an answer from {url}"),
+            String::new,
+            || self.get(url),
+        )
     }
 
     pub fn harness(&self) -> &Harness {
