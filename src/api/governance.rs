@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Mode;
 
+/// The annotation that suspends a resource like `spec.suspend: true` does.
+pub const SUSPEND_ANNOTATION: &str = "brickwarden.io/suspend";
+
+/// The default interval between two reconciles of a compliant resource.
+pub const DEFAULT_RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
 // What every managed resource's spec holds besides where it is and what it must look like:
 // how brickwarden treats it (mode, resync, suspend) and the governance of its changes.
 // Flattened into the spec, so the fields stand at `spec.mode`, `spec.exceptions`, ... (A `//`
@@ -46,7 +52,7 @@ impl Governance {
             || metadata
                 .annotations
                 .as_ref()
-                .and_then(|a| a.get(super::SUSPEND_ANNOTATION))
+                .and_then(|a| a.get(SUSPEND_ANNOTATION))
                 .is_some_and(|v| v == "true")
     }
 
@@ -58,7 +64,7 @@ impl Governance {
             .and_then(|s| s.parse::<kube::core::Duration>().ok())
             .map(std::time::Duration::from)
             .filter(|d| !d.is_zero())
-            .unwrap_or(super::DEFAULT_RESYNC_INTERVAL)
+            .unwrap_or(DEFAULT_RESYNC_INTERVAL)
     }
 }
 
@@ -167,6 +173,48 @@ impl Exception {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suspended_by_spec_or_annotation() {
+        let suspended = |suspend: bool, annotation: Option<&str>| {
+            let metadata = kube::api::ObjectMeta {
+                annotations: annotation
+                    .map(|v| [(SUSPEND_ANNOTATION.to_string(), v.to_string())].into()),
+                ..Default::default()
+            };
+            Governance {
+                suspend,
+                ..Governance::default()
+            }
+            .suspends(&metadata)
+        };
+        assert!(!suspended(false, None));
+        assert!(suspended(true, None));
+        assert!(suspended(false, Some("true")));
+        assert!(!suspended(false, Some("false")));
+    }
+
+    #[test]
+    fn resync_interval_parses_with_a_default() {
+        let interval = |s: Option<&str>| {
+            Governance {
+                resync_interval: s.map(str::to_string),
+                ..Governance::default()
+            }
+            .resync_interval()
+        };
+        assert_eq!(interval(None), DEFAULT_RESYNC_INTERVAL);
+        assert_eq!(interval(Some("30s")), std::time::Duration::from_secs(30));
+        assert_eq!(
+            interval(Some("1h30m")),
+            std::time::Duration::from_secs(5400)
+        );
+        assert_eq!(
+            interval(Some("0s")),
+            DEFAULT_RESYNC_INTERVAL,
+            "zero would spin"
+        );
+    }
 
     fn exception(controls: &[&str], expires: i64) -> Exception {
         Exception {

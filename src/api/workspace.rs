@@ -6,12 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Governance, Policy, status::DatabricksWorkspaceStatus};
 
-/// The annotation that suspends a workspace like `spec.suspend: true` does.
-pub const SUSPEND_ANNOTATION: &str = "brickwarden.io/suspend";
-
-/// The default interval between two reconciles of a compliant workspace.
-pub const DEFAULT_RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
-
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "brickwarden.io",
@@ -174,51 +168,20 @@ impl DatabricksWorkspaceSpec {
 mod tests {
     use super::*;
 
-    fn workspace(
-        suspend: bool,
-        annotation: Option<&str>,
-        resync: Option<&str>,
-    ) -> DatabricksWorkspace {
-        let mut ws = DatabricksWorkspace::new(
-            "w",
+    #[test]
+    fn workspace_id_is_declared_or_read_from_an_azure_host() {
+        let spec = |host: &str, id: Option<i64>| {
             DatabricksWorkspaceSpec {
-                host: "https://h".into(),
+                host: host.to_string(),
                 azure_resource_id: None,
                 auth: WorkspaceAuth::default(),
                 baseline_ref: None,
                 account_ref: None,
-                workspace_id: None,
-                governance: Governance {
-                    resync_interval: resync.map(str::to_string),
-                    suspend,
-                    ..Governance::default()
-                },
+                workspace_id: id,
+                governance: Governance::default(),
                 policy: None,
-            },
-        );
-        if let Some(value) = annotation {
-            ws.metadata.annotations =
-                Some([(SUSPEND_ANNOTATION.to_string(), value.to_string())].into());
-        }
-        ws
-    }
-
-    #[test]
-    fn suspended_by_spec_or_annotation() {
-        let suspended = |ws: DatabricksWorkspace| ws.spec.governance.suspends(&ws.metadata);
-        assert!(!suspended(workspace(false, None, None)));
-        assert!(suspended(workspace(true, None, None)));
-        assert!(suspended(workspace(false, Some("true"), None)));
-        assert!(!suspended(workspace(false, Some("false"), None)));
-    }
-
-    #[test]
-    fn workspace_id_is_declared_or_read_from_an_azure_host() {
-        let spec = |host: &str, id: Option<i64>| {
-            let mut ws = workspace(false, None, None);
-            ws.spec.host = host.to_string();
-            ws.spec.workspace_id = id;
-            ws.spec.workspace_id()
+            }
+            .workspace_id()
         };
         assert_eq!(
             spec("https://adb-1234567890123456.7.azuredatabricks.net", None),
@@ -230,21 +193,5 @@ mod tests {
         );
         assert_eq!(spec("https://dbc-a1b2.cloud.databricks.com", None), None);
         assert_eq!(spec("http://127.0.0.1:8765/ws/ws-1", None), None);
-    }
-
-    #[test]
-    fn resync_interval_parses_with_a_default() {
-        let interval = |s| workspace(false, None, s).spec.governance.resync_interval();
-        assert_eq!(interval(None), DEFAULT_RESYNC_INTERVAL);
-        assert_eq!(interval(Some("30s")), std::time::Duration::from_secs(30));
-        assert_eq!(
-            interval(Some("1h30m")),
-            std::time::Duration::from_secs(5400)
-        );
-        assert_eq!(
-            interval(Some("0s")),
-            DEFAULT_RESYNC_INTERVAL,
-            "zero would spin"
-        );
     }
 }
